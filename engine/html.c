@@ -1,0 +1,353 @@
+/*
+ * html.c - HTML to visible and invisible text with gumbo.
+ *
+ * Ownership: output goes into the caller's buffers; gumbo's tree is freed
+ * before returning. Visibility is inherited down the tree from inline
+ * styles and legacy attributes (font color, bgcolor, hidden); CSS from
+ * <style> blocks is not evaluated (spammers mostly hide text inline).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gumbo.h>
+
+#include "html.h"
+#include "xalloc.h"
+
+#define MAX_DEPTH 4096		/* walk stack; deeper content is skipped */
+
+struct frame {
+	GumboNode	*node;
+	unsigned	 next;		/* next child to visit */
+	int		 hidden;
+	unsigned	 fg, bg;	/* 0xRRGGBB, or NOCOLOR */
+	int		 pre;
+	size_t		 anchor_start;	/* visible offset at <a> */
+	const char	*href;
+};
+
+#define NOCOLOR 0x1000000u
+
+static int
+is_block(GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_BR:
+	case GUMBO_TAG_LI: case GUMBO_TAG_TR: case GUMBO_TAG_H1:
+	case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
+	case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_TABLE:
+	case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_PRE: case GUMBO_TAG_HR:
+	case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_DL:
+	case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_SECTION:
+	case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER: case GUMBO_TAG_FOOTER:
+	case GUMBO_TAG_FORM: case GUMBO_TAG_CENTER: case GUMBO_TAG_ADDRESS:
+	case GUMBO_TAG_BODY: case GUMBO_TAG_TITLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const struct {
+	const char *name;
+	unsigned rgb;
+} named_colors[] = {
+	{ "white", 0xffffff }, { "black", 0x000000 }, { "red", 0xff0000 },
+	{ "green", 0x008000 }, { "blue", 0x0000ff }, { "yellow", 0xffff00 },
+	{ "gray", 0x808080 }, { "grey", 0x808080 }, { "silver", 0xc0c0c0 },
+	{ "navy", 0x000080 }, { "maroon", 0x800000 }, { "lime", 0x00ff00 },
+	{ "aqua", 0x00ffff }, { "fuchsia", 0xff00ff }, { "orange", 0xffa500 },
+	{ "purple", 0x800080 }, { "teal", 0x008080 }, { "olive", 0x808000 },
+	{ "snow", 0xfffafa }, { "whitesmoke", 0xf5f5f5 },
+};
+
+/* parse a CSS / HTML colour; NOCOLOR when not understood */
+static unsigned
+parse_color(const char *s, size_t n)
+{
+	char tmp[32];
+	size_t i = 0;
+
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && (isspace((unsigned char)s[n - 1]) || s[n - 1] == ';'))
+		n--;
+	if (n == 0 || n >= sizeof(tmp))
+		return NOCOLOR;
+	for (i = 0; i < n; i++)
+		tmp[i] = (char)tolower((unsigned char)s[i]);
+	tmp[n] = '\0';
+	if (tmp[0] == '#' || (n == 6 && strspn(tmp, "0123456789abcdef") == 6)) {
+		const char *h = tmp[0] == '#' ? tmp + 1 : tmp;
+		size_t hl = strlen(h);
+		char *end;
+		unsigned long v;
+
+		if (strspn(h, "0123456789abcdef") != hl)
+			return NOCOLOR;
+		v = strtoul(h, &end, 16);
+		if (hl == 3)
+			return (unsigned)(((v >> 8) & 0xf) * 0x110000 +
+			    ((v >> 4) & 0xf) * 0x1100 + (v & 0xf) * 0x11);
+		if (hl == 6)
+			return (unsigned)v;
+		return NOCOLOR;
+	}
+	if (strncmp(tmp, "rgb(", 4) == 0) {
+		unsigned r, g, b;
+		if (sscanf(tmp + 4, "%u , %u , %u", &r, &g, &b) == 3 &&
+		    r < 256 && g < 256 && b < 256)
+			return r << 16 | g << 8 | b;
+		return NOCOLOR;
+	}
+	for (i = 0; i < sizeof(named_colors) / sizeof(named_colors[0]); i++)
+		if (strcmp(tmp, named_colors[i].name) == 0)
+			return named_colors[i].rgb;
+	return NOCOLOR;
+}
+
+/* colours a reader cannot tell apart */
+static int
+same_color(unsigned a, unsigned b)
+{
+	int dr, dg, db;
+
+	if (a == NOCOLOR || b == NOCOLOR)
+		return 0;
+	dr = (int)((a >> 16) & 0xff) - (int)((b >> 16) & 0xff);
+	dg = (int)((a >> 8) & 0xff) - (int)((b >> 8) & 0xff);
+	db = (int)(a & 0xff) - (int)(b & 0xff);
+	return abs(dr) + abs(dg) + abs(db) < 24;
+}
+
+/* find "prop:" in a style attribute; returns value span */
+static const char *
+style_prop(const char *style, const char *prop, size_t *vlen)
+{
+	size_t pl = strlen(prop);
+	const char *p = style;
+
+	while ((p = strcasestr(p, prop)) != NULL) {
+		const char *q = p + pl;
+		int boundary = p == style || p[-1] == ';' || p[-1] == '"' ||
+		    isspace((unsigned char)p[-1]) || p[-1] == '{';
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (boundary && *q == ':') {
+			q++;
+			*vlen = strcspn(q, ";\"");
+			return q;
+		}
+		p += pl;
+	}
+	return NULL;
+}
+
+static void
+apply_style(struct frame *f, GumboElement *el)
+{
+	GumboAttribute *a;
+	const char *v;
+	size_t vl;
+
+	if (gumbo_get_attribute(&el->attributes, "hidden"))
+		f->hidden = 1;
+	if ((a = gumbo_get_attribute(&el->attributes, "color")) != NULL)
+		f->fg = parse_color(a->value, strlen(a->value));
+	if ((a = gumbo_get_attribute(&el->attributes, "bgcolor")) != NULL)
+		f->bg = parse_color(a->value, strlen(a->value));
+	if ((a = gumbo_get_attribute(&el->attributes, "style")) == NULL)
+		return;
+	v = style_prop(a->value, "display", &vl);
+	if (v && vl >= 4 && strncasecmp(v + strspn(v, " \t"), "none", 4) == 0)
+		f->hidden = 1;
+	v = style_prop(a->value, "visibility", &vl);
+	if (v && strncasecmp(v + strspn(v, " \t"), "hidden", 6) == 0)
+		f->hidden = 1;
+	v = style_prop(a->value, "font-size", &vl);
+	if (v) {
+		double sz = strtod(v, NULL);
+		/* 0, 1px, 2px, 0.1em ... too small to read */
+		if (sz <= 0.0001 || (sz <= 2 && strcasestr(v, "px")) ||
+		    (sz < 0.3 && (strcasestr(v, "em") || strcasestr(v, "rem"))))
+			f->hidden = 1;
+	}
+	v = style_prop(a->value, "color", &vl);
+	if (v)
+		f->fg = parse_color(v, vl);
+	v = style_prop(a->value, "background-color", &vl);
+	if (v == NULL)
+		v = style_prop(a->value, "background", &vl);
+	if (v) {
+		unsigned c = parse_color(v, vl);
+		if (c != NOCOLOR)
+			f->bg = c;
+	}
+	v = style_prop(a->value, "opacity", &vl);
+	if (v && strtod(v, NULL) < 0.1)
+		f->hidden = 1;
+}
+
+/* append text collapsing whitespace (unless pre) */
+static void
+add_text(struct buf *b, const char *t, int pre, size_t max)
+{
+	if (b->len >= max)
+		return;
+	if (pre) {
+		size_t n = strlen(t);
+		buf_add(b, t, n > max - b->len ? max - b->len : n);
+		return;
+	}
+	for (; *t && b->len < max; t++) {
+		unsigned char c = (unsigned char)*t;
+		if (isspace(c)) {
+			if (b->len && !isspace((unsigned char)b->p[b->len - 1]))
+				buf_addc(b, ' ');
+		} else
+			buf_addc(b, (char)c);
+	}
+}
+
+static void
+add_break(struct buf *b)
+{
+	if (b->len == 0)
+		return;
+	/* replace a trailing space by the newline */
+	while (b->len && b->p[b->len - 1] == ' ')
+		buf_truncate(b, b->len - 1);
+	if (b->len && b->p[b->len - 1] != '\n')
+		buf_addc(b, '\n');
+}
+
+static void
+link_attr(struct html_render *r, GumboElement *el, const char *attr,
+    enum html_link_kind kind)
+{
+	GumboAttribute *a = gumbo_get_attribute(&el->attributes, attr);
+
+	if (a && a->value[0] && r->on_link)
+		r->on_link(r->arg, a->value, "", kind);
+}
+
+/* bound the input so gumbo's tree (freed recursively) stays shallow */
+static size_t
+bound_tags(const char *html, size_t len, int max_tags, int *truncated)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (html[i] == '<' && ++n > max_tags) {
+			*truncated = 1;
+			return i;
+		}
+	return len;
+}
+
+void
+html_render(struct html_render *r, const char *html, size_t len,
+    int max_tags, size_t max_text)
+{
+	GumboOptions opts = kGumboDefaultOptions;
+	GumboOutput *out;
+	struct frame *stack;
+	int sp = 0;
+
+	len = bound_tags(html, len, max_tags, &r->truncated);
+	opts.max_errors = 100;
+	out = gumbo_parse_with_options(&opts, html, len);
+	if (out == NULL)
+		return;
+	stack = xcalloc(MAX_DEPTH, sizeof(*stack));
+	stack[0].node = out->root;
+	stack[0].fg = NOCOLOR;
+	stack[0].bg = 0xffffff;	/* a reader's default page */
+	while (sp >= 0) {
+		struct frame *f = &stack[sp];
+		GumboNode *n = f->node;
+
+		if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) {
+			/* leaf: text, comment, whitespace, cdata */
+			struct frame *pf = sp > 0 ? &stack[sp - 1] : f;
+			int hidden = pf->hidden || same_color(pf->fg, pf->bg);
+
+			if (n->type == GUMBO_NODE_COMMENT)
+				add_text(&r->invisible, n->v.text.text, 0, max_text),
+				    add_break(&r->invisible);
+			else if (n->type == GUMBO_NODE_TEXT ||
+			    n->type == GUMBO_NODE_CDATA ||
+			    n->type == GUMBO_NODE_WHITESPACE)
+				add_text(hidden ? &r->invisible : &r->visible,
+				    n->v.text.text, pf->pre, max_text);
+			sp--;
+			continue;
+		}
+		GumboElement *el = &n->v.element;
+		if (f->next == 0) {
+			/* entering the element */
+			GumboTag t = el->tag;
+			if (t == GUMBO_TAG_SCRIPT || t == GUMBO_TAG_STYLE ||
+			    t == GUMBO_TAG_HEAD || t == GUMBO_TAG_NOSCRIPT ||
+			    t == GUMBO_TAG_TEMPLATE) {
+				sp--;
+				continue;
+			}
+			apply_style(f, el);
+			if (t == GUMBO_TAG_PRE || t == GUMBO_TAG_TEXTAREA)
+				f->pre = 1;
+			if (is_block(t))
+				add_break(f->hidden ? &r->invisible : &r->visible);
+			if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
+				add_text(&r->visible, " ", 0, max_text);
+			if (t == GUMBO_TAG_A || t == GUMBO_TAG_AREA) {
+				GumboAttribute *a = gumbo_get_attribute(&el->attributes, "href");
+				f->href = a && a->value[0] ? a->value : NULL;
+				f->anchor_start = r->visible.len;
+			} else if (t == GUMBO_TAG_IMG || t == GUMBO_TAG_IFRAME ||
+			    t == GUMBO_TAG_FRAME || t == GUMBO_TAG_EMBED ||
+			    t == GUMBO_TAG_SCRIPT || t == GUMBO_TAG_INPUT)
+				link_attr(r, el, "src", HTML_LINK_SRC);
+			else if (t == GUMBO_TAG_FORM)
+				link_attr(r, el, "action", HTML_LINK_FORM);
+			else if (t == GUMBO_TAG_LINK || t == GUMBO_TAG_BASE)
+				link_attr(r, el, "href", HTML_LINK_HREF);
+			if (t == GUMBO_TAG_BODY || t == GUMBO_TAG_TABLE ||
+			    t == GUMBO_TAG_TD || t == GUMBO_TAG_TR) {
+				GumboAttribute *bg = gumbo_get_attribute(&el->attributes,
+				    "background");
+				if (bg && r->on_link)
+					r->on_link(r->arg, bg->value, "", HTML_LINK_SRC);
+			}
+		}
+		if (f->next < el->children.length && sp + 1 < MAX_DEPTH) {
+			struct frame *c = &stack[sp + 1];
+			c->node = el->children.data[f->next++];
+			c->next = 0;
+			c->hidden = f->hidden;
+			c->fg = f->fg;
+			c->bg = f->bg;
+			c->pre = f->pre;
+			c->href = NULL;
+			sp++;
+			continue;
+		}
+		/* leaving the element */
+		if (f->href && r->on_link) {
+			size_t a = f->anchor_start < r->visible.len ?
+			    f->anchor_start : r->visible.len;
+			char *text = xstrndup(r->visible.p ? r->visible.p + a : "",
+			    r->visible.len - a > 512 ? 512 : r->visible.len - a);
+			r->on_link(r->arg, f->href, text, HTML_LINK_HREF);
+			free(text);
+		}
+		if (is_block(el->tag))
+			add_break(f->hidden ? &r->invisible : &r->visible);
+		sp--;
+	}
+	free(stack);
+	gumbo_destroy_output(&opts, out);
+}

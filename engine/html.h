@@ -1,0 +1,34 @@
+/*
+ * html.h - render HTML to text with gumbo (an HTML5 parser), keeping what
+ * a reader sees apart from what is hidden (display:none, visibility
+ * hidden, tiny fonts, text the colour of its background, comments), and
+ * reporting links.
+ *
+ * SECURITY: input is untrusted. The number of tags given to gumbo is
+ * bounded (max_tags) because gumbo frees its tree recursively; the tree
+ * walk is iterative with an explicit, bounded stack.
+ */
+#ifndef HAMLET_HTML_H
+#define HAMLET_HTML_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+enum html_link_kind { HTML_LINK_HREF, HTML_LINK_SRC, HTML_LINK_FORM };
+
+struct html_render {
+	struct buf	 visible;
+	struct buf	 invisible;
+	int		 truncated;	/* tag limit reached */
+	/* called for each link; text is the anchor text (may be "") */
+	void		(*on_link)(void *arg, const char *url,
+			    const char *text, enum html_link_kind kind);
+	void		*arg;
+};
+
+/* Render UTF-8 html into r->visible / r->invisible (appended). */
+void html_render(struct html_render *r, const char *html, size_t len,
+    int max_tags, size_t max_text);
+
+#endif

@@ -1,0 +1,835 @@
+/*
+ * msg.c - build the message model: headers, MIME tree, UTF-8 text, HTML
+ * rendering, URIs and attachments.
+ *
+ * The top-level header block is split here (so raw values, 8-bit bytes,
+ * a leading mbox "From " line and broken lines are seen exactly as sent);
+ * the MIME structure and transfer decoding come from GMime 3; HTML goes
+ * through gumbo (html.c); file types are sniffed with libmagic.
+ *
+ * Ownership: every string and array of the model lives in the pool given
+ * to msg_parse(); GMime and gumbo objects are released before returning.
+ *
+ * SECURITY: the input is hostile. Only scan_max_size bytes are parsed;
+ * MIME parts, depth, decoded bytes, text, HTML tags and URIs are bounded
+ * by struct msg_limits and a breach is recorded in msg->limits, never a
+ * failure. The MIME walk is iterative. Charset conversion never drops
+ * text: undecodable bytes become U+FFFD.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+#include <magic.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "html.h"
+#include "log.h"
+#include "msg.h"
+#include "uri.h"
+#include "xalloc.h"
+
+#define MAX_HEADERS	5000
+#define MAX_PART_HEADERS 200
+#define SNIFF_BYTES	(64 * 1024)
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void
+gmime_init_once(void)
+{
+	g_mime_init();
+}
+
+void
+msg_global_init(void)
+{
+	pthread_once(&gmime_once, gmime_init_once);
+}
+
+void
+msg_limits_from_cfg(struct msg_limits *l, const struct cfg *c)
+{
+	l->scan_max_size = c->scan_max_size;
+	l->max_parts = c->max_mime_parts;
+	l->max_depth = c->max_mime_depth;
+	l->max_decoded = c->max_decoded_bytes;
+	l->max_text = c->max_text_bytes;
+	l->max_html_tags = c->max_html_tags;
+	l->max_uris = c->max_uris;
+}
+
+int
+msg_is_spam_header(const char *name, size_t len)
+{
+	return len >= 7 && strncasecmp(name, "X-Spam-", 7) == 0;
+}
+
+/* ---- charset conversion ---------------------------------------------- */
+
+/*
+ * Convert len bytes from charset to UTF-8 into b. Invalid input bytes
+ * become U+FFFD; returns 0 when the charset was usable, -1 when it was
+ * unknown (nothing appended).
+ */
+static int
+iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
+{
+	const char *name = g_mime_charset_iconv_name(charset);
+	iconv_t cd = iconv_open("UTF-8", name ? name : charset);
+	char *ip = (char *)in;
+	size_t il = len;
+
+	if (cd == (iconv_t)-1)
+		return -1;
+	buf_reserve(b, len + len / 2 + 16);
+	while (il > 0) {
+		char *op;
+		size_t ol, room;
+
+		buf_reserve(b, il * 2 + 16);
+		op = b->p + b->len;
+		room = ol = b->cap - b->len - 1;
+		size_t r = iconv(cd, &ip, &il, &op, &ol);
+		b->len += room - ol;
+		b->p[b->len] = '\0';
+		if (r == (size_t)-1) {
+			if (errno == E2BIG)
+				continue;
+			/* EILSEQ or EINVAL: replace one byte and go on */
+			buf_add(b, "\xef\xbf\xbd", 3);
+			ip++;
+			il--;
+			iconv(cd, NULL, NULL, NULL, NULL);
+		}
+	}
+	iconv_close(cd);
+	return 0;
+}
+
+/* Make arbitrary bytes valid UTF-8 (cp1252 guess for 8-bit junk). */
+static void
+bytes_to_utf8(const char *in, size_t len, struct buf *b)
+{
+	if (g_utf8_validate(in, (gssize)len, NULL)) {
+		buf_add(b, in, len);
+		return;
+	}
+	if (iconv_to_utf8("windows-1252", in, len, b) == 0)
+		return;
+	iconv_to_utf8("iso-8859-1", in, len, b);
+}
+
+/*
+ * Decode text in a declared charset. *guessed is set when the declared
+ * charset was missing, unknown or wrong.
+ */
+static void
+text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
+    int *guessed)
+{
+	*guessed = 0;
+	if (charset == NULL || *charset == '\0' ||
+	    strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0 ||
+	    strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0) {
+		if (!g_utf8_validate(in, (gssize)len, NULL))
+			*guessed = 1;
+		bytes_to_utf8(in, len, b);
+		return;
+	}
+	size_t start = b->len;
+	if (iconv_to_utf8(charset, in, len, b) == 0) {
+		/* many U+FFFD: the declared charset is wrong; guess */
+		size_t bad = 0;
+		for (const char *p = b->p + start;
+		    (p = memmem(p, (size_t)(b->p + b->len - p), "\xef\xbf\xbd", 3));
+		    p += 3)
+			bad++;
+		if (bad == 0 || bad * 20 < len)
+			return;
+		buf_truncate(b, start);
+	}
+	*guessed = 1;
+	bytes_to_utf8(in, len, b);
+}
+
+/* NUL bytes cannot live in C strings handed to checks: make them spaces */
+static int
+replace_nuls(char *s, size_t len)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0') {
+			s[i] = ' ';
+			found = 1;
+		}
+	return found;
+}
+
+/* ---- header block ------------------------------------------------------ */
+
+struct hdr_vec {
+	struct msg_header *v;
+	size_t n, cap;
+};
+
+static struct msg_header *
+hdr_push(struct pool *p, struct hdr_vec *hv)
+{
+	if (hv->n == hv->cap) {
+		size_t ncap = hv->cap ? hv->cap * 2 : 32;
+		struct msg_header *nv = pool_allocarray(p, ncap, sizeof(*nv));
+		if (hv->n)
+			memcpy(nv, hv->v, hv->n * sizeof(*nv));
+		hv->v = nv;
+		hv->cap = ncap;
+	}
+	return &hv->v[hv->n++];
+}
+
+/* unfold, decode RFC 2047, make UTF-8, trim */
+static const char *
+decode_value(struct pool *p, const char *raw, size_t len)
+{
+	struct buf u = BUF_INIT, d = BUF_INIT;
+	char *dec;
+	const char *r;
+
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] == '\r' || raw[i] == '\n')
+			continue;
+		buf_addc(&u, raw[i] == '\t' ? ' ' : raw[i]);
+	}
+	if (u.len == 0) {
+		buf_free(&u);
+		return "";
+	}
+	replace_nuls(u.p, u.len);
+	/* raw 8-bit bytes first become UTF-8 so GMime sees valid text */
+	bytes_to_utf8(u.p, u.len, &d);
+	dec = g_mime_utils_header_decode_text(NULL, buf_str(&d));
+	buf_free(&u);
+	u = (struct buf)BUF_INIT;
+	if (dec) {
+		bytes_to_utf8(dec, strlen(dec), &u);
+		g_free(dec);
+	} else
+		buf_add(&u, d.p, d.len);
+	buf_free(&d);
+	size_t s = 0, e = u.len;
+	while (s < e && isspace((unsigned char)u.p[s]))
+		s++;
+	while (e > s && isspace((unsigned char)u.p[e - 1]))
+		e--;
+	r = pool_strndup(p, u.p + s, e - s);
+	buf_free(&u);
+	return r;
+}
+
+static int
+is_header_name_char(unsigned char c)
+{
+	return c > 32 && c < 127 && c != ':';
+}
+
+/*
+ * Split the top-level header block of raw[start..len). Returns the
+ * offset of the body.
+ */
+static size_t
+split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
+    size_t len, struct hdr_vec *hv)
+{
+	size_t i = start;
+
+	while (i < len) {
+		const char *line = raw + i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - line) : len - i;
+		size_t name_len = 0, vstart, vend, next;
+
+		/* empty line: end of headers */
+		if (ll == 0 || (ll == 1 && line[0] == '\r'))
+			return i + ll + (nl ? 1 : 0);
+		while (name_len < ll && is_header_name_char((unsigned char)line[name_len]))
+			name_len++;
+		/* "Name :" is tolerated like most MTAs do */
+		size_t c = name_len;
+		while (c < ll && (line[c] == ' ' || line[c] == '\t'))
+			c++;
+		if (name_len == 0 || c >= ll || line[c] != ':') {
+			if (line[0] == ' ' || line[0] == '\t') {
+				/* continuation without a header: skip it */
+				m->anomalies |= MSG_BAD_HEADER;
+				i += ll + (nl ? 1 : 0);
+				continue;
+			}
+			/* not a header: the body starts here */
+			m->anomalies |= MSG_BAD_HEADER | MSG_NO_HEADER_END;
+			return i;
+		}
+		vstart = i + c + 1;
+		/* the value runs over continuation lines */
+		next = i + ll + (nl ? 1 : 0);
+		while (next < len && (raw[next] == ' ' || raw[next] == '\t')) {
+			const char *n2 = memchr(raw + next, '\n', len - next);
+			next = n2 ? (size_t)(n2 - raw) + 1 : len;
+		}
+		vend = next;
+		while (vend > vstart && (raw[vend - 1] == '\n' || raw[vend - 1] == '\r'))
+			vend--;
+		if (ll && line[ll - 1] == '\r')
+			m->anomalies |= MSG_CRLF;
+		for (size_t k = i; k < vend; k++) {
+			unsigned char ch = (unsigned char)raw[k];
+			if (ch == 0)
+				m->anomalies |= MSG_NUL_BYTES;
+			else if (ch >= 0x80)
+				m->anomalies |= MSG_8BIT_HEADERS;
+		}
+		if (msg_is_spam_header(line, name_len))
+			m->nspam_hdrs++;
+		else if (hv->n < MAX_HEADERS) {
+			struct msg_header *h = hdr_push(p, hv);
+			size_t rs = vstart;
+			while (rs < vend && (raw[rs] == ' ' || raw[rs] == '\t'))
+				rs++;
+			h->name = pool_strndup(p, line, name_len);
+			replace_nuls((char *)h->name, name_len);
+			h->raw = pool_strndup(p, raw + rs, vend - rs);
+			replace_nuls((char *)h->raw, vend - rs);
+			h->value = decode_value(p, raw + rs, vend - rs);
+			h->part = -1;
+		}
+		i = next;
+	}
+	/* headers only, no empty line */
+	m->anomalies |= MSG_NO_HEADER_END;
+	return len;
+}
+
+/* ---- parts ------------------------------------------------------------- */
+
+struct builder {
+	struct pool		*pool;
+	struct msg		*m;
+	const struct msg_limits	*lim;
+	struct hdr_vec		 hdrs;
+	struct msg_part		*parts;
+	size_t			 nparts, cap;
+	struct buf		 visible, invisible;
+	size_t			 decoded;
+	int			 cur_part;
+	struct msg_uri		*uris;
+	size_t			 nuris, ucap;
+};
+
+static __thread magic_t tls_magic;
+static pthread_key_t magic_key;
+static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
+
+static void
+magic_release(void *m)
+{
+	magic_close((magic_t)m);
+}
+
+static void
+magic_key_init(void)
+{
+	pthread_key_create(&magic_key, magic_release);
+}
+
+/* libmagic handles are not thread-safe: one per thread, made lazily */
+static const char *
+sniff(struct pool *p, const unsigned char *data, size_t len)
+{
+	const char *t;
+
+	if (len == 0)
+		return NULL;
+	pthread_once(&magic_once, magic_key_init);
+	if (tls_magic == NULL) {
+		tls_magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS |
+		    MAGIC_NO_CHECK_ELF | MAGIC_ERROR);
+		if (tls_magic == NULL || magic_load(tls_magic, NULL) != 0) {
+			if (tls_magic)
+				magic_close(tls_magic);
+			tls_magic = NULL;
+			return NULL;
+		}
+		pthread_setspecific(magic_key, tls_magic);
+	}
+	t = magic_buffer(tls_magic, data, len > SNIFF_BYTES ? SNIFF_BYTES : len);
+	return t ? pool_strdup(p, t) : NULL;
+}
+
+static void
+add_uri(struct builder *b, const char *uri, size_t len, const char *text,
+    enum msg_uri_source src)
+{
+	struct buf nb = BUF_INIT;
+	size_t ho = 0, hl = 0;
+	int r;
+	struct msg_uri *u;
+
+	if (b->nuris >= (size_t)b->lim->max_uris) {
+		b->m->limits |= MSG_LIM_URIS;
+		return;
+	}
+	r = uri_normalize(uri, len, &nb, &ho, &hl);
+	if (r < 0 || nb.len == 0) {
+		buf_free(&nb);
+		return;
+	}
+	for (size_t i = 0; i < b->nuris; i++)
+		if (b->uris[i].source == src && strcmp(b->uris[i].uri, nb.p) == 0) {
+			buf_free(&nb);
+			return;
+		}
+	if (b->nuris == b->ucap) {
+		size_t ncap = b->ucap ? b->ucap * 2 : 16;
+		struct msg_uri *nu = pool_allocarray(b->pool, ncap, sizeof(*nu));
+		if (b->nuris)
+			memcpy(nu, b->uris, b->nuris * sizeof(*nu));
+		b->uris = nu;
+		b->ucap = ncap;
+	}
+	u = &b->uris[b->nuris++];
+	u->uri = pool_strndup(b->pool, nb.p, nb.len);
+	u->host = r == 0 ? pool_strndup(b->pool, nb.p + ho, hl) : NULL;
+	u->text = text && *text ? pool_strdup(b->pool, text) : NULL;
+	u->source = src;
+	u->part = b->cur_part;
+	buf_free(&nb);
+}
+
+static int
+text_uri_cb(void *arg, const char *uri, size_t len, int bare)
+{
+	struct builder *b = arg;
+
+	add_uri(b, uri, len, NULL, bare ? URI_BARE : URI_TEXT);
+	return b->nuris >= (size_t)b->lim->max_uris;
+}
+
+static void
+html_link_cb(void *arg, const char *url, const char *text,
+    enum html_link_kind kind)
+{
+	add_uri(arg, url, strlen(url), text,
+	    kind == HTML_LINK_SRC ? URI_SRC : kind == HTML_LINK_FORM ?
+	    URI_FORM : URI_HREF);
+}
+
+/* append text to a bounded buffer, "\n" between parts */
+static void
+add_bounded(struct builder *b, struct buf *dst, const char *t, size_t n)
+{
+	size_t max = b->lim->max_text;
+
+	if (n == 0)
+		return;
+	if (dst->len && dst->p[dst->len - 1] != '\n' && dst->len < max)
+		buf_addc(dst, '\n');
+	if (dst->len + n > max) {
+		b->m->limits |= MSG_LIM_TEXT;
+		n = dst->len < max ? max - dst->len : 0;
+		/* do not cut a UTF-8 sequence */
+		while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+			n--;
+	}
+	buf_add(dst, t, n);
+}
+
+static struct msg_part *
+new_part(struct builder *b, int parent, int depth)
+{
+	struct msg_part *pt;
+
+	if (b->nparts == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 8;
+		struct msg_part *np = pool_allocarray(b->pool, ncap, sizeof(*np));
+		if (b->nparts)
+			memcpy(np, b->parts, b->nparts * sizeof(*np));
+		b->parts = np;
+		b->cap = ncap;
+	}
+	pt = &b->parts[b->nparts];
+	memset(pt, 0, sizeof(*pt));
+	pt->index = (int)b->nparts++;
+	pt->parent = parent;
+	pt->depth = depth;
+	return pt;
+}
+
+static const char *
+lower_dup(struct pool *p, const char *s)
+{
+	char *r;
+
+	if (s == NULL)
+		return NULL;
+	r = pool_strdup(p, s);
+	for (char *q = r; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return r;
+}
+
+static void
+part_headers(struct builder *b, GMimeObject *obj, struct msg_part *pt)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	pt->hdr_first = b->hdrs.n;
+	for (int i = 0; i < n && i < MAX_PART_HEADERS && b->hdrs.n < MAX_HEADERS; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = g_mime_header_get_name(h);
+		const char *raw = g_mime_header_get_raw_value(h);
+		struct msg_header *mh;
+
+		if (name == NULL || msg_is_spam_header(name, strlen(name)))
+			continue;
+		mh = hdr_push(b->pool, &b->hdrs);
+		mh->name = pool_strdup(b->pool, name);
+		raw = raw ? raw : "";
+		while (*raw == ' ' || *raw == '\t')
+			raw++;
+		size_t rl = strlen(raw);
+		while (rl && (raw[rl - 1] == '\n' || raw[rl - 1] == '\r'))
+			rl--;
+		mh->raw = pool_strndup(b->pool, raw, rl);
+		mh->value = decode_value(b->pool, raw, rl);
+		mh->part = pt->index;
+	}
+	pt->nhdrs = b->hdrs.n - pt->hdr_first;
+}
+
+static void
+leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
+{
+	GMimeObject *obj = GMIME_OBJECT(gp);
+	GMimeDataWrapper *w = g_mime_part_get_content(gp);
+	GMimeStream *mem;
+	GByteArray *ba;
+	const char *fn, *disp;
+
+	fn = g_mime_part_get_filename(gp);
+	if (fn) {
+		struct buf u = BUF_INIT;
+		bytes_to_utf8(fn, strlen(fn), &u);
+		pt->filename = pool_strndup(b->pool, buf_str(&u), u.len);
+		buf_free(&u);
+	}
+	disp = g_mime_object_get_disposition(obj);
+	pt->disposition = lower_dup(b->pool, disp);
+	pt->encoding = lower_dup(b->pool, g_mime_content_encoding_to_string(
+	    g_mime_part_get_content_encoding(gp)));
+	pt->charset = lower_dup(b->pool,
+	    g_mime_object_get_content_type_parameter(obj, "charset"));
+	if (pt->filename || (pt->disposition && strcmp(pt->disposition, "attachment") == 0))
+		pt->flags |= PART_ATTACHMENT;
+	if (w == NULL)
+		return;
+	if (b->decoded >= b->lim->max_decoded) {
+		b->m->limits |= MSG_LIM_DECODED;
+		pt->flags |= PART_TRUNCATED;
+		return;
+	}
+	mem = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_write_to_stream(w, mem) < 0)
+		pt->flags |= PART_BAD_ENCODING;
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	size_t n = ba ? ba->len : 0;
+	if (b->decoded + n > b->lim->max_decoded) {
+		n = b->lim->max_decoded - b->decoded;
+		b->m->limits |= MSG_LIM_DECODED;
+		pt->flags |= PART_TRUNCATED;
+	}
+	b->decoded += n;
+	pt->size = n;
+	pt->data = n ? pool_memdup(b->pool, ba->data, n) : NULL;
+	g_object_unref(mem);
+
+	int is_text = strncmp(pt->ctype, "text/", 5) == 0;
+	int is_html = strcmp(pt->ctype, "text/html") == 0;
+	if (!is_text || (pt->flags & PART_ATTACHMENT && !is_html &&
+	    strcmp(pt->ctype, "text/plain") != 0)) {
+		pt->sniffed = sniff(b->pool, pt->data, pt->size);
+		if (!is_text)
+			return;
+	}
+	/* text: decode the charset, render HTML, collect URIs */
+	struct buf t = BUF_INIT;
+	int guessed = 0;
+	size_t tlen = n > b->lim->max_text ? b->lim->max_text : n;
+
+	if (tlen < n)
+		pt->flags |= PART_TRUNCATED, b->m->limits |= MSG_LIM_TEXT;
+	if (memchr(pt->data, 0, tlen))
+		b->m->anomalies |= MSG_NUL_BYTES;
+	text_to_utf8(pt->charset, (const char *)pt->data, tlen, &t, &guessed);
+	if (guessed)
+		pt->flags |= PART_CHARSET_GUESSED;
+	if (t.len)
+		replace_nuls(t.p, t.len);
+	/* CRLF -> LF so text rules see one line ending */
+	{
+		size_t o = 0;
+		for (size_t k = 0; k < t.len; k++)
+			if (!(t.p[k] == '\r' && k + 1 < t.len && t.p[k + 1] == '\n'))
+				t.p[o++] = t.p[k];
+		buf_truncate(&t, o);
+	}
+	pt->flags |= PART_TEXT;
+	pt->text = pool_strndup(b->pool, buf_str(&t), t.len);
+	pt->text_len = t.len;
+	buf_free(&t);
+	if (is_html) {
+		struct html_render r;
+
+		memset(&r, 0, sizeof(r));
+		r.on_link = html_link_cb;
+		r.arg = b;
+		pt->flags |= PART_HTML;
+		html_render(&r, pt->text, pt->text_len, b->lim->max_html_tags,
+		    b->lim->max_text);
+		if (r.truncated)
+			b->m->limits |= MSG_LIM_HTML;
+		pt->rendered = pool_strndup(b->pool, buf_str(&r.visible), r.visible.len);
+		pt->rendered_len = r.visible.len;
+		uri_scan_text(pt->rendered, pt->rendered_len, text_uri_cb, b);
+		add_bounded(b, &b->visible, pt->rendered, pt->rendered_len);
+		add_bounded(b, &b->invisible, buf_str(&r.invisible), r.invisible.len);
+		buf_free(&r.visible);
+		buf_free(&r.invisible);
+	} else {
+		uri_scan_text(pt->text, pt->text_len, text_uri_cb, b);
+		add_bounded(b, &b->visible, pt->text, pt->text_len);
+	}
+}
+
+struct walk {
+	GMimeObject	*obj;
+	int		 parent;
+	int		 depth;
+};
+
+static void
+walk_mime(struct builder *b, GMimeObject *root)
+{
+	struct walk *stack;
+	size_t sp = 0, cap = 64;
+
+	stack = xcalloc(cap, sizeof(*stack));
+	stack[sp++] = (struct walk){ root, -1, 0 };
+	while (sp > 0) {
+		struct walk w = stack[--sp];
+		struct msg_part *pt;
+		GMimeContentType *ct;
+		char *mt;
+
+		if (b->nparts >= (size_t)b->lim->max_parts) {
+			b->m->limits |= MSG_LIM_PARTS;
+			break;
+		}
+		pt = new_part(b, w.parent, w.depth);
+		b->cur_part = pt->index;
+		ct = g_mime_object_get_content_type(w.obj);
+		mt = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+		pt->ctype = lower_dup(b->pool, mt ? mt : "text/plain");
+		g_free(mt);
+		part_headers(b, w.obj, pt);
+
+		if (GMIME_IS_MULTIPART(w.obj)) {
+			GMimeMultipart *mp = GMIME_MULTIPART(w.obj);
+			int n = g_mime_multipart_get_count(mp);
+
+			pt->flags |= PART_MULTIPART;
+			pt->boundary = pool_strdup(b->pool, g_mime_multipart_get_boundary(mp));
+			if (w.depth + 1 > b->lim->max_depth) {
+				if (n > 0)
+					b->m->limits |= MSG_LIM_DEPTH;
+				continue;
+			}
+			if (n > b->lim->max_parts) {
+				n = b->lim->max_parts;
+				b->m->limits |= MSG_LIM_PARTS;
+			}
+			if (sp + (size_t)n > cap) {
+				cap = sp + (size_t)n + 64;
+				stack = xreallocarray(stack, cap, sizeof(*stack));
+			}
+			/* push in reverse so parts come out in order */
+			for (int i = n - 1; i >= 0; i--)
+				stack[sp++] = (struct walk){
+				    g_mime_multipart_get_part(mp, i), pt->index,
+				    w.depth + 1 };
+		} else if (GMIME_IS_MESSAGE_PART(w.obj)) {
+			GMimeMessage *inner = g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(w.obj));
+			GMimeObject *body = inner ? g_mime_message_get_mime_part(inner) : NULL;
+
+			pt->flags |= PART_MESSAGE;
+			if (body == NULL)
+				continue;
+			if (w.depth + 1 > b->lim->max_depth) {
+				b->m->limits |= MSG_LIM_DEPTH;
+				continue;
+			}
+			if (sp + 1 > cap) {
+				cap += 64;
+				stack = xreallocarray(stack, cap, sizeof(*stack));
+			}
+			stack[sp++] = (struct walk){ body, pt->index, w.depth + 1 };
+		} else if (GMIME_IS_PART(w.obj)) {
+			leaf_part(b, GMIME_PART(w.obj), pt);
+		}
+	}
+	free(stack);
+}
+
+/* MIME could not be parsed: the whole body is one text/plain part */
+static void
+fallback_body(struct builder *b, const char *body, size_t len)
+{
+	struct msg_part *pt = new_part(b, -1, 0);
+	struct buf t = BUF_INIT;
+	int guessed;
+
+	pt->ctype = "text/plain";
+	pt->flags = PART_TEXT;
+	if (len > b->lim->max_text)
+		len = b->lim->max_text, b->m->limits |= MSG_LIM_TEXT;
+	text_to_utf8(NULL, body, len, &t, &guessed);
+	if (t.len)
+		replace_nuls(t.p, t.len);
+	pt->text = pool_strndup(b->pool, buf_str(&t), t.len);
+	pt->text_len = t.len;
+	pt->data = (const unsigned char *)pt->text;
+	pt->size = t.len;
+	buf_free(&t);
+	b->cur_part = pt->index;
+	uri_scan_text(pt->text, pt->text_len, text_uri_cb, b);
+	add_bounded(b, &b->visible, pt->text, pt->text_len);
+}
+
+static void
+copy_envelope(struct pool *p, struct envelope *dst, const struct envelope *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src == NULL)
+		return;
+	dst->ip = pool_strdup(p, src->ip);
+	dst->hostname = pool_strdup(p, src->hostname);
+	dst->helo = pool_strdup(p, src->helo);
+	dst->mail_from = pool_strdup(p, src->mail_from);
+	dst->auth_user = pool_strdup(p, src->auth_user);
+	dst->queue_id = pool_strdup(p, src->queue_id);
+	if (src->nrcpt) {
+		dst->rcpt = pool_allocarray(p, src->nrcpt, sizeof(char *));
+		for (size_t i = 0; i < src->nrcpt; i++)
+			dst->rcpt[i] = pool_strdup(p, src->rcpt[i]);
+		dst->nrcpt = src->nrcpt;
+	}
+}
+
+enum status
+msg_parse(struct pool *pool, const char *raw, size_t len,
+    const struct envelope *env, const struct msg_limits *lim,
+    struct msg **out)
+{
+	struct msg *m = pool_alloc(pool, sizeof(*m));
+	struct builder b;
+	size_t start = 0;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *gm;
+
+	msg_global_init();
+	memset(&b, 0, sizeof(b));
+	b.pool = pool;
+	b.m = m;
+	b.lim = lim;
+	m->raw = raw;
+	m->raw_len = len;
+	m->scan_len = len;
+	if (len > lim->scan_max_size) {
+		m->scan_len = lim->scan_max_size;
+		m->limits |= MSG_LIM_SIZE;
+	}
+	copy_envelope(pool, &m->env, env);
+
+	/* an mbox "From " line (procmail hands it over) is not a header */
+	if (m->scan_len >= 5 && memcmp(raw, "From ", 5) == 0) {
+		const char *nl = memchr(raw, '\n', m->scan_len);
+		start = nl ? (size_t)(nl - raw) + 1 : m->scan_len;
+	}
+	m->body_off = split_headers(pool, m, raw, start, m->scan_len, &b.hdrs);
+	m->nmsg_hdrs = b.hdrs.n;
+	if (memchr(raw + m->body_off, 0, m->scan_len - m->body_off))
+		m->anomalies |= MSG_NUL_BYTES;
+
+	/* MIME structure from GMime over the same bytes */
+	stream = g_mime_stream_mem_new_with_buffer(raw + start, m->scan_len - start);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	gm = g_mime_parser_construct_message(parser, NULL);
+	if (gm && g_mime_message_get_mime_part(gm))
+		walk_mime(&b, g_mime_message_get_mime_part(gm));
+	else {
+		m->anomalies |= MSG_MIME_BROKEN;
+		fallback_body(&b, raw + m->body_off, m->scan_len - m->body_off);
+	}
+	if (gm)
+		g_object_unref(gm);
+	g_object_unref(parser);
+	g_object_unref(stream);
+
+	m->hdrs = b.hdrs.v;
+	m->nhdrs = b.hdrs.n;
+	m->parts = b.parts;
+	m->nparts = b.nparts;
+	m->uris = b.uris;
+	m->nuris = b.nuris;
+	m->visible = pool_strndup(pool, buf_str(&b.visible), b.visible.len);
+	m->visible_len = b.visible.len;
+	m->invisible = pool_strndup(pool, buf_str(&b.invisible), b.invisible.len);
+	m->invisible_len = b.invisible.len;
+	buf_free(&b.visible);
+	buf_free(&b.invisible);
+	{
+		const struct msg_header *h = msg_header(m, "Subject", 0);
+		m->subject = h ? h->value : "";
+	}
+	*out = m;
+	return ST_OK;
+}
+
+const struct msg_header *
+msg_header(const struct msg *m, const char *name, size_t i)
+{
+	for (size_t k = 0; k < m->nmsg_hdrs; k++)
+		if (strcasecmp(m->hdrs[k].name, name) == 0 && i-- == 0)
+			return &m->hdrs[k];
+	return NULL;
+}
+
+size_t
+msg_header_count(const struct msg *m, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < m->nmsg_hdrs; k++)
+		if (strcasecmp(m->hdrs[k].name, name) == 0)
+			n++;
+	return n;
+}

@@ -1,0 +1,533 @@
+/*
+ * spamhdr.c - SpamAssassin's output, byte for byte: the X-Spam-* headers
+ * (templates of SpamAssassin 4's 10_default_prefs.cf), its folding
+ * (Mail::SpamAssassin::Util::wrap at 79 columns, TAB continuation), its
+ * score display rule, the report lines, and the in-place tagging of a
+ * message (report_safe 0).
+ *
+ * Ownership: returned strings live in the scan's pool; tagged messages
+ * are appended to the caller's buffer.
+ *
+ * SECURITY: tagging walks the raw, untrusted header block line by line
+ * over its full length; it copies bytes and never interprets them beyond
+ * recognising header names.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "buf.h"
+#include "msg.h"
+#include "spamhdr.h"
+#include "xalloc.h"
+
+/* ---- SpamAssassin's wrap() -------------------------------------------- */
+
+struct pieces {
+	char	**v;
+	size_t	  n, cap;
+};
+
+static void
+pieces_insert(struct pieces *ps, size_t at, char *s)
+{
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 32;
+		ps->v = xreallocarray(ps->v, ps->cap, sizeof(char *));
+	}
+	memmove(ps->v + at + 1, ps->v + at, (ps->n - at) * sizeof(char *));
+	ps->v[at] = s;
+	ps->n++;
+}
+
+static size_t
+wlen(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (const char *p = s; *p; p++)
+		if (*p == '\t')
+			n += 7;
+	return n;
+}
+
+/*
+ * wrap(string, prefix, first="", length, overflow=0, break) where break
+ * is a zero-width split after any char in brk (breaks_after=1, as in
+ * '(?<=[\s,])') or the captured char itself (breaks_after=0, as in
+ * qr/\s/: the separator becomes its own piece).
+ */
+static char *
+sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
+    const char *brk, int breaks_after)
+{
+	struct pieces ps = { NULL, 0, 0 };
+	const char *p = str, *seg = str;
+	size_t pos = 0;
+	int pos_mod = 0;
+	struct buf out = BUF_INIT;
+
+	for (; *p; p++) {
+		if (!strchr(brk, *p))
+			continue;
+		if (breaks_after) {
+			pieces_insert(&ps, ps.n, xstrndup(seg, (size_t)(p + 1 - seg)));
+			pieces_insert(&ps, ps.n, xstrdup(""));
+			seg = p + 1;
+		} else {
+			pieces_insert(&ps, ps.n, xstrndup(seg, (size_t)(p - seg)));
+			pieces_insert(&ps, ps.n, xstrndup(p, 1));
+			seg = p + 1;
+		}
+	}
+	pieces_insert(&ps, ps.n, xstrdup(seg));
+	/* Perl's split drops trailing empty fields */
+	while (ps.n > 1 && ps.v[ps.n - 1][0] == '\0') {
+		free(ps.v[ps.n - 1]);
+		ps.n--;
+	}
+	if (first && *first)
+		pieces_insert(&ps, 0, xstrdup(first));
+
+	while (ps.n - 1 > pos) {
+		size_t len = wlen(ps.v[pos]);
+
+		if (pos_mod != 0)
+			len += wlen(ps.v[pos + 1]);
+		if (len <= length) {
+			char *m = xasprintf("%s%s", ps.v[pos], ps.v[pos + 1]);
+			free(ps.v[pos]);
+			free(ps.v[pos + 1]);
+			ps.v[pos] = m;
+			memmove(ps.v + pos + 1, ps.v + pos + 2,
+			    (ps.n - pos - 2) * sizeof(char *));
+			ps.n--;
+			pos_mod = 1;
+		} else {
+			size_t l = strlen(ps.v[pos]);
+			while (l > 0 && isspace((unsigned char)ps.v[pos][l - 1]))
+				ps.v[pos][--l] = '\0';
+			pos++;
+			pos_mod = 0;
+			pieces_insert(&ps, pos, xstrdup(prefix));
+		}
+	}
+	for (size_t i = 0; i < ps.n; i++) {
+		if (i)
+			buf_addc(&out, '\n');
+		buf_adds(&out, ps.v[i]);
+		free(ps.v[i]);
+	}
+	free(ps.v);
+	return buf_detach(&out);
+}
+
+/* s/^\s*\n//gm : drop lines that hold only whitespace */
+static void
+drop_blank_lines(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		char *nl = strchr(r, '\n');
+		char *q = r;
+		if (nl == NULL) {
+			size_t n = strlen(r);
+			memmove(w, r, n);
+			w += n;
+			break;
+		}
+		while (q < nl && isspace((unsigned char)*q))
+			q++;
+		if (q == nl) {
+			r = nl + 1;	/* blank line: gone */
+			continue;
+		}
+		memmove(w, r, (size_t)(nl + 1 - r));
+		w += nl + 1 - r;
+		r = nl + 1;
+	}
+	*w = '\0';
+}
+
+const char *
+spamhdr_fold(struct pool *p, const char *name, const char *value)
+{
+	char *joined, *wrapped, *data;
+	const char *r;
+
+	if (strchr(value, '\n')) {
+		/* multi-line values: s/\s*\n\s*\/\n\t/g */
+		struct buf b = BUF_INIT;
+		const char *v = value;
+		while (*v) {
+			const char *q = v;
+			while (*q && *q != '\n' && isspace((unsigned char)*q))
+				q++;
+			if (*q == '\n') {
+				/* whitespace run containing a newline */
+				while (b.len && isspace((unsigned char)b.p[b.len - 1]) &&
+				    b.p[b.len - 1] != '\n')
+					buf_truncate(&b, b.len - 1);
+				buf_adds(&b, "\n\t");
+				v = q + 1;
+				while (*v && isspace((unsigned char)*v) && *v != '\n')
+					v++;
+				continue;
+			}
+			buf_addc(&b, *v++);
+		}
+		r = pool_strdup(p, buf_str(&b));
+		buf_free(&b);
+		return r;
+	}
+	joined = xasprintf("%s!!%s", name, value);
+	wrapped = sa_wrap(joined, "\t", "", 79, " \t\r\n\f\v,", 1);
+	drop_blank_lines(wrapped);
+	data = strstr(wrapped, "!!");
+	r = pool_strdup(p, data ? data + 2 : wrapped);
+	free(joined);
+	free(wrapped);
+	return r;
+}
+
+/* ---- the headers -------------------------------------------------------- */
+
+static const char *
+checker_host(struct scan *s)
+{
+	char h[256];
+
+	if (s->cfg->hostname && *s->cfg->hostname)
+		return s->cfg->hostname;
+	if (gethostname(h, sizeof(h)) != 0)
+		return "localhost";
+	h[sizeof(h) - 1] = '\0';
+	return pool_strdup(s->pool, h);
+}
+
+/* Util::get_tag_value_for_score: a ham never shows the required score */
+static const char *
+score_tag(struct scan *s)
+{
+	char sc[64], rq[64];
+	double r;
+
+	snprintf(sc, sizeof(sc), "%2.1f", s->res.score);
+	snprintf(rq, sizeof(rq), "%2.1f", s->res.required);
+	if (s->res.is_spam || strtod(sc, NULL) < strtod(rq, NULL))
+		return pool_strdup(s->pool, sc);
+	/* Perl prints $rscore - 0.1 with %.15g */
+	r = strtod(rq, NULL) - 0.1;
+	snprintf(sc, sizeof(sc), "%.15g", r);
+	return pool_strdup(s->pool, sc);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* names of the scored tests hit, sorted as Perl's sort does */
+static const char *
+tests_tag(struct scan *s)
+{
+	const char **names = pool_allocarray(s->pool, s->res.nhits + 1,
+	    sizeof(char *));
+	size_t n = 0;
+	struct buf b = BUF_INIT;
+	const char *r;
+
+	for (size_t i = 0; i < s->res.nhits; i++)
+		if (!(s->res.hits[i].sym->flags & SYM_SUB))
+			names[n++] = s->res.hits[i].sym->name;
+	if (n == 0)
+		return "none";
+	qsort(names, n, sizeof(char *), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(&b, ',');
+		buf_adds(&b, names[i]);
+	}
+	r = pool_strdup(s->pool, b.p);
+	buf_free(&b);
+	return r;
+}
+
+static const char *
+report_tag(struct scan *s)
+{
+	struct buf b = BUF_INIT;
+	const char *r;
+
+	for (size_t i = 0; i < s->res.nhits; i++) {
+		const struct hit *h = &s->res.hits[i];
+		const struct symdef *d = h->sym;
+		char sc[32];
+		char *first, *wrapped, *w;
+		const char *area = d->area ? d->area : "";
+		const char *desc = d->desc ? d->desc : "No description available.";
+		size_t fl;
+
+		if (d->flags & SYM_SUB)
+			continue;
+		if (h->score >= 10 || h->score <= -10)
+			snprintf(sc, sizeof(sc), "%4.0f", h->score);
+		else
+			snprintf(sc, sizeof(sc), "%4.1f", h->score);
+		fl = 4 + strlen(d->name) + strlen(sc) + strlen(area);
+		first = xmalloc(fl + 1);
+		memset(first, ' ', fl);
+		first[fl] = '\0';
+		wrapped = sa_wrap(desc, "*      ", first, 75, " \t\r\n\f\v", 0);
+		w = wrapped;
+		while (isspace((unsigned char)*w))
+			w++;
+		buf_printf(&b, "\n* %s %s %s%s", sc, d->name, area, w);
+		if (h->detail && *h->detail && !(d->flags & SYM_NOLOG))
+			buf_printf(&b, "\n*      [%s]", h->detail);
+		free(first);
+		free(wrapped);
+	}
+	r = pool_strdup(s->pool, buf_str(&b));
+	buf_free(&b);
+	return r;
+}
+
+size_t
+spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
+{
+	size_t n = 0;
+	int stars = (int)s->res.score;
+	char level[51];
+	const char *status;
+
+	out[n].name = "X-Spam-Checker-Version";
+	out[n].value = spamhdr_fold(s->pool, out[n].name, pool_printf(s->pool,
+	    "hamlet %s (%s) on %s", HAMLET_VERSION, HAMLET_DATE, checker_host(s)));
+	n++;
+	if (s->res.is_spam) {
+		out[n].name = "X-Spam-Flag";
+		out[n].value = "YES";
+		n++;
+	}
+	if (stars > 50)
+		stars = 50;
+	if (stars < 0)
+		stars = 0;
+	memset(level, '*', (size_t)stars);
+	level[stars] = '\0';
+	out[n].name = "X-Spam-Level";
+	out[n].value = pool_strdup(s->pool, level);
+	n++;
+	status = pool_printf(s->pool,
+	    "%s, score=%s required=%2.1f tests=%s autolearn=%s "
+	    "autolearn_force=%s version=%s",
+	    s->res.is_spam ? "Yes" : "No", score_tag(s), s->res.required,
+	    tests_tag(s), s->res.autolearn ? s->res.autolearn : "no",
+	    s->res.autolearn_force ? "yes" : "no", HAMLET_VERSION);
+	out[n].name = "X-Spam-Status";
+	out[n].value = spamhdr_fold(s->pool, out[n].name, status);
+	n++;
+	if (s->res.is_spam && s->cfg->spam_report) {
+		out[n].name = "X-Spam-Report";
+		out[n].value = spamhdr_fold(s->pool, out[n].name, report_tag(s));
+		n++;
+	}
+	return n;
+}
+
+/* ---- subject rewrite ---------------------------------------------------- */
+
+const char *
+spamhdr_subject(struct scan *s, const char *old_raw)
+{
+	const char *tag = s->cfg->rewrite_subject;
+	const char *v;
+	char *enc = NULL;
+	const char *r;
+	size_t tl;
+
+	if (!s->res.is_spam || tag == NULL || *tag == '\0')
+		return NULL;
+	/* a non-ASCII tag must itself be an encoded word */
+	for (const char *p = tag; *p; p++)
+		if ((unsigned char)*p >= 0x80) {
+			enc = g_mime_utils_header_encode_text(NULL, tag, "utf-8");
+			tag = enc;
+			break;
+		}
+	tl = strlen(tag);
+	v = old_raw ? old_raw : "";
+	while (*v == ' ' || *v == '\t')
+		v++;
+	/* already tagged: SpamAssassin does not tag twice */
+	if (strncmp(v, tag, tl) == 0 && v[tl] == ' ')
+		v += tl + 1;
+	r = pool_printf(s->pool, "%s %s", tag, v);
+	g_free(enc);
+	return r;
+}
+
+/* ---- tagging the message ------------------------------------------------ */
+
+/* end of the line starting at i (index after its '\n', or len) */
+static size_t
+line_end(const char *raw, size_t i, size_t len)
+{
+	const char *nl = memchr(raw + i, '\n', len - i);
+
+	return nl ? (size_t)(nl - raw) + 1 : len;
+}
+
+static int
+is_cont(const char *raw, size_t i, size_t len)
+{
+	return i < len && (raw[i] == ' ' || raw[i] == '\t');
+}
+
+/* header name length when raw+i starts a header line, else 0 */
+static size_t
+header_name(const char *raw, size_t i, size_t len)
+{
+	size_t k = i;
+
+	while (k < len && raw[k] > 32 && raw[k] < 127 && raw[k] != ':')
+		k++;
+	if (k == i)
+		return 0;
+	size_t c = k;
+	while (c < len && (raw[c] == ' ' || raw[c] == '\t'))
+		c++;
+	return c < len && raw[c] == ':' ? k - i : 0;
+}
+
+/* append one header, folding "\n" to the message's line ending */
+static void
+put_header(struct buf *out, const char *name, const char *value, int crlf)
+{
+	buf_adds(out, name);
+	buf_adds(out, ": ");
+	for (const char *p = value; *p; p++) {
+		if (*p == '\n' && crlf)
+			buf_addc(out, '\r');
+		buf_addc(out, *p);
+	}
+	buf_adds(out, crlf ? "\r\n" : "\n");
+}
+
+static int
+detect_crlf(const char *raw, size_t len)
+{
+	const char *nl = memchr(raw, '\n', len > 4096 ? 4096 : len);
+
+	return nl && nl > raw && nl[-1] == '\r';
+}
+
+/*
+ * Copy the header block, dropping X-Spam-* and inserting the given
+ * headers after From_ and a leading Return-Path. subj (may be NULL) is a
+ * new Subject value. Everything from the empty line on is copied as is.
+ */
+static void
+rewrite(const char *raw, size_t len, const struct spamhdr *add, size_t nadd,
+    const char *subj, struct buf *out)
+{
+	int crlf = detect_crlf(raw, len);
+	size_t i = 0, e;
+	int subject_done = subj == NULL;
+
+	if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
+		e = line_end(raw, 0, len);
+		buf_add(out, raw, e);
+		i = e;
+	}
+	if (header_name(raw, i, len) == 11 && strncasecmp(raw + i, "Return-Path", 11) == 0) {
+		e = line_end(raw, i, len);
+		while (is_cont(raw, e, len))
+			e = line_end(raw, e, len);
+		buf_add(out, raw + i, e - i);
+		i = e;
+	}
+	for (size_t k = 0; k < nadd; k++)
+		put_header(out, add[k].name, add[k].value, crlf);
+	if (header_name(raw, i, len) == 0 && i < len && raw[i] != '\n' &&
+	    !(raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n')) {
+		/* no header at all: keep our headers out of the first line */
+		if (!subject_done)
+			put_header(out, "Subject", subj, crlf);
+		buf_adds(out, crlf ? "\r\n" : "\n");
+		buf_add(out, raw + i, len - i);
+		return;
+	}
+	while (i < len) {
+		size_t nl = header_name(raw, i, len);
+
+		if (nl == 0) {
+			/* empty line or body start: end of headers */
+			break;
+		}
+		e = line_end(raw, i, len);
+		while (is_cont(raw, e, len))
+			e = line_end(raw, e, len);
+		if (msg_is_spam_header(raw + i, nl)) {
+			i = e;		/* inbound X-Spam-*: removed */
+			continue;
+		}
+		if (!subject_done && nl == 7 && strncasecmp(raw + i, "Subject", 7) == 0) {
+			buf_add(out, raw + i, 8);	/* "Subject:" as written */
+			buf_addc(out, ' ');
+			for (const char *p = subj; *p; p++) {
+				if (*p == '\r')
+					continue;
+				if (*p == '\n' && crlf)
+					buf_addc(out, '\r');
+				buf_addc(out, *p);
+			}
+			/* keep the original line ending */
+			buf_adds(out, crlf ? "\r\n" : "\n");
+			subject_done = 1;
+			i = e;
+			continue;
+		}
+		buf_add(out, raw + i, e - i);
+		i = e;
+	}
+	if (!subject_done)
+		put_header(out, "Subject", subj, crlf);
+	buf_add(out, raw + i, len - i);
+}
+
+void
+spamhdr_tag_message(struct scan *s, const char *raw, size_t len,
+    struct buf *out)
+{
+	struct spamhdr h[SPAMHDR_MAX];
+	size_t n = spamhdr_build(s, h);
+	const struct msg_header *sh = msg_header(s->msg, "Subject", 0);
+	const char *subj = spamhdr_subject(s, sh ? sh->raw : NULL);
+
+	rewrite(raw, len, h, n, subj, out);
+}
+
+void
+spamhdr_error_message(const char *raw, size_t len, const char *why,
+    struct buf *out)
+{
+	char clean[512];
+	struct spamhdr h = { "X-Hamlet-Error", clean };
+	size_t i;
+
+	/* one header line: no control characters from error texts */
+	for (i = 0; why[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = (unsigned char)why[i] < 32 ? ' ' : why[i];
+	clean[i] = '\0';
+	rewrite(raw, len, &h, 1, NULL, out);
+}

@@ -1,0 +1,209 @@
+/*
+ * uri.c - find URIs in text, normalize URIs and hosts.
+ *
+ * No allocation except through the caller's struct buf. Linear in the
+ * input; URIs longer than URI_MAX_LEN are cut.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "uri.h"
+
+static const struct {
+	const char *s;
+	size_t n;
+} schemes[] = {
+	{ "http://", 7 }, { "https://", 8 }, { "ftp://", 6 }, { "mailto:", 7 },
+};
+
+/* characters that end a URI in running text */
+static int
+uri_stop(unsigned char c)
+{
+	return c <= ' ' || c == '<' || c == '>' || c == '"' || c == '`' ||
+	    c == '{' || c == '}' || c == '|' || c == '\\' || c == '^' ||
+	    c >= 0x7f;
+}
+
+static size_t
+uri_end(const char *t, size_t i, size_t len)
+{
+	size_t j = i;
+
+	while (j < len && j - i < URI_MAX_LEN && !uri_stop((unsigned char)t[j]))
+		j++;
+	/* trailing punctuation belongs to the sentence, not the URI */
+	while (j > i && strchr(".,;:!?)]'*", t[j - 1]))
+		j--;
+	return j;
+}
+
+void
+uri_scan_text(const char *text, size_t len,
+    int (*fn)(void *arg, const char *uri, size_t ulen, int bare), void *arg)
+{
+	char tmp[URI_MAX_LEN + 16];
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		size_t k, end;
+
+		if (c != 'h' && c != 'H' && c != 'f' && c != 'F' && c != 'm' &&
+		    c != 'M' && c != 'w' && c != 'W')
+			continue;
+		if (i > 0 && (isalnum((unsigned char)text[i - 1]) ||
+		    text[i - 1] == '.' || text[i - 1] == '-' || text[i - 1] == '/'))
+			continue;
+		for (k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++)
+			if (len - i > schemes[k].n &&
+			    strncasecmp(text + i, schemes[k].s, schemes[k].n) == 0)
+				break;
+		if (k < sizeof(schemes) / sizeof(schemes[0])) {
+			end = uri_end(text, i, len);
+			if (end > i + schemes[k].n) {
+				memcpy(tmp, text + i, end - i);
+				tmp[end - i] = '\0';
+				if (fn(arg, tmp, end - i, 0))
+					return;
+			}
+			i = end > i ? end - 1 : i;
+			continue;
+		}
+		if (len - i > 5 && strncasecmp(text + i, "www.", 4) == 0 &&
+		    isalnum((unsigned char)text[i + 4])) {
+			end = uri_end(text, i, len);
+			/* a host needs at least one more dot: www.example.com */
+			if (memchr(text + i + 4, '.', end - i - 4)) {
+				memcpy(tmp, "http://", 7);
+				memcpy(tmp + 7, text + i, end - i);
+				tmp[7 + end - i] = '\0';
+				if (fn(arg, tmp, 7 + end - i, 1))
+					return;
+			}
+			i = end > i ? end - 1 : i;
+		}
+	}
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+uri_normalize(const char *uri, size_t len, struct buf *out, size_t *host_off,
+    size_t *host_len)
+{
+	size_t i = 0, j, slen;
+	const char *colon;
+
+	while (len && isspace((unsigned char)uri[len - 1]))
+		len--;
+	while (i < len && isspace((unsigned char)uri[i]))
+		i++;
+	uri += i;
+	len -= i;
+	if (len > URI_MAX_LEN)
+		len = URI_MAX_LEN;
+	if (len == 0 || uri[0] == '#')
+		return -1;
+	if (len >= 11 && strncasecmp(uri, "javascript:", 11) == 0)
+		return -1;
+	if (len >= 5 && strncasecmp(uri, "data:", 5) == 0)
+		return -1;
+	if (len >= 4 && strncasecmp(uri, "cid:", 4) == 0)
+		return -1;
+	/* protocol-relative //host/path */
+	if (len > 2 && uri[0] == '/' && uri[1] == '/') {
+		buf_adds(out, "http:");
+		slen = 0;
+	} else {
+		colon = memchr(uri, ':', len);
+		slen = 0;
+		if (colon) {
+			size_t n = (size_t)(colon - uri);
+			int ok = n > 0 && isalpha((unsigned char)uri[0]);
+			for (size_t k = 0; ok && k < n; k++)
+				if (!isalnum((unsigned char)uri[k]) && uri[k] != '+' &&
+				    uri[k] != '-' && uri[k] != '.')
+					ok = 0;
+			if (ok)
+				slen = n + 1;
+		}
+		if (slen == 0) {
+			/* bare "www.host" in an href */
+			if (len > 4 && strncasecmp(uri, "www.", 4) == 0) {
+				char tmp[URI_MAX_LEN + 8];
+				memcpy(tmp, "http://", 7);
+				memcpy(tmp + 7, uri, len);
+				return uri_normalize(tmp, len + 7, out, host_off,
+				    host_len);
+			}
+			buf_add(out, uri, len);
+			return 1;	/* relative: no host */
+		}
+		for (size_t k = 0; k < slen; k++)
+			buf_addc(out, (char)tolower((unsigned char)uri[k]));
+	}
+	uri += slen;
+	len -= slen;
+	if (len < 2 || uri[0] != '/' || uri[1] != '/') {
+		/* mailto:, news: ... */
+		buf_add(out, uri, len);
+		return 1;
+	} else {
+		buf_add(out, "//", 2);
+		uri += 2;
+		len -= 2;
+	}
+	/* authority: [userinfo@]host[:port] */
+	j = 0;
+	while (j < len && uri[j] != '/' && uri[j] != '?' && uri[j] != '#' &&
+	    uri[j] != '\\')
+		j++;
+	{
+		const char *auth = uri, *at = NULL, *h, *port = NULL;
+		size_t alen = j;
+
+		for (size_t k = 0; k < alen; k++)
+			if (auth[k] == '@')
+				at = auth + k;
+		h = at ? at + 1 : auth;
+		for (const char *p = auth + alen; p > h; p--)
+			if (p[-1] == ':') {
+				port = p - 1;
+				break;
+			}
+		if (port && memchr(h, ']', (size_t)(auth + alen - h)) &&
+		    port < (const char *)memchr(h, ']', (size_t)(auth + alen - h)))
+			port = NULL;	/* colon inside [ipv6] */
+		*host_off = out->len;
+		for (const char *p = h; p < (port ? port : auth + alen); p++) {
+			int c = (unsigned char)*p;
+			if (c == '%' && p + 2 < auth + alen && hexval(p[1]) >= 0 &&
+			    hexval(p[2]) >= 0) {
+				c = hexval(p[1]) * 16 + hexval(p[2]);
+				p += 2;
+			}
+			buf_addc(out, (char)tolower(c));
+		}
+		/* a trailing dot in a host is the same host */
+		while (out->len > *host_off && out->p[out->len - 1] == '.')
+			buf_truncate(out, out->len - 1);
+		*host_len = out->len - *host_off;
+		if (port && !(strncmp(out->p, "http:", 5) == 0 &&
+		    auth + alen - port == 3 && strncmp(port, ":80", 3) == 0) &&
+		    !(strncmp(out->p, "https:", 6) == 0 && auth + alen - port == 4 &&
+		    strncmp(port, ":443", 4) == 0) && auth + alen - port > 1)
+			buf_add(out, port, (size_t)(auth + alen - port));
+	}
+	buf_add(out, uri + j, len - j);
+	return *host_len ? 0 : 1;
+}

@@ -1,0 +1,244 @@
+/*
+ * cmd_check.c - `hamlet check`: the procmail filter, the report and the
+ * batch scorer.
+ *
+ *   hamlet check [FILE]          message in (stdin or FILE), tagged
+ *                                message out, byte for byte otherwise
+ *   hamlet check --report [FILE] score, required and every rule hit
+ *   hamlet check --batch [FILE...] one TSV line per message (paths as
+ *                                arguments or one per line on stdin)
+ *
+ * Never loses mail: whatever fails (config, store, parse, timeout), the
+ * filter writes the message out unchanged with an X-Hamlet-Error header
+ * and exits 0, unless --tempfail asks for EX_TEMPFAIL so procmail
+ * retries. Exit 0 whatever the verdict; -e/--exit-code exits 1 for spam.
+ *
+ * SECURITY: message bytes are untrusted; they are only handed to the
+ * engine and copied to stdout.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "engine/buf.h"
+#include "engine/log.h"
+#include "engine/scan.h"
+#include "engine/spamhdr.h"
+#include "engine/xalloc.h"
+#include "train/cli.h"
+
+/* procmail pipes whole messages; refuse absurd inputs instead of OOM */
+#define CHECK_MAX_INPUT ((size_t)1 << 31)
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+"usage: hamlet check [options] [FILE]\n"
+"       hamlet check --report [options] [FILE]\n"
+"       hamlet check --batch [options] [FILE...]\n"
+"  --report           print score, required score and the rules hit\n"
+"  --batch            one line per message: path, spam|ham, score, rules\n"
+"  -e, --exit-code    exit 1 when the message is spam\n"
+"  --tempfail         exit 75 (EX_TEMPFAIL) instead of passing the message\n"
+"                     through untagged when it cannot be scanned\n");
+	cli_common_usage(stderr);
+}
+
+static int
+write_all(const char *p, size_t n)
+{
+	if (n && fwrite(p, 1, n, stdout) != n)
+		return -1;
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* Pass the message through with a header naming the problem. */
+static int
+pass_through(const struct buf *msg, const char *why, int tempfail)
+{
+	struct buf out = BUF_INIT;
+	int rc;
+
+	fprintf(stderr, "hamlet: %s\n", why);
+	if (tempfail)
+		return EX_TEMPFAIL;
+	spamhdr_error_message(buf_str(msg), msg->len, why, &out);
+	rc = write_all(buf_str(&out), out.len) ? EX_IOERR : 0;
+	buf_free(&out);
+	return rc;
+}
+
+static void
+print_report(struct scan *s, FILE *fp)
+{
+	const struct result *r = &s->res;
+
+	fprintf(fp, "Content analysis details:   (%.1f points, %.1f required)\n\n",
+	    r->score, r->required);
+	fprintf(fp, " pts rule name              description\n");
+	fprintf(fp, "---- ---------------------- "
+	    "--------------------------------------------------\n");
+	for (size_t i = 0; i < r->nhits; i++) {
+		const struct hit *h = &r->hits[i];
+		const struct symdef *d = h->sym;
+
+		if (d->flags & SYM_SUB)
+			continue;
+		if (fabs(h->score) >= 10)
+			fprintf(fp, "%4.0f", h->score);
+		else
+			fprintf(fp, "%4.1f", h->score);
+		fprintf(fp, " %-22s %s%s\n", d->name, d->area ? d->area : "",
+		    d->desc ? d->desc : "No description available.");
+		if (h->detail && *h->detail)
+			fprintf(fp, "%27s [%s]\n", "", h->detail);
+	}
+	fprintf(fp, "\nverdict: %s (score %.3f, required %.1f, %.2f ms)\n",
+	    r->is_spam ? "spam" : "ham", r->score, r->required,
+	    scan_elapsed_ms(s));
+	if (s->error)
+		fprintf(fp, "error: %s\n", s->error);
+	if (s->msg->limits)
+		fprintf(fp, "limits reached: 0x%x (message only partly scanned)\n",
+		    s->msg->limits);
+}
+
+/* path<TAB>spam|ham<TAB>score<TAB>SYM,SYM */
+static void
+batch_one(struct engine *e, const struct envelope *env, const char *path)
+{
+	struct buf m = BUF_INIT;
+	struct scan *s;
+	enum status st = cli_read_file(path, &m, CHECK_MAX_INPUT);
+
+	if (st != ST_OK) {
+		printf("%s\terror\t0\t%s\n", path,
+		    st == ST_ERR_IO ? strerror(errno) : status_str(st));
+		buf_free(&m);
+		return;
+	}
+	s = scan_new(e, env, buf_str(&m), m.len);
+	st = scan_run(s);
+	printf("%s\t%s\t%.3f\t", path, st == ST_OK || st == ST_ERR_INTERNAL ?
+	    (s->res.is_spam ? "spam" : "ham") : "error", s->res.score);
+	int first = 1;
+	for (size_t i = 0; i < s->res.nhits; i++) {
+		const struct symdef *d = s->res.hits[i].sym;
+		if (d->flags & SYM_SUB)
+			continue;
+		printf("%s%s", first ? "" : ",", d->name);
+		first = 0;
+	}
+	putchar('\n');
+	scan_free(s);
+	buf_free(&m);
+}
+
+static int
+run_batch(struct cli *c)
+{
+	struct engine *e = cli_engine(c);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (c->nargs > 0) {
+		for (int i = 0; i < c->nargs; i++)
+			batch_one(e, &c->env, c->args[i]);
+	} else {
+		while ((n = getline(&line, &cap, stdin)) > 0) {
+			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				line[--n] = '\0';
+			if (n > 0)
+				batch_one(e, &c->env, line);
+		}
+		free(line);
+	}
+	engine_unref(e);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+	struct cli c;
+	int report = 0, batch = 0, exit_code = 0, tempfail = 0, rc;
+	const struct cli_opt opts[] = {
+		{ "--report", "-r", &report, NULL },
+		{ "--batch", NULL, &batch, NULL },
+		{ "--exit-code", "-e", &exit_code, NULL },
+		{ "--tempfail", NULL, &tempfail, NULL },
+		{ NULL, NULL, NULL, NULL }
+	};
+	struct buf msg = BUF_INIT, out = BUF_INIT;
+	const char *path;
+	char err[1024];
+	struct engine *e;
+	struct scan *s;
+	enum status st;
+
+	rc = cli_parse(&c, argc, argv, opts);
+	if (rc != 0) {
+		usage();
+		return rc < 0 ? 0 : rc;
+	}
+	if (batch)
+		return run_batch(&c);
+	if (c.nargs > 1) {
+		usage();
+		return EX_USAGE;
+	}
+	path = c.nargs ? c.args[0] : "-";
+	st = cli_read_file(path, &msg, CHECK_MAX_INPUT);
+	if (st != ST_OK) {
+		fprintf(stderr, "hamlet: %s: %s\n", path, st == ST_ERR_IO ?
+		    strerror(errno) : "message too large");
+		if (msg.len == 0 || report)
+			return c.nargs ? EX_NOINPUT : EX_IOERR;
+		/* a partial message is still the user's mail: pass it on */
+		rc = pass_through(&msg, "message could not be read whole", tempfail);
+		buf_free(&msg);
+		return rc ? rc : EX_IOERR;
+	}
+	e = setup_engine(&c.setup, err, sizeof(err));
+	if (e == NULL) {
+		if (report) {
+			fprintf(stderr, "hamlet: %s\n", err);
+			return EX_CONFIG;
+		}
+		char why[1100];
+		snprintf(why, sizeof(why), "not scanned: %s", err);
+		rc = pass_through(&msg, why, tempfail);
+		buf_free(&msg);
+		return rc;
+	}
+	s = scan_new(e, &c.env, buf_str(&msg), msg.len);
+	st = scan_run(s);
+	if (report) {
+		print_report(s, stdout);
+		rc = 0;
+	} else if (st != ST_OK) {
+		char why[600];
+		snprintf(why, sizeof(why), "not scanned: %s",
+		    s->error ? s->error : status_str(st));
+		rc = pass_through(&msg, why, tempfail);
+	} else {
+		spamhdr_tag_message(s, buf_str(&msg), msg.len, &out);
+		rc = write_all(buf_str(&out), out.len) ? EX_IOERR : 0;
+		if (rc)
+			fprintf(stderr, "hamlet: writing the message: %s\n",
+			    strerror(errno));
+	}
+	if (rc == 0 && exit_code && s->res.is_spam && st == ST_OK)
+		rc = 1;
+	scan_free(s);
+	engine_unref(e);
+	buf_free(&msg);
+	buf_free(&out);
+	return rc;
+}
