@@ -1,0 +1,13 @@
+-- SMTP-authenticated senders skip scanning (skip_authenticated yes)
+local t = dofile(os.getenv("MT_LIB"))
+t.run(function()
+  local conn = t.connect("laptop.test.example", "198.51.100.20")
+  local r = t.mailfrom(conn, "AUTH1", "alice@test.example", "alice")
+  t.check(r == SMFIR_ACCEPT, "authenticated: accepted at MAIL FROM, got " .. tostring(r))
+  -- the next message on the same connection without AUTH is scanned
+  r = t.mailfrom(conn, "AUTH2", "bob@test.example")
+  t.check(r == SMFIR_CONTINUE, "unauthenticated: scanned")
+  r = t.rest(conn, "rcpt@test.example", t.headers("x"), t.GTUBE .. "\r\n")
+  t.check(t.added(conn, "X-Spam-Flag") == "YES", "GTUBE tagged")
+  mt.disconnect(conn)
+end)

@@ -1,0 +1,27 @@
+-- inbound X-Spam-* headers (forged verdicts) are removed, ours added
+local t = dofile(os.getenv("MT_LIB"))
+t.run(function()
+  local conn = t.connect("client.test.example", "192.0.2.10")
+  local r = t.message(conn, "FORGED1", "hello there",
+    "Just a normal note.\r\n",
+    { {"X-Spam-Flag", "NO"},
+      {"X-Spam-Status", "No, score=-100.0 required=5.0"},
+      {"x-spam-status", "No, score=-99.0"},
+      {"X-Spam-Score", "-100"} })
+  t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "accepted")
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag"), "X-Spam-Flag deleted")
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Status"), "X-Spam-Status deleted")
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Score"), "X-Spam-Score deleted")
+  t.check(not mt.eom_check(conn, MT_HDRDELETE, "Subject"), "nothing else deleted")
+  local st = t.added(conn, "X-Spam-Status")
+  t.check(st ~= nil and st:find("score=%-100") == nil, "our own status added: " .. tostring(st))
+  mt.disconnect(conn)
+
+  -- a forged "spam" verdict on GTUBE: removed too, ours says Yes
+  conn = t.connect("client.test.example", "192.0.2.10")
+  r = t.message(conn, "FORGED2", "hello again", t.GTUBE .. "\r\n",
+    { {"X-Spam-Flag", "YES"} })
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag"), "forged flag deleted")
+  t.check(t.added(conn, "X-Spam-Flag") == "YES", "our flag added")
+  mt.disconnect(conn)
+end)

@@ -1,0 +1,13 @@
+-- quarantine_score set: GTUBE is quarantined with a reason, and tagged
+local t = dofile(os.getenv("MT_LIB"))
+t.run(function()
+  local conn = t.connect("client.test.example", "192.0.2.10")
+  local r = t.message(conn, "QUAR1", "buy now", t.GTUBE .. "\r\n")
+  t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "accepted into quarantine")
+  t.check(mt.eom_check(conn, MT_QUARANTINE), "quarantined")
+  t.check(t.added(conn, "X-Spam-Flag") == "YES", "tagged too")
+  t.check(r ~= SMFIR_REPLYCODE, "not rejected")
+  r = t.message(conn, "QUAR2", "hello", "Nothing to see.\r\n")
+  t.check(not mt.eom_check(conn, MT_QUARANTINE), "ham not quarantined")
+  mt.disconnect(conn)
+end)

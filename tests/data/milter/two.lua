@@ -1,0 +1,18 @@
+-- two messages on one connection: nothing of the first leaks into the second
+local t = dofile(os.getenv("MT_LIB"))
+t.run(function()
+  local conn = t.connect("client.test.example", "192.0.2.10")
+  local r = t.message(conn, "TWO1", "first", t.GTUBE .. "\r\n",
+    { {"X-Spam-Flag", "YES"} })
+  t.check(t.added(conn, "X-Spam-Flag") == "YES", "first is spam")
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag"), "first: forged flag deleted")
+  r = t.message(conn, "TWO2", "second", "A plain second message.\r\n")
+  t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "second accepted")
+  local st = t.added(conn, "X-Spam-Status")
+  t.check(st ~= nil and st:find("^No,") ~= nil, "second is ham: " .. tostring(st))
+  t.check(not mt.eom_check(conn, MT_HDRADD, "X-Spam-Flag"), "second: no flag")
+  t.check(not mt.eom_check(conn, MT_HDRDELETE), "second: no stale deletions")
+  r = t.message(conn, "TWO3", "third", "Third.\r\n" .. t.GTUBE .. "\r\n")
+  t.check(t.added(conn, "X-Spam-Flag") == "YES", "third is spam again")
+  mt.disconnect(conn)
+end)

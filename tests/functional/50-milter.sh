@@ -1,0 +1,133 @@
+#!/bin/sh
+# 50-milter.sh - hamlet-milter under miltertest: tag, forged X-Spam removal,
+# trusted client, authenticated sender, two messages per connection, abort,
+# scan size limit; then SIGHUP reloads to reject and quarantine configs, a
+# bad config that must be refused, and SIGTERM with a message in flight.
+# Starts the milter itself on a socket in a private directory and stops it.
+. ./lib.sh
+: "${HAMLET_MILTER:?HAMLET_MILTER must point at hamlet-milter}"
+MT=$DATA/milter
+if ! command -v miltertest >/dev/null 2>&1; then
+	echo "skip: miltertest not installed (apt-get install miltertest)"
+	finish; exit
+fi
+D=$T/milter
+mkdir -p "$D" && chmod 700 "$D"
+SOCK=unix:$D/milter.sock
+CONF=$D/hamlet.conf
+LOG=$D/milter.log
+cp "$MT/base.conf" "$CONF"
+echo "rules_dir $D/no-rules" >> "$CONF"
+mkdir -p "$D/no-rules"
+PID=
+
+stop_milter() {
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID" 2>/dev/null
+	i=0
+	while kill -0 "$PID" 2>/dev/null && [ $i -lt 10 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -KILL "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
+}
+trap 'stop_milter; rm -rf "$T"' EXIT
+
+start_milter() {
+	"$HAMLET_MILTER" -f -c "$CONF" -p "$SOCK" 2>>"$LOG" &
+	PID=$!
+	i=0
+	while [ ! -S "$D/milter.sock" ] && [ $i -lt 100 ]; do
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -S "$D/milter.sock" ]
+}
+
+mtest() {	# mtest NAME: run $MT/NAME.lua against the running milter
+	if out=$(MILTER_SOCK=$SOCK MT_LIB=$MT/mtlib.lua \
+	    timeout 30 miltertest -s "$MT/$1.lua" 2>&1) &&
+	    printf '%s\n' "$out" | grep -q '^\*\*\* PASS'; then
+		ok "miltertest $1"
+	else
+		fail "miltertest $1"
+		printf '%s\n' "$out" | tail -n 5
+	fi
+}
+
+reload() {	# reload: SIGHUP and wait for the outcome in the log
+	n=$(grep -c 'reload' "$LOG")
+	kill -HUP "$PID"
+	i=0
+	while [ "$(grep -c 'reload' "$LOG")" = "$n" ] && [ $i -lt 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+}
+
+check "-t accepts the test config" "$HAMLET_MILTER" -t -c "$CONF"
+printf 'reject_score banana\n' > "$D/bad.conf"
+check "-t refuses a bad config" sh -c '! "$1" -t -c "$2"' sh "$HAMLET_MILTER" "$D/bad.conf"
+if "$HAMLET_MILTER" -t -c "$D/bad.conf" 2>&1 | grep -q "bad.conf:1:"; then
+	ok "bad config error names file:line"
+else
+	fail "bad config error names file:line"
+fi
+
+if ! start_milter; then
+	fail "milter starts"; cat "$LOG"; finish; exit
+fi
+ok "milter starts"
+check "socket mode 0660" sh -c '[ "$(stat -c %a "$1")" = 660 ]' sh "$D/milter.sock"
+
+for t in tag forged trusted auth two abort big; do
+	mtest $t
+done
+# one log line per message, with queue id, verdict, score and symbols
+check "log: spam line" grep -q 'TAGSPAM1: verdict=spam score=1000.0/5.0 scan=.*symbols=GTUBE' "$LOG"
+check "log: ham line" grep -q 'TAGHAM1: verdict=ham ' "$LOG"
+check "log: trusted skipped" grep -q 'TRUST1: verdict=skipped reason=trusted-client' "$LOG"
+check "log: auth skipped" grep -q 'AUTH1: verdict=skipped reason=authenticated' "$LOG"
+check "log: aborted message not logged" sh -c '! grep -q ABORT1 "$1"' sh "$LOG"
+
+# reload to reject
+echo "reject_score 20" >> "$CONF"
+reload
+check "reload logged" grep -q 'reloaded configuration (generation 2)' "$LOG"
+mtest reject
+check "log: reject line" grep -q 'REJ1: verdict=reject' "$LOG"
+
+# reload to quarantine
+sed -i 's/^reject_score.*/quarantine_score 10/' "$CONF"
+reload
+mtest quarantine
+
+# a bad config keeps the running one
+echo "reject_score banana" >> "$CONF"
+reload
+check "bad reload refused and logged" grep -q "reload failed, keeping the running configuration: .*hamlet.conf:[0-9]*: reject_score" "$LOG"
+mtest quarantine
+
+# SIGTERM with a message in flight: it is finished, then the milter exits
+out=$D/inflight.out
+MILTER_SOCK=$SOCK MT_LIB=$MT/mtlib.lua timeout 30 miltertest -s "$MT/inflight.lua" >"$out" 2>&1 &
+MTPID=$!
+i=0
+while ! grep -q READY "$out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM "$PID"
+wait "$MTPID"
+check "SIGTERM: message in flight finished" grep -q '^\*\*\* PASS' "$out"
+i=0
+while kill -0 "$PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$PID" 2>/dev/null; then
+	fail "SIGTERM: milter exits"
+else
+	ok "SIGTERM: milter exits"
+	wait "$PID"; rc=$?
+	PID=
+	check "SIGTERM: exit status 0" [ "$rc" = 0 ]
+fi
+check "socket removed at exit" [ ! -e "$D/milter.sock" ]
+check "log: stopped" grep -q 'stopped' "$LOG"
+if [ "$nfail" != 0 ]; then echo "--- milter log"; tail -n 30 "$LOG"; fi
+finish
