@@ -135,6 +135,8 @@ text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
     int *guessed)
 {
 	*guessed = 0;
+	if (len == 0)
+		return;
 	if (charset == NULL || *charset == '\0' ||
 	    strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0 ||
 	    strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0) {
@@ -574,7 +576,7 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 
 	if (tlen < n)
 		pt->flags |= PART_TRUNCATED, b->m->limits |= MSG_LIM_TEXT;
-	if (memchr(pt->data, 0, tlen))
+	if (tlen && memchr(pt->data, 0, tlen))
 		b->m->anomalies |= MSG_NUL_BYTES;
 	text_to_utf8(pt->charset, (const char *)pt->data, tlen, &t, &guessed);
 	if (guessed)

@@ -434,9 +434,10 @@ detect_crlf(const char *raw, size_t len)
 /*
  * Copy the header block, dropping X-Spam-* and inserting the given
  * headers after From_ and a leading Return-Path. subj (may be NULL) is a
- * new Subject value. Everything from the empty line on is copied as is.
+ * new Subject value. Returns the offset in raw where the unchanged rest
+ * (the empty line and the body) begins; the caller copies it.
  */
-static void
+static size_t
 rewrite(const char *raw, size_t len, const struct spamhdr *add, size_t nadd,
     const char *subj, struct buf *out)
 {
@@ -464,8 +465,7 @@ rewrite(const char *raw, size_t len, const struct spamhdr *add, size_t nadd,
 		if (!subject_done)
 			put_header(out, "Subject", subj, crlf);
 		buf_adds(out, crlf ? "\r\n" : "\n");
-		buf_add(out, raw + i, len - i);
-		return;
+		return i;
 	}
 	while (i < len) {
 		size_t nl = header_name(raw, i, len);
@@ -502,11 +502,11 @@ rewrite(const char *raw, size_t len, const struct spamhdr *add, size_t nadd,
 	}
 	if (!subject_done)
 		put_header(out, "Subject", subj, crlf);
-	buf_add(out, raw + i, len - i);
+	return i;
 }
 
-void
-spamhdr_tag_message(struct scan *s, const char *raw, size_t len,
+size_t
+spamhdr_tag_header(struct scan *s, const char *raw, size_t len,
     struct buf *out)
 {
 	struct spamhdr h[SPAMHDR_MAX];
@@ -514,7 +514,16 @@ spamhdr_tag_message(struct scan *s, const char *raw, size_t len,
 	const struct msg_header *sh = msg_header(s->msg, "Subject", 0);
 	const char *subj = spamhdr_subject(s, sh ? sh->raw : NULL);
 
-	rewrite(raw, len, h, n, subj, out);
+	return rewrite(raw, len, h, n, subj, out);
+}
+
+void
+spamhdr_tag_message(struct scan *s, const char *raw, size_t len,
+    struct buf *out)
+{
+	size_t off = spamhdr_tag_header(s, raw, len, out);
+
+	buf_add(out, raw + off, len - off);
 }
 
 void
@@ -529,5 +538,7 @@ spamhdr_error_message(const char *raw, size_t len, const char *why,
 	for (i = 0; why[i] && i < sizeof(clean) - 1; i++)
 		clean[i] = (unsigned char)why[i] < 32 ? ' ' : why[i];
 	clean[i] = '\0';
-	rewrite(raw, len, &h, 1, NULL, out);
+	size_t off = rewrite(raw, len, &h, 1, NULL, out);
+
+	buf_add(out, raw + off, len - off);
 }

@@ -57,6 +57,13 @@ const char *spamhdr_fold(struct pool *p, const char *name, const char *value);
 void spamhdr_tag_message(struct scan *s, const char *raw, size_t len,
     struct buf *out);
 
+/*
+ * The same without copying the body: appends the new header block to out
+ * and returns the offset in raw from which raw is to be written as is.
+ */
+size_t spamhdr_tag_header(struct scan *s, const char *raw, size_t len,
+    struct buf *out);
+
 /* Same, for an unparsed message: adds only "X-Hamlet-Error: why". */
 void spamhdr_error_message(const char *raw, size_t len, const char *why,
     struct buf *out);

@@ -155,6 +155,13 @@ cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts)
 	return 0;
 }
 
+void
+cli_free(struct cli *c)
+{
+	free(c->args);
+	c->args = NULL;
+}
+
 enum status
 cli_read_file(const char *path, struct buf *b, size_t max)
 {

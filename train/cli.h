@@ -42,6 +42,9 @@ struct cli {
 int cli_parse(struct cli *c, int argc, char **argv,
     const struct cli_opt *opts);
 
+/* Free what cli_parse allocated. */
+void cli_free(struct cli *c);
+
 /* Print the usage lines of the common options. */
 void cli_common_usage(FILE *fp);
 

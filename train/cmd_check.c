@@ -160,6 +160,7 @@ run_batch(struct cli *c)
 		free(line);
 	}
 	engine_unref(e);
+	cli_free(c);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
@@ -185,12 +186,14 @@ cmd_check(int argc, char **argv)
 	rc = cli_parse(&c, argc, argv, opts);
 	if (rc != 0) {
 		usage();
+		cli_free(&c);
 		return rc < 0 ? 0 : rc;
 	}
 	if (batch)
 		return run_batch(&c);
 	if (c.nargs > 1) {
 		usage();
+		cli_free(&c);
 		return EX_USAGE;
 	}
 	path = c.nargs ? c.args[0] : "-";
@@ -228,8 +231,10 @@ cmd_check(int argc, char **argv)
 		    s->error ? s->error : status_str(st));
 		rc = pass_through(&msg, why, tempfail);
 	} else {
-		spamhdr_tag_message(s, buf_str(&msg), msg.len, &out);
-		rc = write_all(buf_str(&out), out.len) ? EX_IOERR : 0;
+		/* the body goes out straight from the input buffer */
+		size_t off = spamhdr_tag_header(s, buf_str(&msg), msg.len, &out);
+		rc = write_all(buf_str(&out), out.len) ||
+		    write_all(buf_str(&msg) + off, msg.len - off) ? EX_IOERR : 0;
 		if (rc)
 			fprintf(stderr, "hamlet: writing the message: %s\n",
 			    strerror(errno));
@@ -240,5 +245,6 @@ cmd_check(int argc, char **argv)
 	engine_unref(e);
 	buf_free(&msg);
 	buf_free(&out);
+	cli_free(&c);
 	return rc;
 }

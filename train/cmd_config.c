@@ -35,5 +35,6 @@ cmd_config(int argc, char **argv)
 	}
 	cfg_print(cfg, stdout, keys);
 	cfg_free(cfg);
+	cli_free(&c);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }

@@ -1,0 +1,171 @@
+/*
+ * test_msg.c - the message model: headers raw and decoded, charsets,
+ * HTML visible/invisible text, URIs, attachments, limits and broken mail.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/buf.h"
+#include "engine/cfg.h"
+#include "engine/msg.h"
+#include "engine/pool.h"
+#include "tests/unit/testhelp.h"
+
+static struct msg_limits lim;
+
+static struct msg *
+parse(struct pool *p, const char *raw)
+{
+	struct msg *m = NULL;
+
+	msg_parse(p, raw, strlen(raw), NULL, &lim, &m);
+	return m;
+}
+
+static int
+has_uri(const struct msg *m, const char *u, const char *host)
+{
+	for (size_t i = 0; i < m->nuris; i++)
+		if (strcmp(m->uris[i].uri, u) == 0 &&
+		    (host == NULL || (m->uris[i].host && strcmp(m->uris[i].host, host) == 0)))
+			return 1;
+	return 0;
+}
+
+static const struct msg_part *
+find_part(const struct msg *m, const char *ctype)
+{
+	for (size_t i = 0; i < m->nparts; i++)
+		if (strcmp(m->parts[i].ctype, ctype) == 0)
+			return &m->parts[i];
+	return NULL;
+}
+
+int
+main(void)
+{
+	struct cfg *c = cfg_new();
+	struct pool *p = pool_new();
+	struct msg *m;
+	const struct msg_header *h;
+
+	msg_limits_from_cfg(&lim, c);
+
+	/* headers: RFC 2047, folding, X-Spam hidden, raw 8-bit */
+	m = parse(p, "Subject: =?ISO-8859-1?Q?caf=E9?= au\n lait\n"
+	    "X-Spam-Status: Yes, score=99\nX-Spam-Flag: YES\n"
+	    "From: \xe9t\xe9 <a@b.example>\nTo: x@y\n\nbody\n");
+	test_cond("subject decoded", strcmp(m->subject, "caf\xc3\xa9 au lait") == 0);
+	h = msg_header(m, "subject", 0);
+	test_cond("raw kept folded", h && strcmp(h->raw, "=?ISO-8859-1?Q?caf=E9?= au\n lait") == 0);
+	test_cond("X-Spam-* invisible", msg_header(m, "X-Spam-Status", 0) == NULL && m->nspam_hdrs == 2);
+	h = msg_header(m, "From", 0);
+	test_cond("8-bit header made UTF-8", h && strcmp(h->value, "\xc3\xa9t\xc3\xa9 <a@b.example>") == 0);
+	test_cond("8-bit anomaly", m->anomalies & MSG_8BIT_HEADERS);
+	test_cond("body text", strcmp(m->visible, "body\n") == 0);
+
+	/* multipart/alternative with HTML: hidden text apart, links */
+	m = parse(p, "From: a@b\nContent-Type: multipart/alternative; boundary=XX\n\n"
+	    "--XX\nContent-Type: text/plain; charset=utf-8\n\nSee http://Example.COM:80/a?b=1. ok\n"
+	    "--XX\nContent-Type: text/html; charset=iso-8859-1\n\n"
+	    "<html><head><style>p{}</style><title>t</title></head><body>"
+	    "<p>Visible <b>text</b> caf\xe9</p><div style=\"display:none\">secret words</div>"
+	    "<span style='font-size:1px'>tiny</span><font color=\"#ffffff\">white</font>"
+	    "<!-- a comment --><a href=\"HTTPS://Evil.Example/login\">click here</a>"
+	    "<img src=\"//img.example.net/x.gif\"> www.bare-host.example.org/path</body></html>\n"
+	    "--XX--\n");
+	test_cond("three parts", m->nparts == 3);
+	test_cond("visible has plain text", strstr(m->visible, "See http://Example.COM:80/a?b=1. ok") != NULL);
+	test_cond("visible has html text", strstr(m->visible, "Visible text caf\xc3\xa9") != NULL);
+	test_cond("style/title not visible", strstr(m->visible, "p{}") == NULL);
+	test_cond("display:none hidden", strstr(m->visible, "secret") == NULL && strstr(m->invisible, "secret words") != NULL);
+	test_cond("tiny font hidden", strstr(m->invisible, "tiny") != NULL && strstr(m->visible, "tiny") == NULL);
+	test_cond("white on white hidden", strstr(m->invisible, "white") != NULL && strstr(m->visible, "white") == NULL);
+	test_cond("comment invisible", strstr(m->invisible, "a comment") != NULL);
+	test_cond("text uri normalized", has_uri(m, "http://example.com/a?b=1", "example.com"));
+	test_cond("href normalized", has_uri(m, "https://evil.example/login", "evil.example"));
+	test_cond("protocol-relative src", has_uri(m, "http://img.example.net/x.gif", "img.example.net"));
+	test_cond("bare www host", has_uri(m, "http://www.bare-host.example.org/path", "www.bare-host.example.org"));
+	for (size_t i = 0; i < m->nuris; i++)
+		if (strcmp(m->uris[i].uri, "https://evil.example/login") == 0)
+			test_cond("anchor text", m->uris[i].text && strcmp(m->uris[i].text, "click here") == 0);
+
+	/* attachments: name, declared and sniffed type, size */
+	m = parse(p, "From: a@b\nContent-Type: multipart/mixed; boundary=b1\n\n--b1\n"
+	    "Content-Type: text/plain\n\nhello\n--b1\n"
+	    "Content-Type: application/octet-stream; name=\"doc.pdf\"\n"
+	    "Content-Disposition: attachment; filename=\"=?UTF-8?Q?r=C3=A9sum=C3=A9.pdf?=\"\n"
+	    "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoK\n--b1--\n");
+	{
+		const struct msg_part *a = find_part(m, "application/octet-stream");
+		test_cond("attachment found", a != NULL);
+		test_cond("attachment flag", a && (a->flags & PART_ATTACHMENT));
+		test_cond("filename decoded", a && a->filename && strcmp(a->filename, "r\xc3\xa9sum\xc3\xa9.pdf") == 0);
+		test_cond("sniffed pdf", a && a->sniffed && strcmp(a->sniffed, "application/pdf") == 0);
+		test_cond("decoded size", a && a->size == 48);
+		test_cond("base64 encoding recorded", a && a->encoding && strcmp(a->encoding, "base64") == 0);
+	}
+
+	/* charsets: declared, unknown and wrong */
+	m = parse(p, "Content-Type: text/plain; charset=koi8-r\n\n\xf0\xd2\xc9\xd7\xc5\xd4\n");
+	test_cond("koi8-r decoded", strstr(m->visible, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82") != NULL);
+	m = parse(p, "Content-Type: text/plain; charset=x-no-such-charset\n\ncaf\xe9\n");
+	test_cond("unknown charset: text kept", strstr(m->visible, "caf\xc3\xa9") != NULL);
+	test_cond("unknown charset flagged", m->parts[0].flags & PART_CHARSET_GUESSED);
+	m = parse(p, "Content-Type: text/plain; charset=utf-8\n\nbad \xff\xfe bytes\n");
+	test_cond("invalid utf-8 kept as text", strstr(m->visible, "bad ") && strstr(m->visible, " bytes"));
+
+	/* NUL bytes, no header/body separator, mbox From_ line */
+	{
+		static const char nul[] = "Subject: a\0b\n\nbo\0dy\n";
+		struct msg *mm = NULL;
+		msg_parse(p, nul, sizeof(nul) - 1, NULL, &lim, &mm);
+		test_cond("NUL recorded", mm->anomalies & MSG_NUL_BYTES);
+		test_cond("NUL-free subject", strcmp(mm->subject, "a b") == 0);
+		test_cond("NUL body kept", strstr(mm->visible, "bo dy") != NULL);
+	}
+	m = parse(p, "this is not a header\nnor this\n");
+	test_cond("no headers: body", m->nmsg_hdrs == 0 && strstr(m->visible, "not a header") != NULL);
+	m = parse(p, "From someone@example.com Mon Nov 23 10:00:00 2026\nSubject: mbox\n\nx\n");
+	test_cond("From_ line skipped", strcmp(m->subject, "mbox") == 0 && m->nmsg_hdrs == 1);
+
+	/* limits: depth and parts */
+	{
+		struct buf b = BUF_INIT;
+		int depth = 1000;
+		buf_adds(&b, "From: a@b\n");
+		for (int i = 0; i < depth; i++)
+			buf_printf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
+		buf_adds(&b, "Content-Type: text/plain\n\ndeep\n");
+		for (int i = depth - 1; i >= 0; i--)
+			buf_printf(&b, "--b%d--\n", i);
+		m = parse(p, buf_str(&b));
+		test_cond("deep nesting: depth limit recorded", m->limits & MSG_LIM_DEPTH);
+		test_cond("deep nesting: parts bounded", m->nparts <= (size_t)lim.max_depth + 1);
+		buf_free(&b);
+		buf_adds(&b, "From: a@b\nContent-Type: multipart/mixed; boundary=q\n\n");
+		for (int i = 0; i < 3000; i++)
+			buf_adds(&b, "--q\nContent-Type: text/plain\n\nx\n");
+		buf_adds(&b, "--q--\n");
+		m = parse(p, buf_str(&b));
+		test_cond("many parts: limit recorded", m->limits & MSG_LIM_PARTS);
+		test_cond("many parts: bounded", m->nparts <= (size_t)lim.max_parts);
+		buf_free(&b);
+	}
+	/* size limit: only scan_max_size bytes are parsed */
+	{
+		struct msg_limits small = lim;
+		struct buf b = BUF_INIT;
+		small.scan_max_size = 2048;
+		buf_adds(&b, "Subject: big\n\n");
+		for (int i = 0; i < 1000; i++)
+			buf_adds(&b, "0123456789\n");
+		msg_parse(p, b.p, b.len, NULL, &small, &m);
+		test_cond("size limit recorded", (m->limits & MSG_LIM_SIZE) && m->scan_len == 2048);
+		test_cond("raw length kept", m->raw_len == b.len);
+		buf_free(&b);
+	}
+	pool_free(p);
+	cfg_free(c);
+	return test_report();
+}
