@@ -61,7 +61,7 @@ ifneq ($(wildcard milter/main.c),)
 PROGS	+= $(MILTER)
 endif
 
-.PHONY: all test unit functional fuzz-replay asan run bench deps install clean
+.PHONY: all test unit functional fuzz-replay fuzz asan run bench deps install clean
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -122,6 +122,7 @@ run: deps all
 	@sh tests/run_samples.sh $(HAMLET)
 
 bench: deps all
+	@sh tests/deps.sh bench
 	@sh tests/bench/bench.sh $(CURDIR)/$(HAMLET)
 
 install: all
@@ -137,3 +138,14 @@ clean:
 	rm -rf build build-asan train/hamlet milter/hamlet-milter
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)
+
+# real fuzzing with libFuzzer (clang): make fuzz FUZZ_TARGET=msg FUZZ_SECONDS=60
+FUZZ_TARGET ?= msg
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 build-fuzz/libhamlet.a
+	clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-$(FUZZ_TARGET) \
+	    tests/fuzz/fuzz_$(FUZZ_TARGET).c build-fuzz/libhamlet.a $(PKG_LIBS) -lm
+	mkdir -p build-fuzz/corpus-$(FUZZ_TARGET)
+	build-fuzz/fuzz-$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) \
+	    build-fuzz/corpus-$(FUZZ_TARGET) tests/fuzz/corpus/$(FUZZ_TARGET)
