@@ -282,7 +282,7 @@ av_attach(struct engine *e, const char *db_dir_override, char *err,
 
 	engine_add_check(e, STAGE_CONTENT, "av", av_check, av, NULL);
 	engine_on_free(e, av_free, av);
-	log_info("av: %u signatures loaded from %s in %.1f ms (ClamAV %s)",
+	log_debug("av: %u signatures loaded from %s in %.1f ms (ClamAV %s)",
 	    av->sigs, dir, (double)(clock_ns() - t0) / 1e6, cl_retver());
 	return ST_OK;
 }
@@ -435,7 +435,7 @@ av_check(struct scan *s, void *ctx)
 		for (size_t i = 0; i < r.nnames; i++)
 			buf_printf(&b, "%s%s", i ? ", " : "", r.names[i]);
 		result_add_id(s, av->id_virus, buf_str(&b));
-		log_info("av: virus found: %s", buf_str(&b));
+		log_debug("av: virus found: %s", buf_str(&b));
 		buf_free(&b);
 	}
 }

@@ -17,6 +17,8 @@
 #include "engine/xalloc.h"
 #include "train/setup.h"
 /* module headers: one include per attached module */
+#include "engine/av.h"
+#include "rules/rules.h"
 
 #ifndef HAMLET_SYSCONF
 #define HAMLET_SYSCONF "/usr/local/etc/hamlet"
@@ -79,6 +81,15 @@ setup_engine(const struct setup *o, char *err, size_t errlen)
 	 * Each returns a status and fills err; on failure:
 	 *	engine_unref(e); return NULL;
 	 */
+	if (!o->no_rules && rules_attach(e, o->rules, o->nrules, err,
+	    errlen) != ST_OK) {
+		engine_unref(e);
+		return NULL;
+	}
+	if (av_attach(e, o->av_db, err, errlen) != ST_OK) {
+		engine_unref(e);
+		return NULL;
+	}
 
 	engine_freeze(e);
 	return e;
