@@ -60,5 +60,9 @@ struct engine *cli_engine(struct cli *c);
 /* the commands, one file each */
 int cmd_check(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_train_spam(int argc, char **argv);
+int cmd_train_ham(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_bayes(int argc, char **argv);
 
 #endif

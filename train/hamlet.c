@@ -23,6 +23,10 @@ static int cmd_version(int argc, char **argv);
 static const struct command commands[] = {
 	{ "check", cmd_check, "scan a message: procmail filter, --report, --batch" },
 	{ "config", cmd_config, "print the effective configuration" },
+	{ "train-spam", cmd_train_spam, "learn mail folders as spam (mbox, Maildir, MH, -)" },
+	{ "train-ham", cmd_train_ham, "learn mail folders as ham" },
+	{ "forget", cmd_forget, "unlearn messages" },
+	{ "bayes", cmd_bayes, "Bayes store: stats, dump, restore, expire" },
 	{ "version", cmd_version, "print the version" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

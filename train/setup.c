@@ -17,6 +17,7 @@
 #include "engine/xalloc.h"
 #include "train/setup.h"
 /* module headers: one include per attached module */
+#include "bayes/bayes.h"
 #include "engine/av.h"
 #include "rules/rules.h"
 
@@ -83,6 +84,10 @@ setup_engine(const struct setup *o, char *err, size_t errlen)
 	 */
 	if (!o->no_rules && rules_attach(e, o->rules, o->nrules, err,
 	    errlen) != ST_OK) {
+		engine_unref(e);
+		return NULL;
+	}
+	if (!o->no_bayes && bayes_attach(e, o->db, err, errlen) != ST_OK) {
 		engine_unref(e);
 		return NULL;
 	}

@@ -1,0 +1,201 @@
+/*
+ * ac.c - Aho-Corasick (1975) as a full DFA over byte classes.
+ *
+ * Only bytes that occur in some literal get a class of their own; every
+ * other byte shares class 0, so the table is states x (classes + 1) ints.
+ * Text bytes are folded with tolower() through the same map. Each state
+ * records the literal ending there (or -1) and a link to the nearest
+ * suffix state that ends a literal, so a scan reports every literal.
+ *
+ * Ownership: the automaton owns its arrays; ac_free() releases them.
+ * SECURITY: ac_scan() reads untrusted text; it only indexes tables with
+ * class numbers from a 256-entry map, so any byte is safe.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/xalloc.h"
+#include "rules/ac.h"
+
+struct ac {
+	unsigned char	 cls[256];	/* byte -> class (0 = in no literal) */
+	int		 ncls;		/* classes incl. 0 */
+	int		*next;		/* trie then DFA: [state * ncls + c] */
+	int		*fail;
+	int		*out;		/* literal ending here, or -1 */
+	int		*dict;		/* next suffix state with out, or -1 */
+	size_t		 nstates;
+	size_t		 cap;
+	size_t		 nlits;
+	char		**lits;		/* the literals, to build later */
+	size_t		*litlen;
+	int		 built;
+};
+
+struct ac *
+ac_new(void)
+{
+	struct ac *a = xcalloc(1, sizeof(*a));
+
+	return a;
+}
+
+void
+ac_free(struct ac *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->nlits; i++)
+		free(a->lits[i]);
+	free(a->lits);
+	free(a->litlen);
+	free(a->next);
+	free(a->fail);
+	free(a->out);
+	free(a->dict);
+	free(a);
+}
+
+int
+ac_add(struct ac *a, const char *s, size_t len)
+{
+	char *l = xmalloc(len + 1);
+
+	for (size_t i = 0; i < len; i++)
+		l[i] = (char)tolower((unsigned char)s[i]);
+	l[len] = '\0';
+	for (size_t i = 0; i < a->nlits; i++)
+		if (a->litlen[i] == len && memcmp(a->lits[i], l, len) == 0) {
+			free(l);
+			return (int)i;
+		}
+	a->lits = xreallocarray(a->lits, a->nlits + 1, sizeof(*a->lits));
+	a->litlen = xreallocarray(a->litlen, a->nlits + 1, sizeof(size_t));
+	a->lits[a->nlits] = l;
+	a->litlen[a->nlits] = len;
+	return (int)a->nlits++;
+}
+
+static int
+new_state(struct ac *a)
+{
+	if (a->nstates == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->next = xreallocarray(a->next, a->cap * (size_t)a->ncls,
+		    sizeof(int));
+		a->out = xreallocarray(a->out, a->cap, sizeof(int));
+	}
+	for (int c = 0; c < a->ncls; c++)
+		a->next[a->nstates * (size_t)a->ncls + (size_t)c] = -1;
+	a->out[a->nstates] = -1;
+	return (int)a->nstates++;
+}
+
+void
+ac_build(struct ac *a)
+{
+	int *queue;
+	size_t qh = 0, qt = 0;
+
+	/* byte classes: one per distinct (folded) byte used by literals */
+	memset(a->cls, 0, sizeof(a->cls));
+	a->ncls = 1;
+	for (size_t i = 0; i < a->nlits; i++)
+		for (size_t j = 0; j < a->litlen[i]; j++) {
+			unsigned char b = (unsigned char)a->lits[i][j];
+
+			if (a->cls[b] == 0)
+				a->cls[b] = (unsigned char)a->ncls++;
+		}
+	for (int b = 'A'; b <= 'Z'; b++)
+		a->cls[b] = a->cls[tolower(b)];
+	new_state(a);		/* root */
+	for (size_t i = 0; i < a->nlits; i++) {
+		int s = 0;
+
+		for (size_t j = 0; j < a->litlen[i]; j++) {
+			int c = a->cls[(unsigned char)a->lits[i][j]];
+			size_t k = (size_t)s * (size_t)a->ncls + (size_t)c;
+
+			if (a->next[k] < 0) {
+				int t = new_state(a);
+
+				a->next[k] = t;	/* next may have moved */
+			}
+			s = a->next[(size_t)s * (size_t)a->ncls + (size_t)c];
+		}
+		a->out[s] = (int)i;
+	}
+	a->fail = xcalloc(a->nstates, sizeof(int));
+	a->dict = xcalloc(a->nstates, sizeof(int));
+	queue = xcalloc(a->nstates, sizeof(int));
+	a->dict[0] = -1;
+	for (int c = 0; c < a->ncls; c++) {
+		int t = a->next[c];
+
+		if (t < 0)
+			a->next[c] = 0;
+		else {
+			a->fail[t] = 0;
+			a->dict[t] = -1;
+			queue[qt++] = t;
+		}
+	}
+	while (qh < qt) {
+		int s = queue[qh++];
+
+		for (int c = 0; c < a->ncls; c++) {
+			size_t k = (size_t)s * (size_t)a->ncls + (size_t)c;
+			int t = a->next[k];
+			int f = a->next[(size_t)a->fail[s] * (size_t)a->ncls +
+			    (size_t)c];
+
+			if (t < 0) {
+				a->next[k] = f;
+				continue;
+			}
+			a->fail[t] = f;
+			a->dict[t] = a->out[f] >= 0 ? f : a->dict[f];
+			queue[qt++] = t;
+		}
+	}
+	free(queue);
+	a->built = 1;
+}
+
+size_t
+ac_count(const struct ac *a)
+{
+	return a->nlits;
+}
+
+size_t
+ac_states(const struct ac *a)
+{
+	return a->nstates;
+}
+
+size_t
+ac_scan(const struct ac *a, const char *text, size_t len,
+    unsigned char *seen)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	const int *next = a->next;
+	size_t ncls = (size_t)a->ncls, found = 0;
+	int s = 0;
+
+	if (!a->built || a->nlits == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		s = next[(size_t)s * ncls + a->cls[p[i]]];
+		for (int t = a->out[s] >= 0 ? s : a->dict[s]; t > 0;
+		    t = a->dict[t]) {
+			if (!seen[a->out[t]]) {
+				seen[a->out[t]] = 1;
+				found++;
+			}
+		}
+	}
+	return found;
+}

@@ -1,0 +1,717 @@
+/*
+ * rmatch.c - run a compiled ruleset over one message the way
+ * SpamAssassin 4.0 does:
+ *   header     get(): every value + "\n", joined; absent -> if-unset or
+ *              "" (so !~ hits on an absent header, as in Perl)
+ *   body       Subject + "\n", then the visible text with whitespace
+ *              collapsed and blank-line runs as paragraph breaks, split
+ *              into lines of at most 2048 bytes
+ *                (Message::get_body_text_array_common)
+ *   rawbody    decoded text parts, in chunks of 2048..4096 bytes
+ *                (split_into_array_of_short_paragraphs)
+ *   uri        each extracted URI
+ *   full       the raw message
+ *   mimeheader headers of every MIME part
+ * Regex rules of body/rawbody/uri/full pass through the prefilter: one
+ * Aho-Corasick pass per text marks the literals present, and a rule runs
+ * only when one of its literals was seen (or when it has none).
+ *
+ * Ownership: everything here is allocated in the scan's pool; the PCRE2
+ * match data is released by a pool_defer() hook.
+ * Thread safety: reads only the shared, frozen ruleset.
+ * SECURITY: message texts are untrusted: every regex runs under the
+ * configured PCRE2 match/depth limits; a limit counts as no match.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/buf.h"
+#include "engine/pool.h"
+#include "engine/result.h"
+#include "engine/scan.h"
+#include "rules/ac.h"
+#include "rules/metaexpr.h"
+#include "rules/rmatch.h"
+
+#define MAX_BODY_LINE	2048
+
+static void
+free_md(void *p)
+{
+	pcre2_match_data_free(p);
+}
+
+static void
+free_mc(void *p)
+{
+	pcre2_match_context_free(p);
+}
+
+struct rscan *
+rmatch_new(struct pool *pool, const struct ruleset *rs, const struct msg *m,
+    struct scan *s, int scoreset)
+{
+	struct rscan *r = pool_alloc(pool, sizeof(*r));
+
+	r->s = s;
+	r->rs = rs;
+	r->msg = m;
+	r->pool = pool;
+	r->scoreset = scoreset < 0 || scoreset > 3 ? 0 : scoreset;
+	r->md = pcre2_match_data_create(4, NULL);
+	pool_defer(pool, free_md, r->md);
+	r->mc = pcre2_match_context_create(NULL);
+	pool_defer(pool, free_mc, r->mc);
+	if (rs->match_limit > 0)
+		pcre2_set_match_limit(r->mc, (uint32_t)rs->match_limit);
+	if (rs->depth_limit > 0)
+		pcre2_set_depth_limit(r->mc, (uint32_t)rs->depth_limit);
+	if (s == NULL)
+		r->hits = pool_allocarray(pool, rs->nrules + 1, sizeof(int));
+	return r;
+}
+
+int
+rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple)
+{
+	PCRE2_SIZE start = 0, *ov;
+	int n = 0, rc, cap = r->maxhits > 0 ? r->maxhits : 1000;
+
+	if (r->re == NULL || text == NULL)
+		return 0;
+	for (;;) {
+		rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, start, 0,
+		    rs->md, rs->mc);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			rs->re_limit++;
+			return n > 0 ? n : -1;
+		}
+		n++;
+		if (!multiple || n >= cap)
+			break;
+		ov = pcre2_get_ovector_pointer(rs->md);
+		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		if (start > len)
+			break;
+	}
+	return n;
+}
+
+void
+rmatch_hit(struct rscan *rs, const struct rule *r, int count)
+{
+	if (count <= 0)
+		return;
+	if (rs->s == NULL) {
+		rs->hits[r->idx] += count;
+		return;
+	}
+	if (r->symid < 0)
+		return;
+	for (int i = 0; i < count; i++)
+		if (result_add_id(rs->s, r->symid, NULL) == NULL)
+			break;
+}
+
+int
+rmatch_count(const struct rscan *rs, const struct rule *r)
+{
+	const struct hit *h;
+
+	if (rs->s == NULL)
+		return rs->hits[r->idx];
+	if (r->symid < 0)
+		return 0;
+	h = result_get_id(&rs->s->res, r->symid);
+	return h ? (h->count > 0 ? h->count : 1) : 0;
+}
+
+/* ---- texts ------------------------------------------------------------ */
+
+static void
+push_text(struct pool *p, struct rtext **v, size_t *n, size_t *cap,
+    const char *s, size_t len)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+		struct rtext *nv = pool_allocarray(p, nc, sizeof(*nv));
+
+		if (*n)
+			memcpy(nv, *v, *n * sizeof(*nv));
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[*n].p = s;
+	(*v)[*n].len = len;
+	(*n)++;
+}
+
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+/* SpamAssassin's whitespace handling of rendered text */
+static char *
+collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
+{
+	char *o = pool_alloc(pool, len + 2), *w = o;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t j, first_nl = (size_t)-1, last_nl = 0, nnl = 0;
+
+		if (!is_ws((unsigned char)t[i])) {
+			*w++ = t[i++];
+			continue;
+		}
+		for (j = i; j < len && is_ws((unsigned char)t[j]); j++)
+			if (t[j] == '\n') {
+				if (first_nl == (size_t)-1)
+					first_nl = j;
+				last_nl = j;
+				nnl++;
+			}
+		if (nnl >= 2) {
+			if (first_nl > i)
+				*w++ = ' ';
+			*w++ = '\n';
+			if (last_nl + 1 < j)
+				*w++ = ' ';
+		} else
+			*w++ = ' ';
+		i = j;
+	}
+	*w = '\0';
+	*outlen = (size_t)(w - o);
+	return o;
+}
+
+/* split at line starts; lines over 2048 bytes break at a space */
+static void
+split_lines(struct rscan *rs, const char *t, size_t len, size_t *cap)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *nl = memchr(t + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - t) + 1 : len;
+
+		while (end - i > MAX_BODY_LINE) {
+			size_t k = MAX_BODY_LINE, cut = 0;
+
+			/* rindex(line, ' ', 2048) + 1 */
+			for (size_t q = i + k + 1; q-- > i;)
+				if (t[q] == ' ') {
+					cut = q - i + 1;
+					break;
+				}
+			if (cut == 0)
+				cut = MAX_BODY_LINE;
+			push_text(rs->pool, &rs->body, &rs->nbody, cap, t + i,
+			    cut);
+			i += cut;
+		}
+		push_text(rs->pool, &rs->body, &rs->nbody, cap, t + i, end - i);
+		i = end;
+	}
+}
+
+/* split_into_array_of_short_paragraphs */
+static void
+split_paragraphs(struct rscan *rs, const char *t, size_t len, size_t *cap)
+{
+	size_t ofs = 0;
+
+	if (len <= MAX_BODY_LINE) {
+		push_text(rs->pool, &rs->raw, &rs->nraw, cap, t, len);
+		return;
+	}
+	while (len - ofs > 2 * MAX_BODY_LINE) {
+		const char *seps = "\n> ";
+		size_t j = (size_t)-1;
+
+		for (int k = 0; k < 3; k++) {
+			const char *f = memchr(t + ofs + MAX_BODY_LINE, seps[k],
+			    len - ofs - MAX_BODY_LINE);
+
+			if (f != NULL && (size_t)(f - t) - ofs + 1 <=
+			    2 * MAX_BODY_LINE) {
+				j = (size_t)(f - t);
+				break;
+			}
+		}
+		if (j == (size_t)-1)
+			j = ofs + MAX_BODY_LINE;
+		push_text(rs->pool, &rs->raw, &rs->nraw, cap, t + ofs,
+		    j - ofs + 1);
+		ofs = j + 1;
+	}
+	if (ofs < len)
+		push_text(rs->pool, &rs->raw, &rs->nraw, cap, t + ofs,
+		    len - ofs);
+}
+
+void
+rmatch_build_texts(struct rscan *rs)
+{
+	const struct msg *m = rs->msg;
+	size_t cap = 0, rcap = 0, tlen, slen;
+	char *subj, *text;
+
+	if (rs->built)
+		return;
+	rs->built = 1;
+	/* Subject line first (with its newline; "\n" when absent) */
+	if (m->subject && m->subject[0] != '\0') {
+		slen = strlen(m->subject);
+		subj = pool_alloc(rs->pool, slen + 2);
+		memcpy(subj, m->subject, slen);
+		subj[slen] = '\n';
+		subj[slen + 1] = '\0';
+		split_lines(rs, subj, slen + 1, &cap);
+	} else
+		push_text(rs->pool, &rs->body, &rs->nbody, &cap, "\n", 1);
+	text = collapse(rs->pool, m->visible ? m->visible : "",
+	    m->visible ? m->visible_len : 0, &tlen);
+	split_lines(rs, text, tlen, &cap);
+
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct msg_part *pt = &m->parts[i];
+
+		if (pt->text == NULL || (pt->flags & PART_MULTIPART))
+			continue;
+		if (pt->ctype && strcmp(pt->ctype, "text/calendar") == 0)
+			continue;
+		split_paragraphs(rs, pt->text, pt->text_len, &rcap);
+	}
+}
+
+/* ---- headers ---------------------------------------------------------- */
+
+/* unfold: CRLF/LF followed by whitespace becomes one space */
+static void
+add_unfolded(struct buf *b, const char *s)
+{
+	while (*s) {
+		if ((*s == '\r' && s[1] == '\n' && (s[2] == ' ' ||
+		    s[2] == '\t')) || (*s == '\n' && (s[1] == ' ' ||
+		    s[1] == '\t'))) {
+			s += *s == '\r' ? 2 : 1;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			buf_addc(b, ' ');
+			continue;
+		}
+		buf_addc(b, *s++);
+	}
+}
+
+/* addresses or display names of one header value */
+static void
+addr_parts(struct buf *out, const char *v, int want_name)
+{
+	const char *p = v;
+
+	while (*p) {
+		const char *start = p, *lt = NULL, *gt = NULL;
+		int inq = 0, depth = 0;
+		struct buf name = BUF_INIT, addr = BUF_INIT, comment = BUF_INIT;
+
+		/* one address: up to a comma outside quotes, <> and () */
+		for (; *p; p++) {
+			if (*p == '\\' && p[1]) {
+				p++;
+				continue;
+			}
+			if (*p == '"' && depth == 0)
+				inq = !inq;
+			else if (inq)
+				continue;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')' && depth > 0)
+				depth--;
+			else if (depth > 0)
+				continue;
+			else if (*p == '<' && lt == NULL)
+				lt = p;
+			else if (*p == '>' && lt != NULL && gt == NULL)
+				gt = p;
+			else if (*p == ',' && (lt == NULL || gt != NULL))
+				break;
+		}
+		if (lt != NULL && gt != NULL) {
+			for (const char *q = lt + 1; q < gt; q++)
+				if (!isspace((unsigned char)*q))
+					buf_addc(&addr, *q);
+			for (const char *q = start; q < lt; q++)
+				if (*q != '"')
+					buf_addc(&name, *q);
+		} else {
+			int d = 0;
+
+			for (const char *q = start; q < p; q++) {
+				if (*q == '(') {
+					d++;
+					continue;
+				}
+				if (*q == ')' && d > 0) {
+					d--;
+					continue;
+				}
+				if (d > 0)
+					buf_addc(&comment, *q);
+				else if (!isspace((unsigned char)*q) && *q != '"')
+					buf_addc(&addr, *q);
+			}
+			if (comment.len)
+				buf_add(&name, comment.p, comment.len);
+		}
+		if (want_name) {
+			/* trim and collapse whitespace */
+			const char *s = buf_str(&name);
+			size_t before = out->len;
+			int sp = 0;
+
+			while (isspace((unsigned char)*s))
+				s++;
+			for (; *s; s++) {
+				if (isspace((unsigned char)*s)) {
+					sp = 1;
+					continue;
+				}
+				if (sp && out->len > before)
+					buf_addc(out, ' ');
+				sp = 0;
+				buf_addc(out, *s);
+			}
+			if (out->len > before || addr.len)
+				buf_addc(out, '\n');
+		} else if (addr.len > 0 && strchr(buf_str(&addr), '@')) {
+			buf_add(out, addr.p, addr.len);
+			buf_addc(out, '\n');
+		}
+		buf_free(&name);
+		buf_free(&addr);
+		buf_free(&comment);
+		if (*p == ',')
+			p++;
+	}
+}
+
+static void
+add_values(const struct msg *m, const char *name, unsigned hmods,
+    struct buf *b, int *found)
+{
+	size_t n = 0, first = (size_t)-1, last = 0;
+
+	for (size_t i = 0; i < m->nmsg_hdrs; i++)
+		if (strcasecmp(m->hdrs[i].name, name) == 0) {
+			if (first == (size_t)-1)
+				first = i;
+			last = i;
+			n++;
+		}
+	if (n == 0)
+		return;
+	for (size_t i = first; i <= last; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+		struct buf one = BUF_INIT;
+
+		if (strcasecmp(h->name, name) != 0)
+			continue;
+		if ((hmods & HM_FIRST) && i != first)
+			continue;
+		if ((hmods & HM_LAST) && i != last)
+			continue;
+		*found = 1;
+		if (hmods & (HM_RAW | HM_ADDR))
+			add_unfolded(&one, h->raw ? h->raw : "");
+		else
+			buf_adds(&one, h->value ? h->value : "");
+		if (hmods & (HM_ADDR | HM_NAME)) {
+			struct buf ap = BUF_INIT;
+
+			addr_parts(&ap, (hmods & HM_ADDR) ? buf_str(&one) :
+			    (h->value ? h->value : ""), (hmods & HM_NAME) != 0);
+			buf_add(b, ap.p ? ap.p : "", ap.len);
+			buf_free(&ap);
+		} else {
+			buf_add(b, one.p ? one.p : "", one.len);
+			buf_addc(b, '\n');
+		}
+		buf_free(&one);
+	}
+}
+
+char *
+rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
+    enum hdr_kind kind)
+{
+	const struct msg *m = rs->msg;
+	struct buf b = BUF_INIT;
+	int found = 0;
+	char *res;
+
+	switch (kind) {
+	case HK_ALL:
+		for (size_t i = 0; i < m->nmsg_hdrs; i++) {
+			buf_adds(&b, m->hdrs[i].name);
+			buf_adds(&b, ": ");
+			if (hmods & HM_RAW)
+				add_unfolded(&b, m->hdrs[i].raw ?
+				    m->hdrs[i].raw : "");
+			else
+				buf_adds(&b, m->hdrs[i].value ?
+				    m->hdrs[i].value : "");
+			buf_addc(&b, '\n');
+		}
+		found = m->nmsg_hdrs > 0;
+		break;
+	case HK_TOCC:
+		add_values(m, "To", hmods, &b, &found);
+		add_values(m, "Cc", hmods, &b, &found);
+		break;
+	case HK_ENVFROM:
+		if (m->env.mail_from != NULL) {
+			buf_adds(&b, m->env.mail_from);
+			buf_addc(&b, '\n');
+			found = 1;
+		} else {
+			struct buf t = BUF_INIT;
+			int f = 0;
+
+			add_values(m, "X-Envelope-From", HM_ADDR, &t, &f);
+			if (!f)
+				add_values(m, "Return-Path", HM_ADDR, &t, &f);
+			if (f && t.len > 0) {
+				/* the first address only */
+				const char *nl = strchr(buf_str(&t), '\n');
+
+				buf_add(&b, t.p, nl ? (size_t)(nl - t.p) + 1 :
+				    t.len);
+				found = 1;
+			}
+			buf_free(&t);
+		}
+		break;
+	case HK_MESSAGEID:
+		add_values(m, "X-Message-Id", hmods, &b, &found);
+		add_values(m, "Resent-Message-Id", hmods, &b, &found);
+		add_values(m, "X-Original-Message-ID", hmods, &b, &found);
+		add_values(m, "Message-Id", hmods, &b, &found);
+		break;
+	case HK_UNSUPPORTED:
+		break;
+	default:
+		add_values(m, name, hmods, &b, &found);
+		break;
+	}
+	if (!found) {
+		buf_free(&b);
+		return NULL;
+	}
+	/*
+	 * get() in list context: :addr, :name and EnvelopeFrom values carry
+	 * no newline, and a rule sees them joined by "\n"
+	 */
+	if ((hmods & (HM_ADDR | HM_NAME)) || kind == HK_ENVFROM)
+		while (b.len > 0 && b.p[b.len - 1] == '\n')
+			buf_truncate(&b, b.len - 1);
+	res = pool_strndup(rs->pool, buf_str(&b), b.len);
+	buf_free(&b);
+	return res;
+}
+
+/* ---- running rules ---------------------------------------------------- */
+
+static int
+rule_off(const struct rscan *rs, const struct rule *r)
+{
+	const unsigned char *off = rs->rs->off[rs->scoreset];
+
+	return rs->s != NULL && off != NULL && off[r->idx];
+}
+
+static void
+run_header_rule(struct rscan *rs, const struct rule *r)
+{
+	char *v;
+	int n;
+
+	if (r->type == RT_MIMEHEADER) {
+		/* every part's headers, including the message's */
+		int hits = 0;
+
+		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
+			const struct msg_header *h = &rs->msg->hdrs[i];
+			const char *val;
+			struct buf b = BUF_INIT;
+
+			if (strcasecmp(h->name, r->hdr) != 0)
+				continue;
+			if (r->exists) {
+				hits = 1;
+				break;
+			}
+			if (r->hmods & HM_RAW)
+				add_unfolded(&b, h->raw ? h->raw : "");
+			else
+				buf_adds(&b, h->value ? h->value : "");
+			buf_addc(&b, '\n');
+			val = buf_str(&b);
+			n = rmatch_regex(rs, r, val, b.len, 0);
+			rs->re_run++;
+			if (r->negate ? n == 0 : n > 0)
+				hits = 1;
+			buf_free(&b);
+		}
+		rmatch_hit(rs, r, hits);
+		return;
+	}
+	v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
+	if (r->exists) {
+		rmatch_hit(rs, r, v != NULL);
+		return;
+	}
+	if (v == NULL)
+		v = r->unset ? r->unset : "";
+	rs->re_run++;
+	n = rmatch_regex(rs, r, v, strlen(v), (r->tflags & TF_MULTIPLE) &&
+	    !r->negate);
+	if (r->negate)
+		rmatch_hit(rs, r, n == 0);
+	else
+		rmatch_hit(rs, r, n > 0 ? n : 0);
+}
+
+/* run one text-type's rules over a list of texts */
+static void
+run_texts(struct rscan *rs, int txt, const struct rtext *texts,
+    size_t ntexts)
+{
+	const struct ruleset *set = rs->rs;
+	unsigned char *seen = NULL;
+	size_t nlits = ac_count(set->ac[txt]);
+
+	if (nlits > 0) {
+		seen = pool_alloc(rs->pool, nlits);
+		for (size_t i = 0; i < ntexts; i++)
+			ac_scan(set->ac[txt], texts[i].p, texts[i].len, seen);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		struct rule *const *v = pass ? set->filtered[txt] :
+		    set->always[txt];
+		size_t nv = pass ? set->nfiltered[txt] : set->nalways[txt];
+
+		for (size_t k = 0; k < nv; k++) {
+			const struct rule *r = v[k];
+			int multiple = (r->tflags & TF_MULTIPLE) != 0;
+			int total = 0, cap = r->maxhits > 0 ? r->maxhits : 1000;
+
+			if (rule_off(rs, r))
+				continue;
+			if (pass) {
+				size_t j;
+
+				for (j = 0; j < r->lits->n; j++)
+					if (seen[r->litids[j]])
+						break;
+				if (j == r->lits->n) {
+					rs->re_skipped++;
+					continue;
+				}
+			}
+			rs->re_run++;
+			if (r->negate) {
+				/* body !~ : hit when no text matches */
+				int any = 0;
+
+				for (size_t i = 0; i < ntexts && !any; i++)
+					any = rmatch_regex(rs, r, texts[i].p,
+					    texts[i].len, 0) > 0;
+				rmatch_hit(rs, r, !any);
+				continue;
+			}
+			for (size_t i = 0; i < ntexts; i++) {
+				int n = rmatch_regex(rs, r, texts[i].p,
+				    texts[i].len, multiple);
+
+				if (n > 0)
+					total += n;
+				if (total > 0 && (!multiple || total >= cap))
+					break;
+			}
+			if (total > cap)
+				total = cap;
+			rmatch_hit(rs, r, total);
+		}
+	}
+}
+
+void
+rmatch_content(struct rscan *rs)
+{
+	const struct ruleset *set = rs->rs;
+	const struct msg *m = rs->msg;
+	struct rtext *uris, full;
+
+	rmatch_build_texts(rs);
+	for (size_t i = 0; i < set->nby_type[RT_HEADER]; i++)
+		if (!rule_off(rs, set->by_type[RT_HEADER][i]))
+			run_header_rule(rs, set->by_type[RT_HEADER][i]);
+	for (size_t i = 0; i < set->nby_type[RT_MIMEHEADER]; i++)
+		if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]))
+			run_header_rule(rs, set->by_type[RT_MIMEHEADER][i]);
+	run_texts(rs, TXT_BODY, rs->body, rs->nbody);
+	run_texts(rs, TXT_RAWBODY, rs->raw, rs->nraw);
+	uris = pool_allocarray(rs->pool, m->nuris + 1, sizeof(*uris));
+	for (size_t i = 0; i < m->nuris; i++) {
+		uris[i].p = m->uris[i].uri;
+		uris[i].len = strlen(m->uris[i].uri);
+	}
+	run_texts(rs, TXT_URI, uris, m->nuris);
+	full.p = m->raw;
+	full.len = m->scan_len ? m->scan_len : m->raw_len;
+	run_texts(rs, TXT_FULL, &full, m->raw ? 1 : 0);
+	for (size_t i = 0; i < set->nevals; i++) {
+		const struct rule *r = set->evals[i];
+
+		if (rule_off(rs, r))
+			continue;
+		rmatch_hit(rs, r, r->ev(rs, r, r->evargc, r->evargv));
+	}
+}
+
+void
+rmatch_meta(struct rscan *rs)
+{
+	const struct ruleset *set = rs->rs;
+	double *vals = pool_allocarray(rs->pool, set->nrules + 1,
+	    sizeof(double));
+
+	for (size_t i = 0; i < set->nrules; i++) {
+		const struct rule *r = set->rules[i];
+
+		if (r->type != RT_META)
+			vals[i] = rmatch_count(rs, r);
+	}
+	for (size_t i = 0; i < set->nmetaorder; i++) {
+		const struct rule *r = set->metaorder[i];
+		double v;
+
+		if (rule_off(rs, r))
+			continue;
+		v = metaexpr_eval(r->meta, vals);
+		vals[r->idx] = v;
+		if (v != 0)
+			rmatch_hit(rs, r, 1);
+	}
+}

@@ -1,0 +1,80 @@
+/*
+ * rmatch.h - running a compiled ruleset over one message (internal to
+ * rules/). A struct rscan lives in the scan's pool: it holds the texts
+ * built the SpamAssassin way (body paragraphs, rawbody chunks), the
+ * per-scan PCRE2 match data and counters; eval functions read it.
+ */
+#ifndef HAMLET_RMATCH_H
+#define HAMLET_RMATCH_H
+
+#include <stddef.h>
+
+#include <pcre2.h>
+
+#include "engine/msg.h"
+#include "engine/pool.h"
+#include "rules/ruleset.h"
+
+struct scan;
+
+struct rtext {
+	const char	*p;
+	size_t		 len;
+};
+
+struct rscan {
+	struct scan		*s;		/* NULL in `rules test` */
+	const struct ruleset	*rs;
+	const struct msg	*msg;
+	struct pool		*pool;
+	int			 scoreset;
+	pcre2_match_data	*md;
+	pcre2_match_context	*mc;
+
+	struct rtext		*body;		/* Subject line, then paragraphs */
+	size_t			 nbody;
+	struct rtext		*raw;		/* rawbody chunks */
+	size_t			 nraw;
+	int			 built;
+
+	/* counters for the prefilter report */
+	size_t			 re_run;	/* regex rules executed */
+	size_t			 re_skipped;	/* avoided by the prefilter */
+	size_t			 re_limit;	/* stopped by a match limit */
+
+	/* hits when there is no scan (rules test): counts by rule idx */
+	int			*hits;
+};
+
+/* A per-scan state (match data freed with the pool). */
+struct rscan *rmatch_new(struct pool *pool, const struct ruleset *rs,
+    const struct msg *m, struct scan *s, int scoreset);
+/* Run header, body, rawbody, uri, full, mimeheader and eval rules. */
+void rmatch_content(struct rscan *rs);
+/* Evaluate meta rules over hits (result of s, or rs->hits). */
+void rmatch_meta(struct rscan *rs);
+
+/*
+ * Match one regex rule against text: number of matches (0, 1, or up to
+ * maxhits with tflags multiple); -1 on a match limit.
+ */
+int rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple);
+
+/* Record a hit (count times) for rule r. */
+void rmatch_hit(struct rscan *rs, const struct rule *r, int count);
+/* The hit count of rule r so far (0 when not hit). */
+int rmatch_count(const struct rscan *rs, const struct rule *r);
+
+/* Build the body and rawbody texts (idempotent). */
+void rmatch_build_texts(struct rscan *rs);
+
+/*
+ * Values of a header as SpamAssassin's get() returns them: every value
+ * followed by "\n", joined; NULL when the header is absent. name may
+ * carry modifiers (:raw :addr :name :first :last).
+ */
+char *rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
+    enum hdr_kind kind);
+
+#endif

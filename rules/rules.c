@@ -1,0 +1,432 @@
+/*
+ * rules.c - the rules module's entry points: attach a compiled ruleset
+ * to an engine (symbols, checks, rule-file settings), lint output,
+ * regression tests and prefilter statistics.
+ *
+ * Ownership: the engine owns the ruleset once attached (freed through
+ * the check's ctx_free when the engine dies). rules_load() hands the
+ * caller a ruleset to free with rules_free().
+ *
+ * Thread safety: after attach the ruleset is read-only; per-scan state
+ * lives in the scan's pool (rmatch.c). The prefilter counters are C11
+ * atomics.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cfg.h"
+#include "engine/log.h"
+#include "engine/pool.h"
+#include "engine/result.h"
+#include "engine/scan.h"
+#include "engine/symbols.h"
+#include "engine/xalloc.h"
+#include "rules/ac.h"
+#include "rules/rmatch.h"
+#include "rules/rules.h"
+#include "rules/ruleset.h"
+
+struct rules_ctx {
+	struct ruleset	*rs;
+	atomic_ulong	 run;
+	atomic_ulong	 skipped;
+	atomic_ulong	 limited;
+};
+
+static void
+ctx_free(void *p)
+{
+	struct rules_ctx *c = p;
+
+	if (c == NULL)
+		return;
+	ruleset_free(c->rs);
+	free(c);
+}
+
+static void
+check_content(struct scan *s, void *arg)
+{
+	struct rules_ctx *c = arg;
+	struct rscan *r;
+
+	if (s->msg == NULL)
+		return;
+	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
+	rmatch_content(r);
+	atomic_fetch_add(&c->run, r->re_run);
+	atomic_fetch_add(&c->skipped, r->re_skipped);
+	if (r->re_limit) {
+		atomic_fetch_add(&c->limited, r->re_limit);
+		log_debug("rules: %zu regex(es) stopped by the match limit",
+		    r->re_limit);
+	}
+}
+
+static void
+check_meta(struct scan *s, void *arg)
+{
+	struct rules_ctx *c = arg;
+	struct rscan *r;
+
+	if (s->msg == NULL)
+		return;
+	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
+	rmatch_meta(r);
+}
+
+enum status
+rules_load(const char *const *dirs, size_t ndirs, const struct cfg *c,
+    struct ruleset **out, char *err, size_t errlen)
+{
+	struct ruleset *rs = ruleset_new();
+	const char *def[1];
+
+	*out = NULL;
+	if (ndirs == 0) {
+		def[0] = c && c->rules_dir ? c->rules_dir : HAMLET_RULES_DIR;
+		dirs = def;
+		ndirs = 1;
+	}
+	for (size_t i = 0; i < ndirs; i++) {
+		enum status st = ruleset_load_path(rs, dirs[i], err, errlen);
+
+		if (st != ST_OK) {
+			ruleset_free(rs);
+			return st;
+		}
+	}
+	if (c != NULL) {
+		rs->match_limit = c->pcre_match_limit;
+		rs->depth_limit = c->pcre_depth_limit;
+	}
+	ruleset_compile(rs);
+	*out = rs;
+	return ST_OK;
+}
+
+void
+rules_free(struct ruleset *rs)
+{
+	ruleset_free(rs);
+}
+
+static const char *
+area_of(const struct rule *r)
+{
+	switch (r->type) {
+	case RT_BODY: return "BODY: ";
+	case RT_RAWBODY: return "RAW: ";
+	case RT_URI: return "URI: ";
+	case RT_FULL: return "FULL: ";
+	default: return "";
+	}
+}
+
+static unsigned
+symflags(unsigned tf)
+{
+	unsigned f = 0;
+
+	if (tf & TF_NOAUTOLEARN) f |= SYM_NOAUTOLEARN;
+	if (tf & TF_AUTOLEARN_FORCE) f |= SYM_AUTOLEARN_FORCE;
+	if (tf & TF_NICE) f |= SYM_NICE;
+	if (tf & TF_NET) f |= SYM_NET;
+	if (tf & TF_LEARN) f |= SYM_LEARN;
+	if (tf & TF_USERCONF) f |= SYM_USERCONF;
+	if (tf & TF_MULTIPLE) f |= SYM_MULTIPLE;
+	if (tf & TF_NOLOG) f |= SYM_NOLOG;
+	return f;
+}
+
+/* define symbols for rules and every scored/described name */
+static void
+define_symbols(struct ruleset *rs, struct symreg *reg)
+{
+	for (size_t i = 0; i < rs->nrules; i++) {
+		struct rule *r = rs->rules[i];
+		struct rule_meta *m = ruleset_meta(rs, r->name);
+		struct symdef *d;
+		double def = strncmp(r->name, "T_", 2) == 0 ? 0.01 : 1.0;
+
+		if (r->line < 0 && (m == NULL || !m->has_score)) {
+			/* referenced by a meta only: another module's symbol */
+			d = symreg_add(reg, r->name);
+			r->symid = d->id;
+			continue;
+		}
+		if (r->tflags & TF_NICE)
+			def = -def;
+		d = symreg_define(reg, r->name, def, NULL, symflags(r->tflags));
+		r->symid = d->id;
+		free(d->area);
+		d->area = xstrdup(area_of(r));
+		if (r->maxhits > 0)
+			d->maxhits = r->maxhits;
+	}
+	for (size_t i = 0; i < rs->nmetas; i++) {
+		struct rule_meta *m = rs->metas[i];
+		struct symdef *d;
+
+		if (!m->has_score && m->desc == NULL && !m->has_tflags)
+			continue;
+		d = symreg_add(reg, m->name);
+		if (m->has_score)
+			symdef_set_scores(d, m->score, 4);
+		if (m->desc != NULL)
+			symdef_set_desc(d, m->desc);
+		d->flags |= symflags(m->tflags);
+	}
+	for (int set = 0; set < 4; set++) {
+		rs->off[set] = xcalloc(rs->nrules + 1, 1);
+		for (size_t i = 0; i < rs->nrules; i++) {
+			const struct rule *r = rs->rules[i];
+			const struct symdef *d;
+
+			if (r->symid < 0 || strncmp(r->name, "__", 2) == 0)
+				continue;
+			d = symreg_at(reg, (size_t)r->symid);
+			if (d != NULL && d->score[set] == 0)
+				rs->off[set][i] = 1;
+		}
+	}
+}
+
+enum status
+rules_attach(struct engine *e, const char *const *dirs, size_t ndirs,
+    char *err, size_t errlen)
+{
+	struct ruleset *rs;
+	struct rules_ctx *c;
+	struct cfg *cfg = engine_cfg_mut(e);
+	enum status st;
+	char msg[256];
+
+	st = rules_load(dirs, ndirs, engine_cfg(e), &rs, err, errlen);
+	if (st != ST_OK)
+		return st;
+	if (rs->st.warnings > 0)
+		log_debug("rules: %zu warning(s); see `hamlet rules lint`",
+		    rs->st.warnings);
+	define_symbols(rs, engine_symbols(e));
+	if (cfg != NULL) {
+		if (rs->has_required) {
+			snprintf(msg, sizeof(msg), "%g", rs->required_score);
+			if (cfg_set(cfg, "required_score", msg, err, errlen) !=
+			    ST_OK)
+				log_warnx("rules: required_score: %s", err);
+		}
+		if (rs->rewrite_subject != NULL &&
+		    cfg_set(cfg, "rewrite_subject", rs->rewrite_subject, err,
+		    errlen) != ST_OK)
+			log_warnx("rules: rewrite_header: %s", err);
+		if (rs->has_report_safe && rs->report_safe != 0)
+			log_debug("rules: report_safe %d is not supported; "
+			    "hamlet tags in place (report_safe 0)",
+			    rs->report_safe);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->rs = rs;
+	engine_add_check(e, STAGE_CONTENT, "rules", check_content, c,
+	    ctx_free);
+	engine_add_check(e, STAGE_META, "rules_meta", check_meta, c, NULL);
+	return ST_OK;
+}
+
+/* ---- lint ------------------------------------------------------------- */
+
+static double
+pct(size_t a, size_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+void
+rules_lint_print(const struct ruleset *rs, FILE *fp, int verbose)
+{
+	const struct rs_stats *st = &rs->st;
+	size_t ntests = 0;
+
+	fprintf(fp, "files: %zu (%zu lines)\n", st->files, st->lines);
+	fprintf(fp, "rules: %zu (header %zu, body %zu, rawbody %zu, uri %zu, "
+	    "full %zu, mimeheader %zu, meta %zu)\n", st->rules_total,
+	    st->by_type[RT_HEADER], st->by_type[RT_BODY],
+	    st->by_type[RT_RAWBODY], st->by_type[RT_URI], st->by_type[RT_FULL],
+	    st->by_type[RT_MIMEHEADER], st->by_type[RT_META]);
+	fprintf(fp, "non-eval rules: %zu, compiled and active: %zu (%.1f%%), "
+	    "failed: %zu\n", st->regex_total, st->regex_active,
+	    pct(st->regex_active, st->regex_total), st->regex_failed);
+	fprintf(fp, "meta rules: %zu, active: %zu, failed: %zu\n",
+	    st->meta_total, st->meta_active, st->meta_failed);
+	fprintf(fp, "eval rules: %zu, active: %zu, network (not run): %zu, "
+	    "unknown eval: %zu\n", st->evals, st->evals_active, st->evals_net,
+	    st->evals_unknown);
+	fprintf(fp, "prefilter: %zu of %zu text regexes have required "
+	    "literals (%.1f%%); literals body %zu, rawbody %zu, uri %zu, "
+	    "full %zu\n", st->regex_prefiltered,
+	    st->regex_prefiltered + rs->nalways[TXT_BODY] +
+	    rs->nalways[TXT_RAWBODY] + rs->nalways[TXT_URI] +
+	    rs->nalways[TXT_FULL],
+	    pct(st->regex_prefiltered, st->regex_prefiltered +
+	    rs->nalways[TXT_BODY] + rs->nalways[TXT_RAWBODY] +
+	    rs->nalways[TXT_URI] + rs->nalways[TXT_FULL]),
+	    st->literals[TXT_BODY], st->literals[TXT_RAWBODY],
+	    st->literals[TXT_URI], st->literals[TXT_FULL]);
+	for (size_t i = 0; i < rs->ntests; i++)
+		ntests++;
+	fprintf(fp, "unknown directives: %zu, warnings: %zu, test lines: "
+	    "%zu\n", st->unknown_directives, st->warnings, ntests);
+	if (rs->nunknown_dirs > 0) {
+		fprintf(fp, "unknown directive names:");
+		for (size_t i = 0; i < rs->nunknown_dirs; i++)
+			fprintf(fp, " %s(%zu)", rs->unknown_dirs[i],
+			    rs->unknown_dir_count[i]);
+		fprintf(fp, "\n");
+	}
+	if (rs->nunknown_evals > 0) {
+		fprintf(fp, "unknown evals (rules disabled):");
+		for (size_t i = 0; i < rs->nunknown_evals; i++)
+			fprintf(fp, " %s(%zu)", rs->unknown_evals[i],
+			    rs->unknown_eval_count[i]);
+		fprintf(fp, "\n");
+	}
+	/* failed patterns are always listed: the admin must see them */
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct rule *r = rs->rules[i];
+
+		if (r->disabled != NULL && (strstr(r->disabled, "regex") ||
+		    strstr(r->disabled, "meta")))
+			fprintf(fp, "disabled: %s (%s:%d): %s\n", r->name,
+			    r->file, r->line, r->disabled);
+	}
+	if (verbose && rs->log.len > 0)
+		fputs(buf_str(&rs->log), fp);
+}
+
+/* ---- prefilter statistics and verification ---------------------------- */
+
+void
+rules_prefilter_sample(const struct ruleset *rs, const struct msg *m,
+    size_t *run, size_t *skipped)
+{
+	struct pool *p = pool_new();
+	struct rscan *r = rmatch_new(p, rs, m, NULL, 0);
+
+	rmatch_content(r);
+	*run += r->re_run;
+	*skipped += r->re_skipped;
+	pool_free(p);
+}
+
+size_t
+rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
+    FILE *fp)
+{
+	struct pool *p = pool_new();
+	struct rscan *a = rmatch_new(p, rs, m, NULL, 0);
+	size_t bad = 0;
+
+	rmatch_content(a);
+	rmatch_build_texts(a);
+	for (int t = 0; t < TXT_NTEXTS; t++) {
+		for (size_t k = 0; k < rs->nfiltered[t]; k++) {
+			const struct rule *r = rs->filtered[t][k];
+			int any = 0;
+
+			/* run the regex on every text, no prefilter */
+			if (t == TXT_BODY) {
+				for (size_t i = 0; i < a->nbody && !any; i++)
+					any = rmatch_regex(a, r, a->body[i].p,
+					    a->body[i].len, 0) > 0;
+			} else if (t == TXT_RAWBODY) {
+				for (size_t i = 0; i < a->nraw && !any; i++)
+					any = rmatch_regex(a, r, a->raw[i].p,
+					    a->raw[i].len, 0) > 0;
+			} else if (t == TXT_URI) {
+				for (size_t i = 0; i < m->nuris && !any; i++)
+					any = rmatch_regex(a, r, m->uris[i].uri,
+					    strlen(m->uris[i].uri), 0) > 0;
+			} else if (m->raw != NULL) {
+				any = rmatch_regex(a, r, m->raw, m->scan_len ?
+				    m->scan_len : m->raw_len, 0) > 0;
+			}
+			if (any != (a->hits[r->idx] > 0)) {
+				bad++;
+				if (fp)
+					fprintf(fp, "prefilter mismatch: %s "
+					    "(%s)\n", r->name, r->pat);
+			}
+		}
+	}
+	pool_free(p);
+	return bad;
+}
+
+void
+rules_hits(const struct ruleset *rs, const struct msg *m, char *out,
+    size_t outlen)
+{
+	struct pool *p = pool_new();
+	struct rscan *r = rmatch_new(p, rs, m, NULL, 0);
+	size_t used = 0;
+
+	out[0] = '\0';
+	rmatch_content(r);
+	rmatch_meta(r);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		int n;
+
+		if (r->hits[i] <= 0)
+			continue;
+		n = snprintf(out + used, outlen - used, "%s%s",
+		    used ? " " : "", rs->rules[i]->name);
+		if (n < 0 || (size_t)n >= outlen - used)
+			break;
+		used += (size_t)n;
+	}
+	pool_free(p);
+}
+
+/* ---- regression tests ------------------------------------------------- */
+
+void
+rules_run_tests(const struct ruleset *rs, FILE *fp, int verbose,
+    int *passed, int *failed, int *skipped)
+{
+	struct pool *p = pool_new();
+	struct msg dummy;
+	struct rscan *r;
+
+	memset(&dummy, 0, sizeof(dummy));
+	r = rmatch_new(p, rs, &dummy, NULL, 0);
+	*passed = *failed = *skipped = 0;
+	for (size_t i = 0; i < rs->ntests; i++) {
+		const struct rs_test *t = &rs->tests[i];
+		const struct rule *rule = ruleset_rule(rs, t->rule);
+		int n, hit;
+
+		if (rule == NULL || rule->re == NULL || rule->disabled) {
+			(*skipped)++;
+			if (verbose)
+				fprintf(fp, "skip %s:%d: %s (not loaded)\n",
+				    t->file, t->line, t->rule);
+			continue;
+		}
+		n = rmatch_regex(r, rule, t->text, strlen(t->text), 0);
+		hit = rule->negate ? n == 0 : n > 0;
+		if (hit == t->ok) {
+			(*passed)++;
+			if (verbose)
+				fprintf(fp, "ok %s %s %s\n", t->rule,
+				    t->ok ? "ok" : "fail", t->text);
+		} else {
+			(*failed)++;
+			fprintf(fp, "FAIL %s:%d: %s expected %s on: %s\n",
+			    t->file, t->line, t->rule,
+			    t->ok ? "a hit" : "no hit", t->text);
+		}
+	}
+	pool_free(p);
+}

@@ -1,0 +1,68 @@
+/*
+ * rules.h - the rules module: SpamAssassin-language rule files on PCRE2
+ * (JIT) with a literal prefilter, meta rules and native eval functions.
+ *
+ * rules_attach() is what setup.c calls: it loads and compiles the rule
+ * directories, defines every rule as a symbol (scores, describe, tflags)
+ * and registers two checks: "rules" at STAGE_CONTENT and "rules_meta" at
+ * STAGE_META (after Bayes, so metas see BAYES_*, auth and AV symbols).
+ * The other functions serve `hamlet rules lint|test`.
+ */
+#ifndef HAMLET_RULES_H
+#define HAMLET_RULES_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "engine/cfg.h"
+#include "engine/msg.h"
+#include "engine/scan.h"
+#include "engine/status.h"
+
+struct ruleset;
+
+/*
+ * Load every .cf file of each dir (name order; dirs in the order given;
+ * ndirs == 0: cfg rules_dir), attach to e (before engine_freeze()).
+ * Rule-file problems are warnings (see `hamlet rules lint`); only an
+ * unreadable directory fails, with the reason in err.
+ */
+enum status rules_attach(struct engine *e, const char *const *dirs,
+    size_t ndirs, char *err, size_t errlen);
+
+/* Load and compile without an engine (lint, test). */
+enum status rules_load(const char *const *dirs, size_t ndirs,
+    const struct cfg *c, struct ruleset **out /* OUT */, char *err,
+    size_t errlen);
+void rules_free(struct ruleset *rs);
+
+/* Print counts, unknown directives/evals and failed patterns. */
+void rules_lint_print(const struct ruleset *rs, FILE *fp, int verbose);
+
+/*
+ * Prefilter statistics over messages: scans m with every content rule
+ * and adds to *run (regex executions) and *skipped (avoided).
+ */
+void rules_prefilter_sample(const struct ruleset *rs, const struct msg *m,
+    size_t *run, size_t *skipped);
+
+/*
+ * Check the prefilter against running every regex on m: returns the
+ * number of rules whose hit differs (must be 0).
+ */
+size_t rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
+    FILE *fp);
+
+/*
+ * Run the file's `test NAME ok|fail STRING` lines (SpamAssassin's
+ * regression_tests.cf) against the loaded rules. Tests whose rule is not
+ * loaded, or is not a regex rule, are skipped.
+ */
+void rules_run_tests(const struct ruleset *rs, FILE *fp, int verbose,
+    int *passed, int *failed, int *skipped);
+
+/* Names of rules hit on m, space separated, into out (for tests). */
+void rules_hits(const struct ruleset *rs, const struct msg *m,
+    char *out, size_t outlen);
+
+#endif

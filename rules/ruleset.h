@@ -1,0 +1,232 @@
+/*
+ * ruleset.h - a loaded and compiled set of SpamAssassin-language rules
+ * (internal to rules/; the public entry points are in rules.h).
+ *
+ * ruleset_load() parses .cf files (directives, conditionals, ReplaceTags)
+ * into rules, then ruleset_compile() compiles regexes (PCRE2 + JIT),
+ * meta expressions (in dependency order), eval calls, and the prefilter
+ * automata. After that a ruleset is read-only and shared by all scans.
+ */
+#ifndef HAMLET_RULESET_H
+#define HAMLET_RULESET_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <pcre2.h>
+
+#include "engine/buf.h"
+#include "engine/status.h"
+#include "rules/rx.h"
+
+struct metaexpr;
+struct ac;
+struct rscan;
+struct rule;
+
+enum rule_type {
+	RT_HEADER, RT_BODY, RT_RAWBODY, RT_URI, RT_FULL, RT_MIMEHEADER,
+	RT_META, RT_NTYPES
+};
+
+/* the text a rule type runs on, for the prefilter automata */
+enum rule_text { TXT_BODY, TXT_RAWBODY, TXT_URI, TXT_FULL, TXT_NTEXTS };
+
+/* header rule modifiers (Hdr:raw, :addr, :name, :first, :last ...) */
+enum hdr_mods {
+	HM_RAW = 1 << 0, HM_ADDR = 1 << 1, HM_NAME = 1 << 2,
+	HM_FIRST = 1 << 3, HM_LAST = 1 << 4, HM_HOST = 1 << 5,
+	HM_DOMAIN = 1 << 6
+};
+
+enum hdr_kind {
+	HK_NORMAL, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID, HK_UNSUPPORTED
+};
+
+/* tflags we act on beyond the symbol flags */
+enum rule_tflags {
+	TF_MULTIPLE = 1 << 0, TF_NICE = 1 << 1, TF_NET = 1 << 2,
+	TF_LEARN = 1 << 3, TF_USERCONF = 1 << 4, TF_NOAUTOLEARN = 1 << 5,
+	TF_AUTOLEARN_FORCE = 1 << 6, TF_NOSUBJECT = 1 << 7, TF_NOLOG = 1 << 8
+};
+
+/*
+ * An eval function: returns the number of hits (0 = no hit). args are
+ * the call's arguments with quotes removed.
+ */
+typedef int evalfn(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv);
+
+struct rule {
+	char		*name;
+	enum rule_type	 type;
+	char		*file;		/* where defined (for lint) */
+	int		 line;
+	char		*src;		/* text after the name, as written */
+
+	/* regex rules */
+	char		*pat;		/* PCRE2 pattern (after ReplaceTags) */
+	unsigned	 reflags;
+	pcre2_code	*re;
+	int		 negate;	/* !~ */
+	struct rx_lits	*lits;		/* prefilter literals, or NULL */
+	int		*litids;	/* ids in the automaton of its text */
+
+	/* header rules */
+	char		*hdr;		/* header name (modifiers stripped) */
+	unsigned	 hmods;		/* enum hdr_mods */
+	enum hdr_kind	 hkind;
+	int		 exists;	/* exists:Hdr */
+	char		*unset;		/* [if-unset: X] or NULL */
+
+	/* meta rules */
+	struct metaexpr	*meta;
+
+	/* eval rules */
+	char		*evname;	/* function name, or NULL */
+	evalfn		*ev;
+	int		 evargc;
+	char		**evargv;
+
+	unsigned	 tflags;	/* enum rule_tflags */
+	int		 maxhits;
+	int		 priority;
+	int		 symid;		/* in the engine's registry, -1 before */
+	int		 idx;		/* index in ruleset->rules */
+	const char	*disabled;	/* why it does not run, or NULL */
+	int		 replace;	/* listed in replace_rules */
+};
+
+/* per-name settings that may come before or without a rule */
+struct rule_meta {
+	char		*name;
+	double		 score[4];
+	int		 has_score;
+	char		*desc;
+	unsigned	 tflags;
+	int		 maxhits;
+	int		 priority;
+	int		 has_tflags;
+};
+
+struct rs_test {
+	char	*rule;
+	int	 ok;		/* expect a hit */
+	char	*text;
+	char	*file;
+	int	 line;
+};
+
+struct rs_stats {
+	size_t	 files;
+	size_t	 lines;
+	size_t	 rules_total;	/* rule definitions kept (last wins) */
+	size_t	 by_type[RT_NTYPES];
+	size_t	 evals;		/* eval: rules */
+	size_t	 evals_active;
+	size_t	 evals_unknown;
+	size_t	 evals_net;	/* network evals (not run) */
+	size_t	 regex_total;	/* non-eval regex rules */
+	size_t	 regex_active;
+	size_t	 regex_failed;
+	size_t	 regex_prefiltered;	/* with literals in an automaton */
+	size_t	 meta_total;
+	size_t	 meta_active;
+	size_t	 meta_failed;
+	size_t	 unknown_directives;
+	size_t	 warnings;
+	size_t	 literals[TXT_NTEXTS];
+	size_t	 ac_states[TXT_NTEXTS];
+};
+
+struct ruleset {
+	struct rule	**rules;
+	size_t		 nrules;
+	size_t		 caprules;
+	struct rule_meta **metas;	/* score/describe/tflags by name */
+	size_t		 nmetas;
+	size_t		 capmetas;
+	void		*rindex;	/* name -> rule */
+	void		*mindex;	/* name -> rule_meta */
+
+	/* ReplaceTags */
+	char		**tag_name, **tag_val;
+	size_t		 ntags;
+	char		**pre_name, **pre_val;
+	size_t		 npre;
+	char		**post_name, **post_val;
+	size_t		 npost;
+	char		**inter_name, **inter_val;
+	size_t		 ninter;
+	char		*rstart, *rend;
+	char		**replace_rules;
+	size_t		 nreplace;
+
+	char		**plugins;	/* loadplugin names seen */
+	size_t		 nplugins;
+
+	/* engine settings found in rule files */
+	int		 has_required;
+	double		 required_score;
+	char		*rewrite_subject;	/* NULL if not set */
+	int		 has_report_safe;
+	int		 report_safe;
+
+	char		**freemail;	/* freemail_domains entries */
+	size_t		 nfreemail;
+	char		**welcome, **block;	/* welcomelist_from patterns */
+	size_t		 nwelcome, nblock;
+
+	struct rs_test	*tests;
+	size_t		 ntests;
+
+	/* compiled */
+	int		 compiled;
+	struct rule	**by_type[RT_NTYPES];	/* active, non-eval */
+	size_t		 nby_type[RT_NTYPES];
+	struct rule	**evals;		/* active eval rules */
+	size_t		 nevals;
+	struct rule	**metaorder;		/* active metas, deps first */
+	size_t		 nmetaorder;
+	struct ac	*ac[TXT_NTEXTS];
+	struct rule	**always[TXT_NTEXTS];	/* rules without literals */
+	size_t		 nalways[TXT_NTEXTS];
+	struct rule	**filtered[TXT_NTEXTS];	/* rules with literals */
+	size_t		 nfiltered[TXT_NTEXTS];
+	int		 nvars;		/* meta variables (= max symid + 1) */
+	unsigned char	*off[4];	/* by rule idx: score 0 in that set */
+
+	struct rs_stats	 st;
+	struct buf	 log;		/* warnings, "file:line: text\n" */
+	char		**unknown_evals;	/* "name" per distinct eval */
+	size_t		*unknown_eval_count;
+	size_t		 nunknown_evals;
+	char		**unknown_dirs;
+	size_t		*unknown_dir_count;
+	size_t		 nunknown_dirs;
+
+	int		 match_limit;
+	int		 depth_limit;
+};
+
+struct ruleset *ruleset_new(void);
+void ruleset_free(struct ruleset *rs);
+/*
+ * Load every *.cf file of dir in name order (or one file). Syntax
+ * problems are warnings in rs->log; only an unreadable path fails.
+ */
+enum status ruleset_load_path(struct ruleset *rs, const char *path,
+    char *err, size_t errlen);
+/* Compile everything loaded; failures disable rules and are logged. */
+void ruleset_compile(struct ruleset *rs);
+struct rule *ruleset_rule(const struct ruleset *rs, const char *name);
+struct rule_meta *ruleset_meta(const struct ruleset *rs, const char *name);
+
+/* the text type of a rule type, or -1 */
+int ruleset_text_of(enum rule_type t);
+const char *ruleset_type_name(enum rule_type t);
+
+/* eval registry (evalfn.c) */
+evalfn *evalfn_lookup(const char *name, int *is_net /* OUT */);
+
+#endif
