@@ -70,6 +70,7 @@ struct mconn {
 	int		 trusted;
 	int		 leadspc;	/* SMFIP_HDR_LEADSPC negotiated */
 	int		 can_skip;	/* SMFIP_SKIP negotiated */
+	unsigned long	 noreply;	/* SMFIP_NR_* negotiated */
 	struct mmsg	 m;
 };
 
@@ -241,7 +242,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		log_warnx("MTA does not offer every action we need "
 		    "(offered 0x%lx): tagging or quarantine may fail", f0);
 	*pf0 = f0 & (want | SMFIF_SETSYMLIST);
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP);
+	/*
+	 * No replies for the steps that always continue: one round trip
+	 * less per header, recipient and so on. MAIL FROM (skips) and body
+	 * (SMFIS_SKIP) still answer.
+	 */
+	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_CONN |
+	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH);
+	c->noreply = *pf1;
 	*pf2 = 0;
 	*pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
@@ -254,6 +262,13 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		smfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
 	return SMFIS_CONTINUE;
+}
+
+/* what a step that always goes on answers */
+static sfsistat
+go_on(const struct mconn *c, unsigned long nr_flag)
+{
+	return (c->noreply & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -279,14 +294,16 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		    netlist_match(sn->trusted, (struct sockaddr *)sa) :
 		    netlist_match_str(sn->trusted, "127.0.0.1");
 	snap_put(sn);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_CONN);
 }
 
 static sfsistat
 cb_helo(SMFICTX *ctx, char *helo)
 {
-	replace(&conn_get(ctx)->helo, helo);
-	return SMFIS_CONTINUE;
+	struct mconn *c = conn_get(ctx);
+
+	replace(&c->helo, helo);
+	return go_on(c, SMFIP_NR_HELO);
 }
 
 static sfsistat
@@ -324,19 +341,20 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct mmsg *m = &conn_get(ctx)->m;
+	struct mconn *c = conn_get(ctx);
+	struct mmsg *m = &c->m;
 
 	if (!m->active)
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_RCPT);
 	qid_update(ctx, m);
 	if (argv == NULL || argv[0] == NULL || m->nrcpt >= MAX_RCPT)
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_RCPT);
 	if (m->nrcpt == m->rcap) {
 		m->rcap = m->rcap ? m->rcap * 2 : 4;
 		m->rcpt = xreallocarray(m->rcpt, m->rcap, sizeof(*m->rcpt));
 	}
 	m->rcpt[m->nrcpt++] = addr_dup(argv[0]);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_RCPT);
 }
 
 static sfsistat
@@ -347,7 +365,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	const char *v = value ? value : "";
 
 	if (!m->active || name == NULL)
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_HDR);
 	if (strncasecmp(name, "X-Spam-", 7) == 0 && m->nxs < MAX_XSPAM) {
 		int idx = 1;
 
@@ -375,19 +393,20 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		raw_add(m, ": ", 2);
 	raw_add_value(m, v);
 	raw_add(m, "\r\n", 2);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
-	struct mmsg *m = &conn_get(ctx)->m;
+	struct mconn *c = conn_get(ctx);
+	struct mmsg *m = &c->m;
 
 	if (m->active) {
 		qid_update(ctx, m);
 		raw_add(m, "\r\n", 2);
 	}
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_EOH);
 }
 
 static sfsistat
