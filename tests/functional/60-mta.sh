@@ -123,6 +123,42 @@ check "GTUBE not delivered" [ "$(ls "$B/sink" | wc -l)" = 2 ]
 check "log: ham line with a Postfix queue id" grep -Eq ': [0-9A-F]{6,}: verdict=ham score=' "$LOG"
 check "log: reject line" grep -q 'verdict=reject score=1000.0' "$LOG"
 check "postfix logged the milter reject" grep -q 'milter-reject: END-OF-MESSAGE.*5.7.1 Spam refused by hamlet test' "$B/maillog"
+# a small load: 50 messages (the test fixtures, plain and GTUBE ones) over
+# 4 connections; each is delivered tagged or rejected, none lost
+mkdir -p "$B/load"
+n=0
+for f in "$DATA"/*.eml; do
+	[ -f "$f" ] || continue
+	n=$((n + 1)); cp "$f" "$B/load/m$n.eml"
+done
+g=0
+while [ $n -lt 50 ]; do
+	n=$((n + 1))
+	if [ $((n % 7)) = 0 ]; then
+		g=$((g + 1)); body=$GTUBE
+	else
+		body="Message $n of the small load test."
+	fi
+	printf 'From: load%d@test.example\r\nTo: rcpt@test.example\r\nSubject: load %d\r\nMessage-ID: <load%d@test.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n%s\r\n' \
+	    $n $n $n "$body" > "$B/load/m$n.eml"
+done
+before=$(ls "$B/sink" | wc -l)
+rbefore=$(grep -c 'verdict=reject' "$LOG")
+ls "$B/load"/*.eml | python3 "$MT/smtp_load.py" --port "$PORT" --concurrency 4 \
+    --out "$B/load.tsv" > "$B/load.sum"
+set -- $(cat "$B/load.sum")
+sent=$2 okn=$4 rej=$6 tmpf=$8 err=${10}
+check "load: 50 sent, none tempfailed or failed" [ "$sent:$tmpf:$err" = 50:0:0 ]
+wait_sink $((before + okn)) >/dev/null
+after=$(ls "$B/sink" | wc -l)
+check "load: zero loss (delivered $((after - before)) + rejected $rej = 50)" \
+    [ "$((after - before + rej)):$((after - before))" = "50:$okn" ]
+check "load: every GTUBE message rejected ($g)" [ "$rej" -ge "$g" ]
+check "load: rejects match the milter log" \
+    [ $(($(grep -c 'verdict=reject' "$LOG") - rbefore)) = "$rej" ]
+untagged=$(ls "$B/sink"/* | tail -n $((after - before)) | xargs grep -L '^X-Spam-Status: ' | wc -l)
+check "load: every delivered copy tagged ($untagged untagged)" [ "$untagged" = 0 ]
+
 if [ "$nfail" != 0 ]; then
 	echo "--- milter log"; tail -n 20 "$LOG"
 	echo "--- postfix log"; tail -n 20 "$B/maillog"
