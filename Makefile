@@ -27,6 +27,7 @@ CFLAGS	?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 \
 	   -DHAMLET_RULES_DIR='"$(PREFIX)/share/hamlet/rules"' \
 	   -DHAMLET_SYSCONF='"$(PREFIX)/etc/hamlet"' \
+	   -DHAMLET_SRC_RULES='"$(CURDIR)/rules/default"' \
 	   -I. $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -pthread
 ALL_LDFLAGS := -pthread -Wl,--as-needed $(LDFLAGS)
 
@@ -143,7 +144,7 @@ clean:
 FUZZ_TARGET ?= msg
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 build-fuzz/libhamlet.a
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" build-fuzz/libhamlet.a
 	clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-$(FUZZ_TARGET) \
 	    tests/fuzz/fuzz_$(FUZZ_TARGET).c build-fuzz/libhamlet.a $(PKG_LIBS) -lm
 	mkdir -p build-fuzz/corpus-$(FUZZ_TARGET)

@@ -21,6 +21,9 @@
 #include "engine/av.h"
 #include "rules/rules.h"
 
+#ifndef HAMLET_SRC_RULES
+#define HAMLET_SRC_RULES "rules/default"
+#endif
 #ifndef HAMLET_SYSCONF
 #define HAMLET_SYSCONF "/usr/local/etc/hamlet"
 #endif
@@ -82,7 +85,20 @@ setup_engine(const struct setup *o, char *err, size_t errlen)
 	 * Each returns a status and fills err; on failure:
 	 *	engine_unref(e); return NULL;
 	 */
-	if (!o->no_rules && rules_attach(e, o->rules, o->nrules, err,
+	const char *const *rdirs = o->rules;
+	size_t nrdirs = o->nrules;
+	const char *src_rules[1] = { HAMLET_SRC_RULES };
+
+	/*
+	 * An uninstalled build (make run, make test) finds the rule set of its
+	 * source tree when the installed one is absent.
+	 */
+	if (nrdirs == 0 && access(c->rules_dir, F_OK) != 0 &&
+	    access(HAMLET_SRC_RULES, F_OK) == 0) {
+		rdirs = src_rules;
+		nrdirs = 1;
+	}
+	if (!o->no_rules && rules_attach(e, rdirs, nrdirs, err,
 	    errlen) != ST_OK) {
 		engine_unref(e);
 		return NULL;
