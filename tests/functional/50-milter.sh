@@ -17,8 +17,7 @@ SOCK=unix:$D/milter.sock
 CONF=$D/hamlet.conf
 LOG=$D/milter.log
 cp "$MT/base.conf" "$CONF"
-echo "rules_dir $D/no-rules" >> "$CONF"
-mkdir -p "$D/no-rules"
+echo "rules_dir $MT/rules" >> "$CONF"
 PID=
 
 stop_milter() {

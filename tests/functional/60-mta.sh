@@ -50,6 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 cp "$MT/base.conf" "$B/hamlet.conf"
+cp "$MT/rules/"*.cf "$B/rules/" && chmod 644 "$B/rules/"*.cf
 cat >> "$B/hamlet.conf" <<EOF2
 rules_dir $B/rules
 trusted_networks 10.9.0.0/16

@@ -26,4 +26,16 @@ t.run(function()
   t.check(not mt.eom_check(conn, MT_QUARANTINE), "not quarantined")
   t.check(r ~= SMFIR_REPLYCODE, "no SMTP reply set")
   mt.disconnect(conn)
+
+  -- a rule hit (score 6): spam, tagged, subject rewritten exactly
+  conn = t.connect("client.test.example", "192.0.2.10")
+  r = t.message(conn, "TAGSPAM2", "MILTERTEST-SPAMWORD offer", "Buy it.\r\n")
+  t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "score-6 spam accepted")
+  st = t.added(conn, "X-Spam-Status")
+  t.check(st ~= nil and st:find("^Yes, score=6.0 required=5.0 tests=MILTER_TEST_SPAMWORD") ~= nil,
+    "status names the rule: " .. tostring(st))
+  t.check(t.added(conn, "X-Spam-Flag") == "YES", "flag on score-6 spam")
+  t.check(mt.eom_check(conn, MT_HDRCHANGE, "Subject", " *****SPAM***** MILTERTEST-SPAMWORD offer"),
+    "Subject tagged in front")
+  mt.disconnect(conn)
 end)
