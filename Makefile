@@ -15,7 +15,7 @@ BUILD	?= build
 SAN	?=
 CC	?= cc
 
-PKGS	:= gmime-3.0 libpcre2-8 lmdb gumbo libmagic libclamav opendkim libcares
+PKGS	:= gmime-3.0 libpcre2-8 lmdb gumbo libmagic libclamav opendkim libcares libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2 -lopendmarc
 MILTER_LIBS := $(shell pkg-config --libs milter 2>/dev/null || echo -lmilter)

@@ -18,6 +18,7 @@
 #include "train/setup.h"
 /* module headers: one include per attached module */
 #include "bayes/bayes.h"
+#include "engine/auth.h"
 #include "engine/av.h"
 #include "rules/rules.h"
 
@@ -97,6 +98,10 @@ setup_engine(const struct setup *o, char *err, size_t errlen)
 	    access(HAMLET_SRC_RULES, F_OK) == 0) {
 		rdirs = src_rules;
 		nrdirs = 1;
+	}
+	if (auth_attach(e, err, errlen) != ST_OK) {
+		engine_unref(e);
+		return NULL;
 	}
 	if (!o->no_rules && rules_attach(e, rdirs, nrdirs, err,
 	    errlen) != ST_OK) {
