@@ -271,7 +271,60 @@ html_test(struct rscan *rs, const struct rule *r, int argc,
 	return 0;	/* other HTML facts are not in the message model */
 }
 
+/* html_tag_exists(tag): an opening <tag in any HTML part's source */
+static int
+html_tag_exists(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const struct msg *m = rs->msg;
+	size_t tl;
+
+	if (argc < 1 || (tl = strlen(argv[0])) == 0)
+		return 0;
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct msg_part *p = &m->parts[i];
+		const char *t = p->text, *end;
+
+		if (!(p->flags & PART_HTML) || t == NULL)
+			continue;
+		end = t + p->text_len;
+		for (const char *q = t; q + tl + 1 < end; q++) {
+			q = memchr(q, '<', (size_t)(end - q));
+			if (q == NULL || q + tl + 1 >= end)
+				break;
+			if (strncasecmp(q + 1, argv[0], tl) == 0 &&
+			    !isalnum((unsigned char)q[1 + tl]))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* ---- FreeMail --------------------------------------------------------- */
+
+/* FreeMail wildcards: '*' is [^.]*, '?' one character, whole domain */
+static int
+glob_domain(const char *g, const char *d)
+{
+	const char *star = NULL, *mark = NULL;
+
+	while (*d) {
+		if (*g == '?' || (*g != '*' && *g == *d)) {
+			g++;
+			d++;
+		} else if (*g == '*') {
+			star = g++;
+			mark = d;
+		} else if (star != NULL && *mark != '.') {
+			g = star + 1;
+			d = ++mark;
+		} else
+			return 0;
+	}
+	while (*g == '*')
+		g++;
+	return *g == '\0';
+}
 
 static int
 is_freemail(const struct ruleset *set, const char *dom)
@@ -279,10 +332,8 @@ is_freemail(const struct ruleset *set, const char *dom)
 	for (size_t i = 0; i < set->nfreemail; i++) {
 		const char *f = set->freemail[i];
 
-		if (f[0] == '*' && f[1] == '.') {
-			size_t fl = strlen(f + 1), dl = strlen(dom);
-
-			if (dl > fl && strcmp(dom + dl - fl, f + 1) == 0)
+		if (strchr(f, '*') || strchr(f, '?')) {
+			if (glob_domain(f, dom))
 				return 1;
 		} else if (strcmp(f, dom) == 0)
 			return 1;
@@ -358,6 +409,7 @@ static const struct evalent table[] = {
 	{ "check_mime_multipart_ratio", check_mime_multipart_ratio },
 	{ "check_for_ascii_text_illegal", check_for_ascii_text_illegal },
 	{ "html_test", html_test },
+	{ "html_tag_exists", html_tag_exists },
 	{ "check_freemail_from", check_freemail_from },
 	{ "check_freemail_header", check_freemail_header },
 	{ NULL, NULL }

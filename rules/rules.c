@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/cfg.h"
 #include "engine/log.h"
@@ -86,7 +87,17 @@ rules_load(const char *const *dirs, size_t ndirs, const struct cfg *c,
 
 	*out = NULL;
 	if (ndirs == 0) {
+		struct stat sb;
+
 		def[0] = c && c->rules_dir ? c->rules_dir : HAMLET_RULES_DIR;
+		/* no installed default set (a build tree): run without rules */
+		if (stat(def[0], &sb) != 0) {
+			log_debug("rules: %s: not found; no rules loaded",
+			    def[0]);
+			ruleset_compile(rs);
+			*out = rs;
+			return ST_OK;
+		}
 		dirs = def;
 		ndirs = 1;
 	}
