@@ -227,7 +227,7 @@ auth_dmarc_verify(struct auth_state *st)
 		st->dmarc = AUTH_TEMPERROR;
 		return;
 	}
-	recbuf = pool_strndup(st->pool, rec, MAX_RECORD);
+	recbuf = pool_strndup(st->pool, rec, strnlen(rec, MAX_RECORD));
 	if (opendmarc_policy_store_from_domain(pctx,
 	    (u_char *)(uintptr_t)st->from_domain) != DMARC_PARSE_OKAY ||
 	    opendmarc_policy_store_dmarc(pctx, (u_char *)recbuf,

@@ -9,9 +9,9 @@
  * libspf2 enforces the RFC 7208 limits itself (10 DNS mechanisms, MX
  * and PTR limits, recursion), which gives permerror on include loops.
  *
- * Ownership: an SPF_server_t and the DNS layer are made per message
- * (cheap; they hold a pointer to the per-message session, so nothing
- * is shared between threads) and freed before auth_spf_verify returns.
+ * Ownership: an SPF_server_t is made per evaluation (cheap; its DNS
+ * layer, on our stack, points at the per-message session, so nothing is
+ * shared between threads) and freed before spf_check() returns.
  *
  * Errors: a DNS failure becomes TRY_AGAIN for libspf2, which reports
  * temperror. A library failure leaves the result AUTH_TEMPERROR.
@@ -149,12 +149,6 @@ spf_dns_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
 	return rr;
 }
 
-static void
-spf_dns_destroy(SPF_dns_server_t *srv)
-{
-	free(srv);
-}
-
 static enum auth_res
 map_result(SPF_result_t r)
 {
@@ -178,7 +172,7 @@ static enum auth_res
 spf_check(struct auth_state *st, const char *ip, const char *helo,
     const char *from, const char **why)
 {
-	SPF_dns_server_t *dns;
+	SPF_dns_server_t dns;
 	SPF_server_t *srv;
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
@@ -188,15 +182,14 @@ spf_check(struct auth_state *st, const char *ip, const char *helo,
 	struct in_addr a4;
 
 	*why = NULL;
-	dns = xcalloc(1, sizeof(*dns));
-	dns->destroy = spf_dns_destroy;
-	dns->lookup = spf_dns_lookup;
-	dns->name = "hamlet";
-	dns->hook = &hook;
-	if ((srv = SPF_server_new_dns(dns, 0)) == NULL) {
-		free(dns);
+	/* a server made with SPF_server_new_dns() does not own its DNS
+	   layer: it can live on our stack */
+	memset(&dns, 0, sizeof(dns));
+	dns.lookup = spf_dns_lookup;
+	dns.name = "hamlet";
+	dns.hook = &hook;
+	if ((srv = SPF_server_new_dns(&dns, 0)) == NULL)
 		return AUTH_TEMPERROR;
-	}
 	if (st->sh->hostname[0] != '\0')
 		SPF_server_set_rec_dom(srv, st->sh->hostname);
 	req = SPF_request_new(srv);

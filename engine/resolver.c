@@ -632,7 +632,7 @@ system_lookup(struct resolver_session *s, const char *name, int type,
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		struct timeval maxtv, tv, *tvp;
-		int bits, n = 0, wait_ms;
+		int n = 0, wait_ms, bits;
 		double left = deadline - now_ms();
 
 		if (left <= 0) {
@@ -643,9 +643,10 @@ system_lookup(struct resolver_session *s, const char *name, int type,
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 			short ev = 0;
 
-			if (ARES_GETSOCK_READABLE(bits, i))
+			/* c-ares' own macros shift a signed 1 into bit 31 */
+			if (((unsigned)bits >> i) & 1u)
 				ev |= POLLIN;
-			if (ARES_GETSOCK_WRITABLE(bits, i))
+			if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 				ev |= POLLOUT;
 			if (ev == 0)
 				continue;
