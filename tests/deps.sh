@@ -5,7 +5,7 @@
 PKGS="build-essential pkg-config libmilter-dev libpcre2-dev libclamav-dev
 liblmdb-dev libgmime-3.0-dev libgumbo-dev libmagic-dev libspf2-dev
 libopendkim-dev libopendmarc-dev libc-ares-dev libssl-dev publicsuffix
-python3-dnslib lmdb-utils miltertest procmail clamav-testfiles
+python3-dnslib iproute2 lmdb-utils miltertest procmail clamav-testfiles
 python3"
 missing=""
 for p in $PKGS; do
