@@ -43,7 +43,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$B"
+	[ -n "${BENCH_KEEP:-}" ] && echo "kept $B" || rm -rf "$B"
 }
 trap cleanup EXIT INT TERM
 

@@ -67,6 +67,10 @@ smtpd_client_connection_rate_limit = 0
 smtp_destination_concurrency_limit = 20
 default_destination_concurrency_limit = 20
 in_flow_delay = 0
+# load clients reuse a connection across rejected messages: no tarpit
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 10000
+smtpd_hard_error_limit = 10000
 CF
 	if [ -n "$_milter" ]; then
 		cat <<CF
