@@ -57,6 +57,7 @@
 #define AV_MAX_NAMES	4	/* distinct signature names kept per message */
 #define AV_NAME_MAX	128	/* bytes of one signature name kept */
 #define AV_DIR_MAX	100000	/* directory entries looked at when checking */
+#define AV_LIMIT_PREFIX	"Heuristics.Limits.Exceeded."
 
 struct av {
 	struct cl_engine *cl;
@@ -67,6 +68,7 @@ struct av {
 	int		 id_virus;
 	int		 id_error;
 	int		 id_scanned;
+	int		 id_limit;
 };
 
 static check_fn av_check;
@@ -208,7 +210,12 @@ av_set_options(struct av *av)
 	    CL_SCAN_PARSE_XMLDOCS | CL_SCAN_PARSE_MAIL | CL_SCAN_PARSE_OLE2 |
 	    CL_SCAN_PARSE_HTML | CL_SCAN_PARSE_PE | CL_SCAN_PARSE_ONENOTE |
 	    CL_SCAN_PARSE_IMAGE;
-	av->opts.heuristic = 0;
+	/*
+	 * A part ClamAV stops scanning at a limit (zip bomb, deep nesting)
+	 * is reported as Heuristics.Limits.Exceeded.*; those become AV_LIMIT,
+	 * not AV_VIRUS. A real signature found in the same part wins.
+	 */
+	av->opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 	av->opts.mail = 0;
 }
 
@@ -279,6 +286,10 @@ av_attach(struct engine *e, const char *db_dir_override, char *err,
 	av->id_error = d->id;
 	d = symreg_define(reg, "__AV_SCANNED", 0, NULL, SYM_SUB);
 	av->id_scanned = d->id;
+	d = symreg_define(reg, "AV_LIMIT", 0,
+	    "Part not fully scanned: a ClamAV limit was reached",
+	    SYM_NOAUTOLEARN);
+	av->id_limit = d->id;
 
 	engine_add_check(e, STAGE_CONTENT, "av", av_check, av, NULL);
 	engine_on_free(e, av_free, av);
@@ -293,6 +304,7 @@ struct av_run {
 	const struct av	*av;
 	const char	*names[AV_MAX_NAMES];
 	size_t		 nnames;
+	const char	*limit;		/* first Heuristics.Limits.Exceeded.* */
 	int		 nscanned;
 	int		 nerrors;
 };
@@ -353,7 +365,13 @@ av_scan_mem(struct av_run *r, const void *data, size_t len, const char *what,
 		break;
 	case CL_VIRUS:
 		log_debug("av: %s: %s", what, vn ? vn : "?");
-		av_keep_name(r, vn);
+		if (vn && strncmp(vn, AV_LIMIT_PREFIX,
+		    sizeof(AV_LIMIT_PREFIX) - 1) == 0) {
+			if (r->limit == NULL)
+				r->limit = pool_strndup(r->s->pool, vn,
+				    AV_NAME_MAX);
+		} else
+			av_keep_name(r, vn);
 		break;
 	default:
 		av_error(r, what, cl_strerror(rc));
@@ -429,6 +447,8 @@ av_check(struct scan *s, void *ctx)
 
 	result_add_id(s, av->id_scanned,
 	    pool_printf(s->pool, "%d parts", r.nscanned));
+	if (r.limit)
+		result_add_id(s, av->id_limit, r.limit);
 	if (r.nnames > 0) {
 		struct buf b = BUF_INIT;
 
@@ -454,6 +474,7 @@ av_headers(struct scan *s, struct spamhdr out[AV_HEADERS_MAX])
 {
 	const struct symreg *reg = engine_symbols(s->eng);
 	const char *host = s->cfg->hostname, *vn;
+	const struct hit *h;
 	char hbuf[256];
 
 	if (result_get(&s->res, "__AV_SCANNED", reg) == NULL)
@@ -472,6 +493,9 @@ av_headers(struct scan *s, struct spamhdr out[AV_HEADERS_MAX])
 		out[1].value = pool_printf(s->pool, "Infected (%s)", vn);
 	else if (result_get(&s->res, "AV_ERROR", reg) != NULL)
 		out[1].value = "Error";
+	else if ((h = result_get(&s->res, "AV_LIMIT", reg)) != NULL)
+		out[1].value = pool_printf(s->pool, "Unscanned (%s)",
+		    h->detail ? h->detail : "limit");
 	else
 		out[1].value = "Clean";
 	return 2;

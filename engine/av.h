@@ -15,6 +15,9 @@
  *   AV_ERROR      ClamAV failed on a part (score 0); the scan goes on and
  *                 scan_error() is recorded so the front end applies its
  *                 failure policy (cfg on_error)
+ *   AV_LIMIT      a part was not scanned to the end because a ClamAV
+ *                 limit was reached (archive nesting, size, files, time);
+ *                 detail = Heuristics.Limits.Exceeded.*, score 0
  *   __AV_SCANNED  (sub symbol, never scored) AV ran on this message;
  *                 detail = "N parts"
  *
@@ -55,7 +58,7 @@ const char *av_virus(const struct scan *s);
 /*
  * The X-Virus-* headers for this scan, ClamAV's (clamav-milter's) names:
  *   X-Virus-Scanned: hamlet 0.1.0 with ClamAV 1.4.6 at HOST
- *   X-Virus-Status: Infected (NAME) | Clean | Error
+ *   X-Virus-Status: Infected (NAME) | Clean | Error | Unscanned (LIMIT)
  * Returns 0 when AV did not run on this message (AV off, or the scan
  * stopped before the content stage), else 2. Values live in the scan's
  * pool, unfolded, without a trailing newline. Call after scan_run().

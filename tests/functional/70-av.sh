@@ -3,9 +3,10 @@
 # zip, in a zip in a zip and in the body; a clean attachment, a corrupt and
 # a truncated archive; AV off without a database; startup errors for a
 # missing or empty database directory and inconsistent limits; av_db_dir
-# from a config file; av_max_recursion applied; X-Virus-* headers; and,
-# with clamav-testfiles, ClamAV's own test files (7z, PDF, OLE2 doc, PPT,
-# CAB, tar.gz, UPX, RTF, a whole mail) through a .hdb of clam.exe.
+# from a config file; av_max_recursion applied (AV_LIMIT); X-Virus-*
+# headers; and, with clamav-testfiles, ClamAV's own test files (7z, PDF,
+# OLE2 doc, PPT, CAB, tar.gz, UPX, RTF, a whole mail) through a .hdb of
+# clam.exe.
 # The signature databases are tiny and built here (or committed as hex).
 . ./lib.sh
 H="$HAMLET"
@@ -80,6 +81,9 @@ printf 'av_db_dir %s\nav_max_recursion 2\n' "$T/db" > "$T/av.conf"
 $BASE -c "$T/av.conf" --batch "$T/m/eicar-zip.eml" "$T/m/eicar-zipzip.eml" > "$T/conf.out"
 check "av_db_dir from config: zip found" grep -q "eicar-zip.eml	spam	.*AV_VIRUS" "$T/conf.out"
 check "av_max_recursion 2: zip in zip not reached" grep -q "eicar-zipzip.eml	ham	" "$T/conf.out"
+check "av_max_recursion 2: AV_LIMIT instead" grep -q "eicar-zipzip.eml	ham	.*AV_LIMIT" "$T/conf.out"
+$BASE -c "$T/av.conf" --report < "$T/m/eicar-zipzip.eml" > "$T/limit.report"
+check "AV_LIMIT names the limit" grep -qF "[Heuristics.Limits.Exceeded.MaxRecursion]" "$T/limit.report"
 
 # ClamAV's test files, detected through a .hdb of clam.exe
 TF=/usr/share/clamav-testfiles

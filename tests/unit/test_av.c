@@ -8,6 +8,7 @@
  */
 #include <clamav.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,61 @@ test_reload(void)
 	engine_unref(e2);
 }
 
+/* scan threads share one engine (and its cl_engine), as in the milter */
+#define NTHREADS	4
+#define NSCANS		25
+
+struct worker {
+	struct engine	*e;
+	int		 wrong;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < NSCANS; i++) {
+		int infected = (i % 2) == 0;
+		struct scan *s = run(w->e, infected ? msg_eicar_b64 : msg_blob);
+
+		if ((av_virus(s) != NULL) != infected)
+			w->wrong++;
+		scan_free(s);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct worker w[NTHREADS];
+	pthread_t tid[NTHREADS];
+	struct engine *e;
+	enum status st;
+	char err[512] = "";
+	int wrong = 0, started = 0;
+
+	e = make_engine(cfg_new(), dbdir, &st, err, sizeof(err));
+	if (e == NULL) {
+		test_cond("engine for the thread test", 0);
+		return;
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i].e = e;
+		w[i].wrong = 0;
+		if (pthread_create(&tid[i], NULL, worker_run, &w[i]) == 0)
+			started++;
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(tid[i], NULL);
+		wrong += w[i].wrong;
+	}
+	test_cond("threads started", started == NTHREADS);
+	test_cond("concurrent scans on one engine all right", wrong == 0);
+	engine_unref(e);
+}
+
 int
 main(void)
 {
@@ -414,6 +470,7 @@ main(void)
 
 	test_startup();
 	test_scan();
+	test_threads();		/* before test_reload() adds the blob's .hdb */
 	test_reload();
 
 	rm_dir(dbdir);
