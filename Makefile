@@ -10,6 +10,7 @@
 # BUILD=dir SAN=1 builds a sanitizer tree in dir (make test uses build-asan).
 
 PREFIX	?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR	?=
 BUILD	?= build
 SAN	?=
@@ -26,7 +27,7 @@ OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 \
 	   -DHAMLET_RULES_DIR='"$(PREFIX)/share/hamlet/rules"' \
-	   -DHAMLET_SYSCONF='"$(PREFIX)/etc/hamlet"' \
+	   -DHAMLET_SYSCONF='"$(SYSCONFDIR)/hamlet"' \
 	   -DHAMLET_SRC_RULES='"$(CURDIR)/rules/default"' \
 	   -I. $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -pthread
 ALL_LDFLAGS := -pthread -Wl,--as-needed $(LDFLAGS)
@@ -128,12 +129,12 @@ bench: deps all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-	    $(DESTDIR)$(PREFIX)/share/hamlet/rules $(DESTDIR)$(PREFIX)/etc/hamlet
+	    $(DESTDIR)$(PREFIX)/share/hamlet/rules $(DESTDIR)$(SYSCONFDIR)/hamlet
 	install -m 755 $(HAMLET) $(DESTDIR)$(PREFIX)/bin/hamlet
 	if [ -f $(MILTER) ]; then install -m 755 $(MILTER) $(DESTDIR)$(PREFIX)/sbin/hamlet-milter; fi
 	if ls rules/default/*.cf >/dev/null 2>&1; then \
 	    install -m 644 rules/default/*.cf $(DESTDIR)$(PREFIX)/share/hamlet/rules/; fi
-	install -m 644 hamlet.conf.sample $(DESTDIR)$(PREFIX)/etc/hamlet/hamlet.conf.sample
+	install -m 644 hamlet.conf.sample $(DESTDIR)$(SYSCONFDIR)/hamlet/hamlet.conf.sample
 
 clean:
 	rm -rf build build-asan train/hamlet milter/hamlet-milter
