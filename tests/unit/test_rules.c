@@ -1,0 +1,399 @@
+/*
+ * test_rules.c - unit tests of the rules module: regex delimiters and
+ * flags, literal extraction, Aho-Corasick, meta expressions (boolean and
+ * arithmetic), the .cf parser (conditionals, ReplaceTags, if-unset,
+ * scores), body paragraphs, the prefilter against running every regex,
+ * and the PCRE2 match limit on a catastrophic pattern.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/msg.h"
+#include "engine/pool.h"
+#include "rules/ac.h"
+#include "rules/metaexpr.h"
+#include "rules/rmatch.h"
+#include "rules/rules.h"
+#include "rules/ruleset.h"
+#include "rules/rx.h"
+#include "tests/unit/testhelp.h"
+
+static int
+resolve(const char *name, size_t len, void *arg)
+{
+	(void)arg;
+	if (len == 1 && (name[0] >= 'A' && name[0] <= 'E'))
+		return name[0] - 'A';
+	return -1;
+}
+
+static double
+meta(const char *src, const double *vals)
+{
+	struct metaexpr *m;
+	char err[128];
+	double v;
+
+	if (metaexpr_compile(src, resolve, NULL, &m, err, sizeof(err)) != ST_OK)
+		return -999;
+	v = metaexpr_eval(m, vals);
+	metaexpr_free(m);
+	return v;
+}
+
+static void
+test_meta(void)
+{
+	double v[5] = { 1, 0, 3, 0, 2 };
+	struct metaexpr *m;
+	char err[128];
+
+	test_cond("meta and", meta("A && C", v) == 3);
+	test_cond("meta or", meta("B || C", v) == 3);
+	test_cond("meta not", meta("!B && !D", v) == 1);
+	test_cond("meta arithmetic", meta("(A + C + E) > 5", v) == 1);
+	test_cond("meta arithmetic false", meta("A + B + D >= 2", v) == 0);
+	test_cond("meta precedence * over +", meta("A + C * E", v) == 7);
+	test_cond("meta division", meta("C / 2", v) == 1.5);
+	test_cond("meta divide by zero is 0", meta("C / B", v) == 0);
+	test_cond("meta == and !=", meta("(C == 3) + (E != 2)", v) == 1);
+	test_cond("meta unary minus", meta("-C + 4", v) == 1);
+	test_cond("meta <= <", meta("(E <= 2) && (E < 2)", v) == 0);
+	test_cond("meta unknown name fails",
+	    metaexpr_compile("A && ZZ", resolve, NULL, &m, err,
+	    sizeof(err)) != ST_OK);
+	test_cond("meta unbalanced fails",
+	    metaexpr_compile("(A && C", resolve, NULL, &m, err,
+	    sizeof(err)) != ST_OK);
+	test_cond("meta trailing junk fails",
+	    metaexpr_compile("A C", resolve, NULL, &m, err,
+	    sizeof(err)) != ST_OK);
+}
+
+static void
+test_rx(void)
+{
+	char *pat;
+	unsigned fl;
+	const char *end;
+	struct rx_lits l;
+	pcre2_code *re;
+	char err[256];
+
+	test_cond("rx /re/i", rx_parse("/fo\\/o/i", &pat, &fl, &end) ==
+	    ST_OK && strcmp(pat, "fo\\/o") == 0 && fl == PCRE2_CASELESS);
+	free(pat);
+	test_cond("rx m{re}sm", rx_parse("m{a{2}b}sm", &pat, &fl, &end) ==
+	    ST_OK && strcmp(pat, "a{2}b") == 0 &&
+	    fl == (PCRE2_DOTALL | PCRE2_MULTILINE));
+	free(pat);
+	test_cond("rx m!re!x", rx_parse("m!a b!x", &pat, &fl, &end) == ST_OK &&
+	    fl == PCRE2_EXTENDED);
+	free(pat);
+	test_cond("rx no delimiter", rx_parse("abc", &pat, &fl, &end) != ST_OK);
+	test_cond("rx e modifier refused",
+	    rx_parse("/a/e", &pat, &fl, &end) != ST_OK);
+	re = rx_compile("(?<!\\\\)\\bfoo\\d+", 0, err, sizeof(err));
+	test_cond("rx compiles lookbehind", re != NULL);
+	pcre2_code_free(re);
+	test_cond("rx bad pattern reported",
+	    rx_compile("a(b", 0, err, sizeof(err)) == NULL && err[0] != 0);
+
+	test_cond("lits simple", rx_literals("\\bcredit card\\b", 0, &l) &&
+	    l.n == 1 && strcmp(l.s[0], "credit card") == 0);
+	test_cond("lits alternation", rx_literals("(?:viagra|cialis) now", 0,
+	    &l) && l.n == 2 && strcmp(l.s[0], "viagra") == 0);
+	test_cond("lits longer run wins", rx_literals("(?:ab|cd) pharmacy",
+	    0, &l) && l.n == 1 && strcmp(l.s[0], " pharmacy") == 0);
+	test_cond("lits top alternation", rx_literals("foobar|bazqux", 0, &l) &&
+	    l.n == 2);
+	test_cond("lits optional char dropped", rx_literals("colou?r", 0, &l) &&
+	    l.n == 1 && strcmp(l.s[0], "colo") == 0);
+	test_cond("lits case folded", rx_literals("FREE", 0, &l) &&
+	    strcmp(l.s[0], "free") == 0);
+	test_cond("lits none for classes", !rx_literals("\\d+\\s\\w+", 0, &l));
+	test_cond("lits none with empty branch", !rx_literals("(?:abc|)", 0,
+	    &l) || l.n == 0);
+	test_cond("lits none for x flag", !rx_literals("abc def",
+	    PCRE2_EXTENDED, &l));
+	test_cond("lits optional group", rx_literals("(?:hello )?world", 0,
+	    &l) && strcmp(l.s[0], "world") == 0);
+	test_cond("lits hex escape", rx_literals("\\x41bc", 0, &l) &&
+	    strcmp(l.s[0], "abc") == 0);
+	test_cond("lits quantified group", rx_literals("(?:abc)+x", 0, &l) &&
+	    strcmp(l.s[0], "abc") == 0);
+}
+
+static void
+test_ac(void)
+{
+	struct ac *a = ac_new();
+	unsigned char seen[8];
+	int he = ac_add(a, "he", 2), she = ac_add(a, "SHE", 3),
+	    hers = ac_add(a, "hers", 4), his = ac_add(a, "his", 3);
+
+	test_cond("ac dedup", ac_add(a, "he", 2) == he);
+	ac_build(a);
+	memset(seen, 0, sizeof(seen));
+	ac_scan(a, "uSHErs", 6, seen);
+	test_cond("ac finds she (case folded)", seen[she]);
+	test_cond("ac finds he as suffix", seen[he]);
+	test_cond("ac finds hers", seen[hers]);
+	test_cond("ac no his", !seen[his]);
+	ac_free(a);
+}
+
+static char tmpdir[64];
+
+static void
+write_file(const char *name, const char *text)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fp = fopen(path, "w");
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static struct msg *
+parse(struct pool *p, const char *raw)
+{
+	struct msg *m = NULL;
+	struct msg_limits lim = { 1 << 20, 100, 20, 1 << 22, 1 << 20, 10000,
+	    1000 };
+
+	msg_parse(p, raw, strlen(raw), NULL, &lim, &m);
+	return m;
+}
+
+static void
+test_ruleset(void)
+{
+	struct ruleset *rs;
+	const char *dirs[1];
+	char err[256], hits[4096];
+	struct pool *p;
+	struct msg *m;
+	const struct rule *r;
+	struct rule_meta *rm;
+	int passed, failed, skipped;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hamlet-rules.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return;
+	write_file("10_a.cf",
+	    "# comment\n"
+	    "header   T_SUBJ   Subject =~ /cheap\\s+pills/i\n"
+	    "header   T_NOFOO  X-Foo !~ /bar/\n"
+	    "header   T_UNSET  X-Missing =~ /^dflt$/ [if-unset: dflt]\n"
+	    "header   T_FROMA  From:addr =~ /^joe\\@example\\.com$/\n"
+	    "header   T_HASTO  exists:To\n"
+	    "body     T_BODY   /buy now/\n"
+	    "body     T_PARA   /end of para one\\.? start/\n"
+	    "body     T_MULTI  /x\\d/\n"
+	    "tflags   T_MULTI  multiple maxhits=3\n"
+	    "uri      T_URI    /example\\.net/\n"
+	    "rawbody  T_RAW    /<b>bold<\\/b>/i\n"
+	    "full     T_FULL   /^X-Foo: baz/m\n"
+	    "meta     T_META   (T_SUBJ + T_BODY + T_URI) >= 3 && !T_NOPE\n"
+	    "meta     T_MCOUNT T_MULTI > 2\n"
+	    "body     T_BAD    /a(b/\n"
+	    "bogus_directive 1 2 3\n"
+	    "ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin\n"
+	    "body     T_SKIPPED /never/\n"
+	    "else\n"
+	    "body     T_ELSE   /buy/\n"
+	    "endif\n"
+	    "if (version >= 3.004000)\n"
+	    "body     T_VERSION /buy/\n"
+	    "endif\n"
+	    "if can(Mail::SpamAssassin::Conf::feature_no_such_thing)\n"
+	    "body     T_CANNOT /buy/\n"
+	    "endif\n"
+	    "replace_tag  BUY   (?:b[u\\W]y)\n"
+	    "body     T_TAG    /<BUY> now/\n"
+	    "replace_rules T_TAG\n"
+	    "score    T_SUBJ   2.5\n"
+	    "score    T_BODY   1 2 3 4\n"
+	    "describe T_SUBJ   Subject sells pills\n"
+	    "body     T_EVAL   eval:no_such_function('x')\n"
+	    "test     T_BODY   ok   please buy now\n"
+	    "test     T_BODY   fail please buy later\n"
+	    "test     T_NOFOO  ok   nothing\n");
+	write_file("20_b.cf", "body T_BODY /buy now/i\n");
+	dirs[0] = tmpdir;
+	test_cond("ruleset loads", rules_load(dirs, 1, NULL, &rs, err,
+	    sizeof(err)) == ST_OK);
+	if (rs == NULL)
+		return;
+	r = ruleset_rule(rs, "T_BODY");
+	test_cond("later definition wins", r != NULL &&
+	    (r->reflags & PCRE2_CASELESS));
+	test_cond("bad regex disabled", ruleset_rule(rs, "T_BAD")->disabled);
+	test_cond("unknown directive counted", rs->st.unknown_directives == 1);
+	test_cond("ifplugin skipped", ruleset_rule(rs, "T_SKIPPED") == NULL);
+	test_cond("else taken", ruleset_rule(rs, "T_ELSE") != NULL);
+	test_cond("if version taken", ruleset_rule(rs, "T_VERSION") != NULL);
+	test_cond("if can() unknown skipped",
+	    ruleset_rule(rs, "T_CANNOT") == NULL);
+	test_cond("replace tags", strstr(ruleset_rule(rs, "T_TAG")->pat,
+	    "(?:b[u\\W]y) now") != NULL);
+	rm = ruleset_meta(rs, "T_BODY");
+	test_cond("four score sets", rm && rm->has_score && rm->score[3] == 4);
+	rm = ruleset_meta(rs, "T_SUBJ");
+	test_cond("describe", rm && rm->desc &&
+	    strcmp(rm->desc, "Subject sells pills") == 0);
+	test_cond("unknown eval disabled", rs->st.evals_unknown == 1 &&
+	    ruleset_rule(rs, "T_EVAL")->disabled != NULL);
+	test_cond("tflags maxhits", ruleset_rule(rs, "T_MULTI")->maxhits == 3);
+
+	rules_run_tests(rs, stdout, 0, &passed, &failed, &skipped);
+	test_cond("test lines", passed == 3 && failed == 0);
+
+	p = pool_new();
+	m = parse(p,
+	    "From: Joe <joe@example.com>\n"
+	    "To: you@example.org\n"
+	    "Subject: Cheap   pills\n"
+	    "X-Foo: baz\n"
+	    "Content-Type: text/html\n"
+	    "\n"
+	    "<html><body><p>Please <b>bold</b> buy now x1 x2 x3 x4 x5\n"
+	    "end of para one.</p><p>start of two "
+	    "<a href=\"http://www.example.net/\">here</a></p></body></html>\n");
+	test_cond("message parsed", m != NULL);
+	if (m != NULL) {
+		rules_hits(rs, m, hits, sizeof(hits));
+		test_cond("header hit", strstr(hits, "T_SUBJ") != NULL);
+		test_cond("!~ on mismatching value hits",
+		    strstr(hits, "T_NOFOO") != NULL);
+		test_cond("if-unset default", strstr(hits, "T_UNSET") != NULL);
+		test_cond(":addr", strstr(hits, "T_FROMA") != NULL);
+		test_cond("exists:", strstr(hits, "T_HASTO") != NULL);
+		test_cond("body hit", strstr(hits, "T_BODY") != NULL);
+		test_cond("uri hit", strstr(hits, "T_URI") != NULL);
+		test_cond("rawbody hit", strstr(hits, "T_RAW") != NULL);
+		test_cond("full hit", strstr(hits, "T_FULL") != NULL);
+		test_cond("meta arithmetic hit", strstr(hits, "T_META") != NULL);
+		test_cond("multiple capped by maxhits, meta sees count",
+		    strstr(hits, "T_MCOUNT") != NULL);
+		test_cond("replace_tags rule hit", strstr(hits, "T_TAG") != NULL);
+		test_cond("prefilter agrees with every regex",
+		    rules_prefilter_verify(rs, m, stdout) == 0);
+	}
+	m = parse(p, "Subject: x\n\nend of para one.\n\n  start of two\n"
+	    "same   paragraph\n");
+	if (m != NULL) {
+		struct rscan *sc = rmatch_new(p, rs, m, NULL, 0);
+
+		rules_hits(rs, m, hits, sizeof(hits));
+		test_cond("paragraphs split body lines",
+		    strstr(hits, "T_PARA") == NULL);
+		rmatch_build_texts(sc);
+		test_cond("body: subject line then two paragraphs",
+		    sc->nbody == 3 && sc->body[0].len == 2 &&
+		    strncmp(sc->body[2].p, " start of two same paragraph",
+		    28) == 0);
+	}
+	pool_free(p);
+	rules_free(rs);
+	write_file("10_a.cf", "");
+	write_file("20_b.cf", "");
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/10_a.cf", tmpdir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/20_b.cf", tmpdir);
+		unlink(path);
+		rmdir(tmpdir);
+	}
+}
+
+/* the prefilter on the shipped default rules over varied messages */
+static void
+test_prefilter_default(void)
+{
+	static const char *msgs[] = {
+	    "Subject: FREE money!!!\nTo: a@b.c\n\nCLICK HERE to earn $5,000 "
+	    "per week working from home. Order now, limited time offer!\n"
+	    "http://1.2.3.4/remove.php?id=12345678901\n",
+	    "From: Dev <dev@lists.sf.net>\nSubject: Re: [exmh] patch\n"
+	    "In-Reply-To: <x@y>\n\nOn Mon, 1 Jul 2002 Bob wrote:\n> diff\n"
+	    "I think the kernel config is wrong. Thanks\n-- \nme\n",
+	    "Subject: hi\nContent-Type: text/html\n\n<html><font color=\"#ffffff\""
+	    " size=1>hidden</font><img src=\"http://x.biz/a.gif\" width=1>"
+	    "<a href=\"http://user@evil.example.com:8080/x\">bank</a></html>\n",
+	};
+	const char *dirs[1] = { "rules/default" };
+	struct ruleset *rs;
+	char err[256];
+	size_t bad = 0, run = 0, skipped = 0;
+
+	if (access("rules/default", F_OK) != 0)
+		return;
+	if (rules_load(dirs, 1, NULL, &rs, err, sizeof(err)) != ST_OK)
+		return;
+	test_cond("default set: at least 200 active regex rules",
+	    rs->st.regex_active >= 200);
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct pool *p = pool_new();
+		struct msg *m = parse(p, msgs[i]);
+
+		if (m != NULL) {
+			bad += rules_prefilter_verify(rs, m, stdout);
+			rules_prefilter_sample(rs, m, &run, &skipped);
+		}
+		pool_free(p);
+	}
+	test_cond("prefilter changes no hit on the default set", bad == 0);
+	test_cond("prefilter avoids some regex runs", skipped > 0);
+	rules_free(rs);
+}
+
+/* a catastrophic pattern stops at the match limit instead of hanging */
+static void
+test_match_limit(void)
+{
+	struct ruleset *rs = ruleset_new();
+	struct rule r;
+	struct pool *p = pool_new();
+	struct msg dummy;
+	struct rscan *sc;
+	char err[256], subject[64];
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	memset(&dummy, 0, sizeof(dummy));
+	r.re = rx_compile("^(a+)+$", 0, err, sizeof(err));
+	rs->match_limit = 10000;
+	sc = rmatch_new(p, rs, &dummy, NULL, 0);
+	memset(subject, 'a', 40);
+	subject[40] = '!';
+	subject[41] = '\0';
+	n = rmatch_regex(sc, &r, subject, strlen(subject), 0);
+	test_cond("match limit hit on catastrophic pattern", n == -1 &&
+	    sc->re_limit == 1);
+	n = rmatch_regex(sc, &r, "aaaa", 4, 0);
+	test_cond("same pattern still matches normal input", n == 1);
+	pcre2_code_free(r.re);
+	pool_free(p);
+	ruleset_free(rs);
+}
+
+int
+main(void)
+{
+	msg_global_init();
+	test_meta();
+	test_rx();
+	test_ac();
+	test_ruleset();
+	test_prefilter_default();
+	test_match_limit();
+	return test_report();
+}
