@@ -97,12 +97,12 @@ check "50 MB: byte for byte" cmp "$T/big.stripped" "$T/big.eml"
 rm -f "$T/big.eml" "$T/big.out" "$T/big.stripped"
 
 # --report
-$H check --report < "$DATA/gtube.eml" > "$T/report"
+$CHK --report < "$DATA/gtube.eml" > "$T/report"
 check "report shows GTUBE with description" grep -q '^1000 GTUBE  *BODY: Generic Test for Unsolicited Bulk Email' "$T/report"
 check "report shows points and required" grep -q '(1000.0 points, 5.0 required)' "$T/report"
 
 # --batch: arguments, stdin list, unreadable paths
-$H check --batch "$DATA/gtube.eml" "$DATA/ham.eml" "$T/missing.eml" > "$T/batch"
+$CHK --batch "$DATA/gtube.eml" "$DATA/ham.eml" "$T/missing.eml" > "$T/batch"
 check "batch gtube line" grep -q "^$DATA/gtube.eml	spam	1000.000	GTUBE\$" "$T/batch"
 check "batch ham line" grep -q "^$DATA/ham.eml	ham	" "$T/batch"
 check "batch missing file is an error line" grep -q "^$T/missing.eml	error	" "$T/batch"
