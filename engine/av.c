@@ -13,6 +13,13 @@
  * except libclamav's own one-time initialisation (cl_init and the log
  * callback, run once under pthread_once).
  *
+ * What is scanned: every decoded MIME leaf part (attachments, other
+ * non-text parts and text parts: clamav-milter, which this replaces,
+ * saw the whole message), except message/rfc822 containers whose parts
+ * were parsed. When the parser did not decode everything (broken MIME,
+ * part/depth/decoded-size limits, a truncated or undecodable part), the
+ * raw message also goes to ClamAV's own mail parser.
+ *
  * Threads: after cl_engine_compile() the cl_engine is only read;
  * cl_scanmap_callback() on a shared compiled engine is what clamd does
  * from its thread pool. The check keeps its state on the stack and in
@@ -27,6 +34,10 @@
  * SECURITY: the bytes scanned are untrusted mail content. They are only
  * handed to libclamav (bounded by the limits set on the cl_engine: file
  * size, scan size, recursion, files, time) and never interpreted here.
+ * Attachment file names (chosen by the sender) are not passed to it.
+ * libclamav extracts archive members into its own temporary directory
+ * ($TMPDIR or /tmp, which the milter's user must be able to write) and
+ * removes it after each scan.
  * Signature names go into mail headers, so they are cut to printable
  * ASCII and a bounded length. The number of parts is bounded by the
  * parser (max_mime_parts) and the loop also stops when the scan's time
@@ -179,6 +190,12 @@ av_limits(struct av *av, const struct cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "av_max_filesize (%zu) is smaller than "
 		    "scan_max_size (%zu): attachments between the two would "
 		    "pass unscanned", c->av_max_filesize, c->scan_max_size);
+		return ST_ERR_CONFIG;
+	}
+	if (c->av_max_scantime_ms > c->scan_timeout_ms) {
+		snprintf(err, errlen, "av_max_scantime (%ld ms) is longer than "
+		    "scan_timeout (%ld ms): one part could outlast the whole "
+		    "scan", c->av_max_scantime_ms, c->scan_timeout_ms);
 		return ST_ERR_CONFIG;
 	}
 	if (c->av_max_scansize < c->av_max_filesize) {
@@ -343,7 +360,7 @@ av_error(struct av_run *r, const char *what, const char *why)
 /* Scan len bytes at data; what names it in logs and errors. */
 static void
 av_scan_mem(struct av_run *r, const void *data, size_t len, const char *what,
-    const char *filename, unsigned mailopts)
+    unsigned mailopts)
 {
 	struct cl_scan_options o = r->av->opts;
 	const char *vn = NULL;
@@ -356,8 +373,8 @@ av_scan_mem(struct av_run *r, const void *data, size_t len, const char *what,
 		return;
 	}
 	o.mail |= mailopts;
-	rc = cl_scanmap_callback(map, filename, &vn, &scanned, r->av->cl, &o,
-	    NULL);
+	/* no file name: the sender chose it, ClamAV does not need it */
+	rc = cl_scanmap_callback(map, NULL, &vn, &scanned, r->av->cl, &o, NULL);
 	cl_fmap_close(map);
 	r->nscanned++;
 	switch (rc) {
@@ -432,7 +449,7 @@ av_check(struct scan *s, void *ctx)
 			break;
 		}
 		snprintf(what, sizeof(what), "part %zu", i);
-		av_scan_mem(&r, p->data, p->size, what, p->filename, 0);
+		av_scan_mem(&r, p->data, p->size, what, 0);
 	}
 	if (av_need_raw(m) && !scan_expired(s)) {
 		size_t len = m->raw_len;
@@ -442,7 +459,7 @@ av_check(struct scan *s, void *ctx)
 			len = av->max_filesize;
 			mo = CL_SCAN_MAIL_PARTIAL_MESSAGE;
 		}
-		av_scan_mem(&r, m->raw, len, "raw message", NULL, mo);
+		av_scan_mem(&r, m->raw, len, "raw message", mo);
 	}
 
 	result_add_id(s, av->id_scanned,

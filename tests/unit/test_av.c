@@ -214,6 +214,17 @@ test_startup(void)
 		    e == NULL && st == ST_ERR_CONFIG);
 	}
 
+	{
+		struct cfg *c = cfg_new();
+
+		cfg_set(c, "scan_timeout", "5s", err, sizeof(err));
+		cfg_set(c, "av_max_scantime", "10s", err, sizeof(err));
+		e = make_engine(c, dbdir, &st, err, sizeof(err));
+		test_cond("av_max_scantime > scan_timeout is an error",
+		    e == NULL && st == ST_ERR_CONFIG &&
+		    strstr(err, "av_max_scantime") != NULL);
+	}
+
 	/* a database ClamAV cannot load */
 	{
 		char bad[64];
