@@ -592,67 +592,87 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		rmatch_hit(rs, r, n > 0 ? n : 0);
 }
 
-/* run one text-type's rules over a list of texts */
+/*
+ * Run one text-type's rules over a list of texts (body lines, rawbody
+ * chunks, URIs, the full message). The automaton runs once per text; a
+ * rule with literals runs on a text only when one of its literals occurs
+ * in that very text (a match cannot span two texts).
+ */
 static void
 run_texts(struct rscan *rs, int txt, const struct rtext *texts,
     size_t ntexts)
 {
 	const struct ruleset *set = rs->rs;
-	unsigned char *seen = NULL;
 	size_t nlits = ac_count(set->ac[txt]);
+	unsigned char *seen = nlits ? pool_alloc(rs->pool, nlits) : NULL;
+	size_t nrules = set->nalways[txt] + set->nfiltered[txt];
+	int *count, *done;
+	unsigned char *ran;
 
-	if (nlits > 0) {
-		seen = pool_alloc(rs->pool, nlits);
-		for (size_t i = 0; i < ntexts; i++)
-			ac_scan(set->ac[txt], texts[i].p, texts[i].len, seen);
+	if (nrules == 0)
+		return;
+	count = pool_allocarray(rs->pool, nrules, sizeof(int));
+	done = pool_allocarray(rs->pool, nrules, sizeof(int));
+	ran = pool_alloc(rs->pool, nrules);
+	for (size_t k = 0; k < nrules; k++) {
+		const struct rule *r = k < set->nalways[txt] ?
+		    set->always[txt][k] :
+		    set->filtered[txt][k - set->nalways[txt]];
+
+		if (rule_off(rs, r))
+			done[k] = 1;
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		struct rule *const *v = pass ? set->filtered[txt] :
-		    set->always[txt];
-		size_t nv = pass ? set->nfiltered[txt] : set->nalways[txt];
+	for (size_t i = 0; i < ntexts; i++) {
+		if (nlits) {
+			memset(seen, 0, nlits);
+			ac_scan(set->ac[txt], texts[i].p, texts[i].len, seen);
+		}
+		for (size_t k = 0; k < nrules; k++) {
+			const struct rule *r;
+			int n, cap;
 
-		for (size_t k = 0; k < nv; k++) {
-			const struct rule *r = v[k];
-			int multiple = (r->tflags & TF_MULTIPLE) != 0;
-			int total = 0, cap = r->maxhits > 0 ? r->maxhits : 1000;
-
-			if (rule_off(rs, r))
+			if (done[k])
 				continue;
-			if (pass) {
+			if (k < set->nalways[txt])
+				r = set->always[txt][k];
+			else {
 				size_t j;
 
+				r = set->filtered[txt][k - set->nalways[txt]];
 				for (j = 0; j < r->lits->n; j++)
 					if (seen[r->litids[j]])
 						break;
-				if (j == r->lits->n) {
-					rs->re_skipped++;
+				if (j == r->lits->n)
 					continue;
-				}
 			}
-			rs->re_run++;
-			if (r->negate) {
-				/* body !~ : hit when no text matches */
-				int any = 0;
-
-				for (size_t i = 0; i < ntexts && !any; i++)
-					any = rmatch_regex(rs, r, texts[i].p,
-					    texts[i].len, 0) > 0;
-				rmatch_hit(rs, r, !any);
+			ran[k] = 1;
+			n = rmatch_regex(rs, r, texts[i].p, texts[i].len,
+			    (r->tflags & TF_MULTIPLE) && !r->negate);
+			if (n <= 0)
 				continue;
-			}
-			for (size_t i = 0; i < ntexts; i++) {
-				int n = rmatch_regex(rs, r, texts[i].p,
-				    texts[i].len, multiple);
-
-				if (n > 0)
-					total += n;
-				if (total > 0 && (!multiple || total >= cap))
-					break;
-			}
-			if (total > cap)
-				total = cap;
-			rmatch_hit(rs, r, total);
+			count[k] += n;
+			cap = r->maxhits > 0 ? r->maxhits : 1000;
+			if (r->negate || !(r->tflags & TF_MULTIPLE) ||
+			    count[k] >= cap)
+				done[k] = 1;
 		}
+	}
+	for (size_t k = 0; k < nrules; k++) {
+		const struct rule *r = k < set->nalways[txt] ?
+		    set->always[txt][k] :
+		    set->filtered[txt][k - set->nalways[txt]];
+		int cap = r->maxhits > 0 ? r->maxhits : 1000;
+
+		if (rule_off(rs, r))
+			continue;
+		if (ran[k])
+			rs->re_run++;
+		else
+			rs->re_skipped++;
+		if (r->negate)
+			rmatch_hit(rs, r, count[k] == 0);	/* !~ : no text matched */
+		else
+			rmatch_hit(rs, r, count[k] > cap ? cap : count[k]);
 	}
 }
 
