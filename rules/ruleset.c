@@ -449,6 +449,12 @@ parse_hdrname(struct rule *r, const char *s, size_t n)
 		r->hkind = HK_ENVFROM;
 	else if (strcmp(h, "MESSAGEID") == 0)
 		r->hkind = HK_MESSAGEID;
+	else if (strcasecmp(h, "X-Spam-Relays-Untrusted") == 0 ||
+	    strcasecmp(h, "X-Spam-Relays-External") == 0)
+		r->hkind = HK_RELAYS_UNTRUSTED;
+	else if (strcasecmp(h, "X-Spam-Relays-Trusted") == 0 ||
+	    strcasecmp(h, "X-Spam-Relays-Internal") == 0)
+		r->hkind = HK_RELAYS_TRUSTED;
 	else if (strncmp(h, "ALL-", 4) == 0 ||
 	    strncasecmp(h, "X-Spam-Relays-", 14) == 0)
 		r->hkind = HK_UNSUPPORTED;

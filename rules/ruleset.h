@@ -40,7 +40,10 @@ enum hdr_mods {
 };
 
 enum hdr_kind {
-	HK_NORMAL, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID, HK_UNSUPPORTED
+	HK_NORMAL, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID,
+	HK_RELAYS_UNTRUSTED,	/* X-Spam-Relays-Untrusted and -External */
+	HK_RELAYS_TRUSTED,	/* X-Spam-Relays-Trusted and -Internal */
+	HK_UNSUPPORTED
 };
 
 /* tflags we act on beyond the symbol flags */

@@ -13,9 +13,10 @@
 #   - synthetic: 50,000 random .ndb body signatures and 200,000 .hdb hashes
 #     (the matcher under load; no real ClamAV database can be downloaded
 #     here, and the real one is ~100x bigger, so this is a lower bound).
-# Prints ms/message and the ratio to the scan without AV, the database
-# load cost and peak RSS, and checks the verdicts (20 viruses found in
-# the generated set, none on the corpus, no AV_ERROR anywhere).
+# Prints ms/message (least CPU of 3 runs) and the ratio to the scan
+# without AV, the database load cost and peak RSS, and checks the
+# verdicts (20 viruses found in the generated set, none on the corpus,
+# no AV_ERROR anywhere).
 set -u
 H=${1:?usage: bench_av.sh HAMLET CORPUS_DIR}
 CORPUS=${2:?usage: bench_av.sh HAMLET CORPUS_DIR}
@@ -119,14 +120,24 @@ find "$CORPUS" -type f ! -name '.*' | sort > "$TMP/corpus.lst"
 find "$TMP/att" -type f | sort > "$TMP/att.lst"
 : > "$TMP/empty.lst"
 
-# run LIST OUT [ARGS...]: prints "cpu_seconds peak_rss_kb"
+# run LIST OUT [ARGS...]: prints "cpu_seconds peak_rss_kb", the least
+# CPU time of three runs (the machine is shared; noise only adds time)
 run() {
 	l=$1; o=$2; shift 2
-	/usr/bin/time -f '%U %S %M' -o "$TMP/t" $PIN $CHK "$@" --batch \
-	    < "$l" > "$o" 2> "$TMP/err" || { echo "bench_av: hamlet failed:" \
-	    "$(tail -n 1 "$TMP/err")" >&2; }
-	read -r u s rss < "$TMP/t"
-	echo "$(echo "$u + $s" | bc -l) $rss"
+	best=""
+	for i in 1 2 3; do
+		/usr/bin/time -f '%U %S %M' -o "$TMP/t" $PIN $CHK "$@" --batch \
+		    < "$l" > "$o" 2> "$TMP/err" || echo "bench_av: hamlet" \
+		    "failed: $(tail -n 1 "$TMP/err")" >&2
+		read -r u s rss <<EOF
+$(tail -n 1 "$TMP/t")
+EOF
+		c=$(echo "$u + $s" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$c < $best" | bc -l)" = 1 ]; then
+			best=$c
+		fi
+	done
+	echo "$best $rss"
 }
 ms() { printf '%.3f' "$(echo "($1) * 1000 / ($2)" | bc -l)"; }
 ratio() { printf '%.2f' "$(echo "($1) / ($2)" | bc -l)"; }
@@ -136,8 +147,10 @@ echo "ClamAV $(dpkg-query -W -f='${Version}' libclamav12 2>/dev/null); rules: ${
 set -- $(run "$TMP/empty.lst" /dev/null); e0=$1
 set -- $(run "$TMP/empty.lst" /dev/null --av-db "$TMP/tiny"); e1=$1; r1=$2
 set -- $(run "$TMP/empty.lst" /dev/null --av-db "$TMP/syn"); e2=$1; r2=$2
-echo "database load+compile (10 ms clock): tiny (1 sig) $(ms "$e1 - $e0" 1) ms, RSS $(($r1 / 1024)) MB;" \
-    "synthetic (250,001 sigs) $(ms "$e2 - $e0" 1) ms, RSS $(($r2 / 1024)) MB"
+ld1=$(printf '%.0f' "$(echo "($e1 - $e0) * 1000" | bc -l)")
+ld2=$(printf '%.0f' "$(echo "($e2 - $e0) * 1000" | bc -l)")
+echo "database load+compile (10 ms clock): tiny (1 sig) $ld1 ms, process RSS $(($r1 / 1024)) MB;" \
+    "synthetic (250,001 sigs) $ld2 ms, process RSS $(($r2 / 1024)) MB"
 
 for set in corpus att; do
 	n=$(wc -l < "$TMP/$set.lst")
