@@ -32,6 +32,7 @@
 #include "engine/scan.h"
 #include "rules/ac.h"
 #include "rules/metaexpr.h"
+#include "rules/relays.h"
 #include "rules/rmatch.h"
 
 #define MAX_BODY_LINE	2048
@@ -295,6 +296,14 @@ rmatch_build_texts(struct rscan *rs)
 
 /* ---- headers ---------------------------------------------------------- */
 
+struct relays *
+rmatch_relays(struct rscan *rs)
+{
+	if (rs->relays == NULL)
+		rs->relays = relays_parse(rs->pool, rs->msg);
+	return rs->relays;
+}
+
 /* unfold: CRLF/LF followed by whitespace becomes one space */
 static void
 add_unfolded(struct buf *b, const char *s)
@@ -508,6 +517,12 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 		add_values(m, "X-Original-Message-ID", hmods, &b, &found);
 		add_values(m, "Message-Id", hmods, &b, &found);
 		break;
+	case HK_RELAYS_UNTRUSTED:
+	case HK_RELAYS_TRUSTED:
+		/* always defined, possibly empty, no newline (as in SA) */
+		return (char *)(kind == HK_RELAYS_TRUSTED ?
+		    rmatch_relays(rs)->trusted_str :
+		    rmatch_relays(rs)->untrusted_str);
 	case HK_UNSUPPORTED:
 		break;
 	default:

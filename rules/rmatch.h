@@ -36,6 +36,7 @@ struct rscan {
 	struct rtext		*raw;		/* rawbody chunks */
 	size_t			 nraw;
 	int			 built;
+	struct relays		*relays;	/* parsed on first use */
 
 	/* counters for the prefilter report */
 	size_t			 re_run;	/* regex rules executed */
@@ -65,6 +66,9 @@ int rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 void rmatch_hit(struct rscan *rs, const struct rule *r, int count);
 /* The hit count of rule r so far (0 when not hit). */
 int rmatch_count(const struct rscan *rs, const struct rule *r);
+
+/* The message's relays (Received headers), parsed once per scan. */
+struct relays *rmatch_relays(struct rscan *rs);
 
 /* Build the body and rawbody texts (idempotent). */
 void rmatch_build_texts(struct rscan *rs);

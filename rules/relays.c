@@ -1,0 +1,313 @@
+/*
+ * relays.c - Received headers to relays (see relays.h).
+ *
+ * A generic reading of "from X (COMMENT) by Y ... id Z" that covers the
+ * formats of the MTAs seen in practice, not SpamAssassin's 1,000 lines of
+ * special cases: lines it cannot place are counted as unparseable, as
+ * SpamAssassin does, and skipped.
+ *
+ * Ownership: all strings are allocated in the given pool.
+ * SECURITY: Received headers are attacker-controlled. Parsing is a
+ * bounded left-to-right scan of NUL-terminated strings with no
+ * recursion; output strings are copies with the characters SpamAssassin
+ * strips replaced by '!'.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/buf.h"
+#include "rules/relays.h"
+
+#define MAX_RECEIVED	64
+#define MAX_LINE	4096
+
+/* dotted quad at s (exactly), written to out; length consumed or 0 */
+static size_t
+ipv4_at(const char *s, char out[16])
+{
+	int parts = 0;
+	size_t i = 0;
+
+	for (;;) {
+		int n = 0, digits = 0;
+
+		while (isdigit((unsigned char)s[i]) && digits < 3) {
+			n = n * 10 + (s[i] - '0');
+			i++;
+			digits++;
+		}
+		if (digits == 0 || n > 255 || isdigit((unsigned char)s[i]))
+			return 0;
+		if (++parts == 4)
+			break;
+		if (s[i] != '.')
+			return 0;
+		i++;
+	}
+	if (s[i] == '.' && isdigit((unsigned char)s[i + 1]))
+		return 0;
+	if (i >= 16)
+		return 0;
+	memcpy(out, s, i);
+	out[i] = '\0';
+	return i;
+}
+
+int
+relays_private_ip(const char *ip)
+{
+	int a, b;
+
+	if (sscanf(ip, "%d.%d", &a, &b) != 2)
+		return 0;
+	return a == 10 || a == 127 || a == 0 || (a == 169 && b == 254) ||
+	    (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168);
+}
+
+/* SpamAssassin replaces [\s\0#[]()<>|] by '!' in relay fields */
+static const char *
+clean(struct pool *p, const char *s, size_t n)
+{
+	char *o = pool_strndup(p, s, n);
+
+	for (char *c = o; *c; c++)
+		if (isspace((unsigned char)*c) || strchr("#[]()<>|", *c))
+			*c = '!';
+	return o;
+}
+
+/* the token at s up to a delimiter */
+static size_t
+toklen(const char *s, const char *delims)
+{
+	size_t n = 0;
+
+	while (s[n] && !isspace((unsigned char)s[n]) && !strchr(delims, s[n]))
+		n++;
+	return n;
+}
+
+int
+relays_parse_line(struct pool *p, const char *raw, struct relay *out)
+{
+	char line[MAX_LINE], ip[16] = "", *s;
+	const char *from, *by, *id, *q, *c, *cend = NULL, *w;
+	size_t n, i = 0;
+	const char *helo = "", *rdns = "", *ident = "", *envfrom = "";
+	size_t helo_n = 0, rdns_n = 0, ident_n = 0, envfrom_n = 0;
+	const char *auth = "";
+
+	memset(out, 0, sizeof(*out));
+	/* whitespace collapsed, trimmed */
+	for (const char *r = raw; *r && i + 1 < sizeof(line); r++) {
+		if (isspace((unsigned char)*r)) {
+			if (i > 0 && line[i - 1] != ' ')
+				line[i++] = ' ';
+			continue;
+		}
+		line[i++] = *r;
+	}
+	while (i > 0 && (line[i - 1] == ' ' || line[i - 1] == ';'))
+		i--;
+	line[i] = '\0';
+	s = line;
+	if (*s == '(')
+		s++;
+	if (strncasecmp(s, "from ", 5) != 0)
+		return 0;
+	if (strstr(s, " with local for ") != NULL)
+		return 0;
+	/* the date after the last ';' is not ours */
+	if ((c = strrchr(s, ';')) != NULL)
+		line[c - line] = '\0';
+	from = s + 5;
+	by = strstr(from, " by ");
+	if (by == NULL)
+		return 0;
+	by += 4;
+	n = toklen(by, ";()");
+	out->by = clean(p, by, n);
+	if ((id = strstr(s, " id ")) != NULL) {
+		id += 4;
+		if (*id == '<')
+			id++;
+		n = toklen(id, "<>;");
+		if (n >= 3)
+			out->id = clean(p, id, n);
+	}
+	if ((w = strcasestr(s, " with ")) != NULL) {
+		static const char *const am[] = { "ESMTPSA", "ESMTPA",
+		    "LMTPSA", "LMTPA", "ASMTP", "UTF8SMTPSA", "UTF8SMTPA",
+		    NULL };
+
+		for (int k = 0; am[k]; k++) {
+			size_t al = strlen(am[k]);
+
+			if (strncasecmp(w + 6, am[k], al) == 0 &&
+			    (w[6 + al] == '\0' || w[6 + al] == ' ' ||
+			    w[6 + al] == ';')) {
+				auth = am[k];
+				break;
+			}
+		}
+	}
+	if ((w = strcasestr(s, "envelope-from ")) != NULL ||
+	    (w = strcasestr(s, "envelope-from=")) != NULL ||
+	    (w = strcasestr(s, "envelope-sender ")) != NULL) {
+		w = strpbrk(w, " =") + 1;
+		while (*w == '<')
+			w++;
+		envfrom = w;
+		envfrom_n = toklen(w, "<>();");
+	}
+
+	/* first token after "from", then an optional (comment) */
+	n = toklen(from, "(");
+	if (n > 0 && from[0] == '[')
+		(void)ipv4_at(from + 1, ip);	/* from [1.2.3.4] (...) */
+	q = from + n;
+	while (*q == ' ')
+		q++;
+	if (*q == '(') {
+		int depth = 0;
+
+		c = q + 1;
+		for (const char *e = q; *e && e < by - 4; e++) {
+			if (*e == '(')
+				depth++;
+			else if (*e == ')' && --depth == 0) {
+				cend = e;
+				break;
+			}
+		}
+		if (cend == NULL)
+			cend = by - 4;
+	} else
+		c = NULL;
+
+	if (c != NULL && (strncasecmp(c, "HELO ", 5) == 0 ||
+	    strncasecmp(c, "EHLO ", 5) == 0)) {
+		/* qmail: from RDNS (HELO helo) (ip) */
+		rdns = from;
+		rdns_n = n;
+		helo = c + 5;
+		helo_n = toklen(helo, ")");
+	} else if (c != NULL && (w = strstr(c, "helo=")) != NULL && w < cend) {
+		/* Exim: from RDNS ([ip] helo=HELO) or from [ip] (helo=HELO) */
+		if (from[0] != '[') {
+			rdns = from;
+			rdns_n = n;
+		}
+		helo = w + 5;
+		helo_n = toklen(helo, ")");
+	} else if (c != NULL) {
+		/* sendmail/Postfix: from HELO ([ident@]RDNS [ip]) */
+		const char *t = c, *at;
+		size_t tl = toklen(t, ")[");
+
+		helo = from;
+		helo_n = n;
+		if (tl > 0 && *t != '[' && t[tl] == ' ' && t[tl + 1] == '[') {
+			at = memchr(t, '@', tl);
+			if (at != NULL) {
+				ident = t;
+				ident_n = (size_t)(at - t);
+				rdns = at + 1;
+				rdns_n = tl - ident_n - 1;
+			} else {
+				rdns = t;
+				rdns_n = tl;
+			}
+		} else if (*t == '[' && strstr(s, "(Exim") != NULL) {
+			/* Exim, HELO equal to the verified name */
+			rdns = from;
+			rdns_n = n;
+		} else if (tl > 0 && *t != '[' && ipv4_at(t, ip) == tl) {
+			/* from RDNS (1.2.3.4) */
+			rdns = from;
+			rdns_n = n;
+			helo = "";
+			helo_n = 0;
+		}
+	} else {
+		helo = from;
+		helo_n = n;
+	}
+	/* the IP: the first [a.b.c.d] of the from-part, else (a.b.c.d) */
+	if (ip[0] == '\0')
+		for (const char *e = from; e < by - 4 && *e; e++) {
+			if ((*e == '[' || *e == '(') && ipv4_at(e + 1, ip) > 0)
+				break;
+			ip[0] = '\0';
+		}
+	if (ip[0] == '\0')
+		return 0;
+	/* "unknown" or bracketed: no reverse DNS in the header */
+	while (rdns_n > 0 && rdns[rdns_n - 1] == '.')
+		rdns_n--;
+	if ((rdns_n == 7 && strncasecmp(rdns, "unknown", 7) == 0) ||
+	    (rdns_n > 0 && rdns[0] == '['))
+		rdns_n = 0;
+	out->ip = pool_strdup(p, ip);
+	out->rdns = clean(p, rdns, rdns_n);
+	out->helo = clean(p, helo, helo_n);
+	out->ident = clean(p, ident, ident_n);
+	out->envfrom = clean(p, envfrom, envfrom_n);
+	if (out->id == NULL)
+		out->id = "";
+	out->auth = auth;
+	out->private_ip = relays_private_ip(ip);
+	return 1;
+}
+
+static void
+add_str(struct buf *b, const struct relay *r)
+{
+	if (b->len)
+		buf_addc(b, ' ');
+	buf_printf(b, "[ ip=%s rdns=%s helo=%s by=%s ident=%s envfrom=%s "
+	    "intl=0 id=%s auth=%s msa=0 ]", r->ip, r->rdns, r->helo, r->by,
+	    r->ident, r->envfrom, r->id, r->auth);
+}
+
+struct relays *
+relays_parse(struct pool *p, const struct msg *m)
+{
+	struct relays *rl = pool_alloc(p, sizeof(*rl));
+	struct buf tb = BUF_INIT, ub = BUF_INIT;
+	int in_trusted = 1;
+
+	rl->r = pool_allocarray(p, MAX_RECEIVED, sizeof(*rl->r));
+	for (size_t i = 0; i < m->nmsg_hdrs && rl->nreceived < MAX_RECEIVED;
+	    i++) {
+		const struct msg_header *h = &m->hdrs[i];
+		struct relay r;
+
+		if (strcasecmp(h->name, "Received") != 0)
+			continue;
+		rl->nreceived++;
+		if (!relays_parse_line(p, h->value ? h->value : "", &r)) {
+			const char *v = h->value ? h->value : "";
+
+			while (isspace((unsigned char)*v) || *v == '(')
+				v++;
+			if (strncasecmp(v, "from ", 5) == 0)
+				rl->unparseable++;
+			continue;
+		}
+		if (in_trusted && !r.private_ip && r.auth[0] == '\0')
+			in_trusted = 0;
+		r.trusted = in_trusted;
+		if (in_trusted)
+			rl->ntrusted++;
+		rl->r[rl->n++] = r;
+		add_str(r.trusted ? &tb : &ub, &r);
+	}
+	rl->trusted_str = pool_strndup(p, buf_str(&tb), tb.len);
+	rl->untrusted_str = pool_strndup(p, buf_str(&ub), ub.len);
+	buf_free(&tb);
+	buf_free(&ub);
+	return rl;
+}
