@@ -80,6 +80,10 @@ static const struct cfg_key keys[] = {
 	  "PCRE2 match limit per regex execution" },
 	{ "pcre_depth_limit", T_INT, O(pcre_depth_limit), 100, 10000000, "10000", NULL,
 	  "PCRE2 backtracking depth limit per regex execution" },
+	{ "allow_user_rules", T_BOOL, O(allow_user_rules), 0, 1, "no", NULL,
+	  "users' ~/.hamlet/user_prefs may define rules, not only scores and settings" },
+	{ "pcre_jit", T_ENUM, O(pcre_jit), 0, 0, "auto", "auto|yes|no",
+	  "JIT-compile rule regexes (auto: yes, except when hamlet check scans one message)" },
 	/* bayes */
 	{ "bayes_path", T_STRING, O(bayes_path), 0, 0, "", NULL,
 	  "Bayes store directory (empty: ~/.hamlet/bayes, or /var/lib/hamlet/bayes for root)" },

@@ -18,6 +18,7 @@
 enum on_error { ON_ERROR_TEMPFAIL, ON_ERROR_ACCEPT };
 enum av_action { AV_ACTION_REJECT, AV_ACTION_QUARANTINE, AV_ACTION_TAG };
 enum auth_mode { AUTH_MODE_UPSTREAM, AUTH_MODE_VERIFY, AUTH_MODE_BOTH };
+enum pcre_jit { PCRE_JIT_AUTO, PCRE_JIT_YES, PCRE_JIT_NO };
 
 struct cfg {
 	/* scoring and output */
@@ -42,6 +43,8 @@ struct cfg {
 	char	*rules_dir;		/* default rule directory */
 	int	 pcre_match_limit;
 	int	 pcre_depth_limit;
+	int	 allow_user_rules;	/* user_prefs may define rules */
+	enum pcre_jit pcre_jit;		/* setup resolves auto to yes or no */
 
 	/* bayes */
 	char	*bayes_path;		/* "" = ~/.hamlet/bayes or global */

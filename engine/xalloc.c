@@ -14,10 +14,21 @@
 
 #include "xalloc.h"
 
+/* set once at start, before any thread exists */
+static void (*oom_hook)(void);
+
+void
+xalloc_set_oom_hook(void (*fn)(void))
+{
+	oom_hook = fn;
+}
+
 static void
 oom(size_t n)
 {
 	fprintf(stderr, "hamlet: out of memory allocating %zu bytes\n", n);
+	if (oom_hook != NULL)
+		oom_hook();
 	abort();
 }
 

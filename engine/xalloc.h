@@ -17,5 +17,10 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A function run on exhaustion before the abort (set once at start, by
+ * `hamlet check` to pass the message through untouched); it may _exit().
+ */
+void xalloc_set_oom_hook(void (*fn)(void));
 
 #endif

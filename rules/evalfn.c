@@ -21,6 +21,7 @@
 #include "engine/msg.h"
 #include "rules/rmatch.h"
 #include "rules/ruleset.h"
+#include "rules/wlbl.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -412,6 +413,10 @@ static const struct evalent table[] = {
 	{ "html_tag_exists", html_tag_exists },
 	{ "check_freemail_from", check_freemail_from },
 	{ "check_freemail_header", check_freemail_header },
+	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist },
+	{ "check_from_in_whitelist", wlbl_from_in_welcomelist },
+	{ "check_from_in_blocklist", wlbl_from_in_blocklist },
+	{ "check_from_in_blacklist", wlbl_from_in_blocklist },
 	{ NULL, NULL }
 };
 

@@ -78,9 +78,10 @@ check_meta(struct scan *s, void *arg)
 	rmatch_meta(r);
 }
 
-enum status
-rules_load(const char *const *dirs, size_t ndirs, const struct cfg *c,
-    struct ruleset **out, char *err, size_t errlen)
+static enum status
+load_all(const char *const *dirs, size_t ndirs, const char *prefs,
+    int allow_rules, const struct cfg *c, struct ruleset **out, char *err,
+    size_t errlen)
 {
 	struct ruleset *rs = ruleset_new();
 	const char *def[1];
@@ -109,13 +110,33 @@ rules_load(const char *const *dirs, size_t ndirs, const struct cfg *c,
 			return st;
 		}
 	}
+	if (prefs != NULL) {
+		size_t at = ruleset_load_user(rs, prefs, allow_rules);
+		const char *w = buf_str(&rs->log) + at;
+
+		/* stderr: procmail writes it to the user's log */
+		while (*w != '\0') {
+			size_t n = strcspn(w, "\n");
+
+			log_warnx("user_prefs: %.*s", (int)n, w);
+			w += n + (w[n] == '\n');
+		}
+	}
 	if (c != NULL) {
 		rs->match_limit = c->pcre_match_limit;
 		rs->depth_limit = c->pcre_depth_limit;
+		rs->no_jit = c->pcre_jit == PCRE_JIT_NO;
 	}
 	ruleset_compile(rs);
 	*out = rs;
 	return ST_OK;
+}
+
+enum status
+rules_load(const char *const *dirs, size_t ndirs, const struct cfg *c,
+    struct ruleset **out, char *err, size_t errlen)
+{
+	return load_all(dirs, ndirs, NULL, 0, c, out, err, errlen);
 }
 
 void
@@ -209,13 +230,21 @@ enum status
 rules_attach(struct engine *e, const char *const *dirs, size_t ndirs,
     char *err, size_t errlen)
 {
+	return rules_attach_user(e, dirs, ndirs, NULL, 0, err, errlen);
+}
+
+enum status
+rules_attach_user(struct engine *e, const char *const *dirs, size_t ndirs,
+    const char *prefs, int allow_rules, char *err, size_t errlen)
+{
 	struct ruleset *rs;
 	struct rules_ctx *c;
 	struct cfg *cfg = engine_cfg_mut(e);
 	enum status st;
 	char msg[256];
 
-	st = rules_load(dirs, ndirs, engine_cfg(e), &rs, err, errlen);
+	st = load_all(dirs, ndirs, prefs, allow_rules, engine_cfg(e), &rs,
+	    err, errlen);
 	if (st != ST_OK)
 		return st;
 	if (rs->st.warnings > 0)

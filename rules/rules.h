@@ -30,6 +30,17 @@ struct ruleset;
 enum status rules_attach(struct engine *e, const char *const *dirs,
     size_t ndirs, char *err, size_t errlen);
 
+/*
+ * rules_attach() with a user_prefs file (may be NULL) loaded over the
+ * rule dirs: user-safe directives only, rule definitions too when
+ * allow_rules (the site's allow_user_rules). Problems in the prefs file,
+ * an unreadable one included, are warnings on stderr ("file:line: ..."),
+ * never an error: mail must flow.
+ */
+enum status rules_attach_user(struct engine *e, const char *const *dirs,
+    size_t ndirs, const char *prefs, int allow_rules, char *err,
+    size_t errlen);
+
 /* Load and compile without an engine (lint, test). */
 enum status rules_load(const char *const *dirs, size_t ndirs,
     const struct cfg *c, struct ruleset **out /* OUT */, char *err,

@@ -105,6 +105,28 @@ static const char *const ignored_directives[] = {
 	NULL
 };
 
+/*
+ * What a user_prefs file may set (SpamAssassin's user-level settings);
+ * the rule definitions only with the site's allow_user_rules.
+ */
+static const char *const user_directives[] = {
+	"score", "required_score", "required_hits", "rewrite_header",
+	"report_safe", "add_header", "clear_headers", "remove_header",
+	"fold_headers", "welcomelist_from", "whitelist_from",
+	"blocklist_from", "blacklist_from", "unwelcomelist_from",
+	"unwhitelist_from", "unblocklist_from", "unblacklist_from",
+	"welcomelist_to", "whitelist_to", "blocklist_to", "blacklist_to",
+	"more_spam_to", "all_spam_to", "ok_locales", "ok_languages",
+	"use_bayes", "bayes_auto_learn", "bayes_auto_learn_threshold_spam",
+	"bayes_auto_learn_threshold_nonspam", "use_razor2", "use_pyzor",
+	"use_dcc", "skip_rbl_checks", "report", "clear_report_template",
+	"report_contact", "describe", "lang", NULL
+};
+static const char *const user_rule_directives[] = {
+	"header", "body", "rawbody", "uri", "full", "mimeheader", "meta",
+	"tflags", "priority", NULL
+};
+
 static int
 in_list(const char *const *list, const char *s)
 {
@@ -1071,6 +1093,14 @@ load_file(struct ruleset *rs, const char *path, int depth, char *err,
 			continue;
 		if (strcmp(key, "lang") == 0)
 			continue;	/* translations: hamlet reports in English */
+		if (rs->user && !in_list(user_directives, key) &&
+		    (rs->user < 2 || !in_list(user_rule_directives, key))) {
+			warnf(rs, path, lineno, "'%s' is not allowed in user "
+			    "preferences%s", key, in_list(user_rule_directives,
+			    key) ? " (the site has not set allow_user_rules)" :
+			    "");
+			continue;
+		}
 		directive(rs, key, args, path, lineno, depth);
 	}
 	if (nif != 0)
@@ -1078,6 +1108,19 @@ load_file(struct ruleset *rs, const char *path, int depth, char *err,
 	free(line);
 	fclose(fp);
 	return ST_OK;
+}
+
+size_t
+ruleset_load_user(struct ruleset *rs, const char *path, int allow_rules)
+{
+	size_t mark = rs->log.len;
+	char err[512];
+
+	rs->user = allow_rules ? 2 : 1;
+	if (load_file(rs, path, 0, err, sizeof(err)) != ST_OK)
+		warnf(rs, path, 0, "not read: %s", err);
+	rs->user = 0;
+	return mark;
 }
 
 static int
@@ -1427,7 +1470,8 @@ ruleset_compile(struct ruleset *rs)
 			free(r->pat);
 			r->pat = np;
 		}
-		r->re = rx_compile(r->pat, r->reflags, err, sizeof(err));
+		r->re = rx_compile_jit(r->pat, r->reflags, !rs->no_jit, err,
+		    sizeof(err));
 		if (r->re == NULL) {
 			warnf(rs, r->file, r->line, "%s: regex does not "
 			    "compile: %s", r->name, err);

@@ -210,6 +210,10 @@ struct ruleset {
 
 	int		 match_limit;
 	int		 depth_limit;
+
+	/* loading a user_prefs file: 1 user-safe directives, 2 rules too */
+	int		 user;
+	int		 no_jit;	/* compile for the interpreter only */
 };
 
 struct ruleset *ruleset_new(void);
@@ -220,6 +224,16 @@ void ruleset_free(struct ruleset *rs);
  */
 enum status ruleset_load_path(struct ruleset *rs, const char *path,
     char *err, size_t errlen);
+/*
+ * Load a user_prefs file (SpamAssassin syntax) over what is loaded:
+ * only user-safe directives (score, required_score, rewrite_header,
+ * report_safe, add_header, welcome/blocklists ...), rule definitions
+ * too when allow_rules; anything else is a "file:line" warning and is
+ * skipped. Never fails: an unreadable file is a warning as well.
+ * Returns the offset in rs->log where this file's warnings begin.
+ */
+size_t ruleset_load_user(struct ruleset *rs, const char *path,
+    int allow_rules);
 /* Compile everything loaded; failures disable rules and are logged. */
 void ruleset_compile(struct ruleset *rs);
 struct rule *ruleset_rule(const struct ruleset *rs, const char *name);

@@ -88,6 +88,13 @@ rx_parse(const char *src, char **pat, unsigned *flags, const char **end)
 pcre2_code *
 rx_compile(const char *pat, unsigned flags, char *err, size_t errlen)
 {
+	return rx_compile_jit(pat, flags, 1, err, errlen);
+}
+
+pcre2_code *
+rx_compile_jit(const char *pat, unsigned flags, int jit, char *err,
+    size_t errlen)
+{
 	pcre2_compile_context *cc;
 	pcre2_code *re;
 	PCRE2_UCHAR msg[256];
@@ -111,7 +118,8 @@ rx_compile(const char *pat, unsigned flags, char *err, size_t errlen)
 		return NULL;
 	}
 	/* JIT failure is not fatal: the interpreter still works */
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	if (jit)
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	return re;
 }
 

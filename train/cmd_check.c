@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,113 @@
 
 /* procmail pipes whole messages; refuse absurd inputs instead of OOM */
 #define CHECK_MAX_INPUT ((size_t)1 << 31)
+/* watchdog: procmail itself kills a filter after its TIMEOUT (960 s) */
+#define CHECK_DEFAULT_TIMEOUT 120
+
+/*
+ * The last resort when the scan can neither finish nor fail cleanly (a
+ * hang past --timeout, memory exhaustion): write the message as read,
+ * with an X-Hamlet-Error header after a leading From_ line, using only
+ * write(2) and _exit(2), which a signal handler may call. The state is
+ * file-static because a signal handler can reach nothing else; it is set
+ * once the message is in memory and cleared when the output is written.
+ */
+static struct {
+	const char		*raw;
+	size_t			 len;
+	size_t			 off;		/* where the header goes */
+	char			 hdr_timeout[128];
+	char			 hdr_oom[128];
+	int			 tempfail;
+	volatile sig_atomic_t	 armed;
+	volatile sig_atomic_t	 started;	/* stdout written to */
+} em;
+
+static void
+em_write(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(EX_IOERR);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+em_out(const char *hdr, const char *why)
+{
+	ssize_t w;
+
+	if (!em.armed)
+		return;
+	em.armed = 0;
+	w = write(STDERR_FILENO, why, strlen(why));
+	(void)w;
+	/* half a message is out: a failure makes procmail keep its copy */
+	if (em.started || em.tempfail)
+		_exit(EX_TEMPFAIL);
+	em_write(em.raw, em.off);
+	em_write(hdr, strlen(hdr));
+	em_write(em.raw + em.off, em.len - em.off);
+	_exit(0);
+}
+
+static void
+em_alarm(int sig)
+{
+	(void)sig;
+	em_out(em.hdr_timeout, "hamlet: timeout: message passed through "
+	    "unscanned\n");
+}
+
+static void
+em_oom(void)
+{
+	em_out(em.hdr_oom, "hamlet: out of memory: message passed through "
+	    "unscanned\n");
+}
+
+static void
+em_arm(const struct buf *msg, unsigned secs, int tempfail)
+{
+	const char *r = buf_str(msg), *nl;
+	const char *eol = "\n";
+	struct sigaction sa;
+
+	em.raw = r;
+	em.len = msg->len;
+	em.off = 0;
+	nl = memchr(r, '\n', em.len);
+	if (nl != NULL && nl > r && nl[-1] == '\r')
+		eol = "\r\n";
+	if (em.len >= 5 && memcmp(r, "From ", 5) == 0)
+		em.off = nl ? (size_t)(nl - r) + 1 : em.len;
+	snprintf(em.hdr_timeout, sizeof(em.hdr_timeout), "X-Hamlet-Error: "
+	    "not scanned: no result within %u s%s", secs, eol);
+	snprintf(em.hdr_oom, sizeof(em.hdr_oom), "X-Hamlet-Error: "
+	    "not scanned: out of memory%s", eol);
+	em.tempfail = tempfail;
+	em.started = 0;
+	em.armed = 1;
+	xalloc_set_oom_hook(em_oom);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = em_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(secs);
+}
+
+static void
+em_disarm(void)
+{
+	alarm(0);
+	em.armed = 0;
+}
 
 static void
 usage(void)
@@ -45,13 +153,19 @@ usage(void)
 "  --batch            one line per message: path, spam|ham, score, rules\n"
 "  -e, --exit-code    exit 1 when the message is spam\n"
 "  --tempfail         exit 75 (EX_TEMPFAIL) instead of passing the message\n"
-"                     through untagged when it cannot be scanned\n");
+"                     through untagged when it cannot be scanned\n"
+"  --prefs FILE       user preferences (default ~/.hamlet/user_prefs if it\n"
+"                     exists): scores, required_score, welcomelist_from ...\n"
+"  --no-user-prefs    ignore ~/.hamlet/user_prefs\n"
+"  --timeout SECS     pass the message through untagged when there is no\n"
+"                     result after SECS seconds (default 120)\n");
 	cli_common_usage(stderr);
 }
 
 static int
 write_all(const char *p, size_t n)
 {
+	em.started = 1;
 	if (n && fwrite(p, 1, n, stdout) != n)
 		return -1;
 	return fflush(stdout) == 0 ? 0 : -1;
@@ -169,11 +283,18 @@ cmd_check(int argc, char **argv)
 {
 	struct cli c;
 	int report = 0, batch = 0, exit_code = 0, tempfail = 0, rc;
+	int no_prefs = 0;
+	const char *prefs = NULL, *timeout = NULL;
+	char prefs_path[4096];
+	unsigned secs = CHECK_DEFAULT_TIMEOUT;
 	const struct cli_opt opts[] = {
 		{ "--report", "-r", &report, NULL },
 		{ "--batch", NULL, &batch, NULL },
 		{ "--exit-code", "-e", &exit_code, NULL },
 		{ "--tempfail", NULL, &tempfail, NULL },
+		{ "--prefs", NULL, NULL, &prefs },
+		{ "--no-user-prefs", NULL, &no_prefs, NULL },
+		{ "--timeout", NULL, NULL, &timeout },
 		{ NULL, NULL, NULL, NULL }
 	};
 	struct buf msg = BUF_INIT, out = BUF_INIT;
@@ -189,6 +310,29 @@ cmd_check(int argc, char **argv)
 		cli_free(&c);
 		return rc < 0 ? 0 : rc;
 	}
+	if (timeout != NULL) {
+		char *end;
+		unsigned long v = strtoul(timeout, &end, 10);
+
+		if (*timeout == '\0' || *end != '\0' || v == 0 || v > 86400) {
+			fprintf(stderr, "hamlet: --timeout: 1 to 86400 seconds\n");
+			cli_free(&c);
+			return EX_USAGE;
+		}
+		secs = (unsigned)v;
+	}
+	/* the user's own settings, as SpamAssassin's ~/.spamassassin/user_prefs */
+	if (!no_prefs && prefs == NULL) {
+		const char *home = getenv("HOME");
+
+		if (home != NULL && *home != '\0' &&
+		    (size_t)snprintf(prefs_path, sizeof(prefs_path),
+		    "%s/.hamlet/user_prefs", home) < sizeof(prefs_path) &&
+		    access(prefs_path, F_OK) == 0)
+			prefs = prefs_path;
+	}
+	c.setup.prefs = no_prefs ? NULL : prefs;
+	c.setup.oneshot = !batch;
 	if (batch)
 		return run_batch(&c);
 	if (c.nargs > 1) {
@@ -208,6 +352,8 @@ cmd_check(int argc, char **argv)
 		buf_free(&msg);
 		return rc ? rc : EX_IOERR;
 	}
+	if (!report)
+		em_arm(&msg, secs, tempfail);
 	e = setup_engine(&c.setup, err, sizeof(err));
 	if (e == NULL) {
 		if (report) {
@@ -217,6 +363,7 @@ cmd_check(int argc, char **argv)
 		char why[1100];
 		snprintf(why, sizeof(why), "not scanned: %s", err);
 		rc = pass_through(&msg, why, tempfail);
+		em_disarm();
 		buf_free(&msg);
 		return rc;
 	}
@@ -239,6 +386,7 @@ cmd_check(int argc, char **argv)
 			fprintf(stderr, "hamlet: writing the message: %s\n",
 			    strerror(errno));
 	}
+	em_disarm();
 	if (rc == 0 && exit_code && s->res.is_spam && st == ST_OK)
 		rc = 1;
 	scan_free(s);

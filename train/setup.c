@@ -79,6 +79,9 @@ setup_engine(const struct setup *o, char *err, size_t errlen)
 
 	if (c == NULL)
 		return NULL;
+	/* one message per process: the JIT costs more than it saves */
+	if (c->pcre_jit == PCRE_JIT_AUTO)
+		c->pcre_jit = o->oneshot ? PCRE_JIT_NO : PCRE_JIT_YES;
 	e = engine_new(c);
 
 	/*
@@ -103,8 +106,8 @@ setup_engine(const struct setup *o, char *err, size_t errlen)
 		engine_unref(e);
 		return NULL;
 	}
-	if (!o->no_rules && rules_attach(e, rdirs, nrdirs, err,
-	    errlen) != ST_OK) {
+	if (!o->no_rules && rules_attach_user(e, rdirs, nrdirs, o->prefs,
+	    c->allow_user_rules, err, errlen) != ST_OK) {
 		engine_unref(e);
 		return NULL;
 	}

@@ -25,6 +25,8 @@ struct setup {
 	size_t		 nsets;
 	int		 no_bayes;	/* do not open the Bayes store */
 	int		 no_rules;	/* load no rules (GTUBE only) */
+	const char	*prefs;		/* user_prefs over the site config, or NULL */
+	int		 oneshot;	/* one message per process (pcre_jit auto) */
 };
 
 /* Default site configuration file. */
