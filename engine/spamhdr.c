@@ -22,6 +22,7 @@
 
 #include <gmime/gmime.h>
 
+#include "av.h"
 #include "buf.h"
 #include "msg.h"
 #include "spamhdr.h"
@@ -341,6 +342,8 @@ spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
 		out[n].value = spamhdr_fold(s->pool, out[n].name, report_tag(s));
 		n++;
 	}
+	/* X-Virus-Scanned, X-Virus-Status when ClamAV ran */
+	n += av_headers(s, out + n);
 	return n;
 }
 
@@ -437,6 +440,21 @@ detect_crlf(const char *raw, size_t len)
  * new Subject value. Returns the offset in raw where the unchanged rest
  * (the empty line and the body) begins; the caller copies it.
  */
+/* inbound headers of the names we add are removed: X-Spam-* always,
+ * X-Virus-* when we add X-Virus-* ourselves */
+static int
+replaced_header(const char *name, size_t nl, const struct spamhdr *add,
+    size_t nadd)
+{
+	if (msg_is_spam_header(name, nl))
+		return 1;
+	if (nl >= 8 && strncasecmp(name, "X-Virus-", 8) == 0)
+		for (size_t k = 0; k < nadd; k++)
+			if (strncasecmp(add[k].name, "X-Virus-", 8) == 0)
+				return 1;
+	return 0;
+}
+
 static size_t
 rewrite(const char *raw, size_t len, const struct spamhdr *add, size_t nadd,
     const char *subj, struct buf *out)
@@ -477,8 +495,8 @@ rewrite(const char *raw, size_t len, const struct spamhdr *add, size_t nadd,
 		e = line_end(raw, i, len);
 		while (is_cont(raw, e, len))
 			e = line_end(raw, e, len);
-		if (msg_is_spam_header(raw + i, nl)) {
-			i = e;		/* inbound X-Spam-*: removed */
+		if (replaced_header(raw + i, nl, add, nadd)) {
+			i = e;		/* inbound X-Spam-* (X-Virus-*): removed */
 			continue;
 		}
 		if (!subject_done && nl == 7 && strncasecmp(raw + i, "Subject", 7) == 0) {

@@ -1160,7 +1160,8 @@ ruleset_load_path(struct ruleset *rs, const char *path, char *err,
 		names[n++] = xasprintf("%s/%s", path, de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cmpstr);
+	if (n > 1)
+		qsort(names, n, sizeof(char *), cmpstr);
 	for (size_t i = 0; i < n; i++) {
 		if (st == ST_OK)
 			st = load_file(rs, names[i], 0, err, errlen);
