@@ -13,7 +13,9 @@
  * What the milter needs later is recorded as hidden (SYM_SUB) hits, so
  * no per-scan state outlives the check: __AUTH_AR carries our own
  * Authentication-Results resinfo text, __AUTH_DMARC_REJECT the domain
- * whose reject policy applies.
+ * whose reject policy applies, __AUTH_DKIM_DOMAINS the space-separated
+ * list of every domain with a valid DKIM signature (for
+ * welcomelist_auth; DKIM_VALID's detail names only the first).
  *
  * Ownership: the shared context (resolver, DKIM library handle) belongs
  * to the engine and is freed with it. Per-message data lives in the
@@ -85,6 +87,7 @@ static const struct symspec syms[] = {
 	{ "ARC_TEMPERROR", 0.001, "ARC key lookup failed temporarily", 0 },
 	{ "__AUTH_AR", 0, NULL, SYM_SUB | SYM_NOLOG },
 	{ "__AUTH_DMARC_REJECT", 0, NULL, SYM_SUB | SYM_NOLOG },
+	{ "__AUTH_DKIM_DOMAINS", 0, NULL, SYM_SUB | SYM_NOLOG },
 };
 
 const char *
@@ -322,6 +325,20 @@ emit(struct scan *s, struct auth_state *st)
 				buf_printf(&ar, " header.s=%s",
 				    ar_value(st->pool, g->selector));
 		}
+	}
+	/* every valid signing domain, for welcomelist_auth-style checks */
+	if (valid) {
+		struct buf dl = BUF_INIT;
+
+		for (size_t i = 0; i < st->nsigs; i++)
+			if (st->sigs[i].res == AUTH_PASS && st->sigs[i].domain) {
+				if (dl.len)
+					buf_addc(&dl, ' ');
+				buf_adds(&dl, st->sigs[i].domain);
+			}
+		if (dl.len)
+			result_add(s, "__AUTH_DKIM_DOMAINS", buf_str(&dl));
+		buf_free(&dl);
 	}
 	if (st->dkim_signed || st->nsigs > 0) {
 		result_add(s, "DKIM_SIGNED", NULL);

@@ -252,6 +252,10 @@ take_ar(struct auth_state *st, const struct resinfo *ri, int n,
 	for (int i = 0; i < n; i++) {
 		const struct resinfo *r = &ri[i];
 
+		/* in mode "both" an upstream temperror is retried here */
+		if (r->res == AUTH_TEMPERROR &&
+		    st->cfg->auth_mode == AUTH_MODE_BOTH && st->cfg->use_network)
+			continue;
 		if (strcmp(r->method, "spf") == 0) {
 			const char *mf = prop(r, "smtp.mailfrom");
 			const char *helo = prop(r, "smtp.helo");

@@ -19,7 +19,8 @@
  * hash mismatch is AUTH_FAIL / AUTH_PERMERROR with a reason.
  *
  * SECURITY: headers and body are untrusted mail bytes handed to
- * libopendkim with explicit lengths; at most AUTH_MAX_SIGS keys are
+ * libopendkim with explicit lengths (never a header block holding a
+ * NUL, which libopendkim mishandles); at most AUTH_MAX_SIGS keys are
  * fetched per message; key records are untrusted DNS data bounded by the
  * resolver and by the buffer libopendkim gives us.
  */
@@ -205,6 +206,18 @@ auth_dkim_verify(struct auth_state *st)
 		return;
 	st->dkim_signed = 1;
 	st->dkim_src = SRC_VERIFIED;
+	/*
+	 * libopendkim mixes explicit lengths and strlen() on header fields:
+	 * a NUL inside one makes it read past its copy (found by
+	 * fuzz_auth). RFC 5322 forbids NUL in headers, so such a message
+	 * cannot carry a valid signature: permerror without the library.
+	 */
+	if (memchr(hdr, '\0', hlen) != NULL) {
+		st->sigs[0].res = AUTH_PERMERROR;
+		st->sigs[0].reason = "NUL byte in the header";
+		st->nsigs = 1;
+		return;
+	}
 	d = dkim_verify(c->lib, (const unsigned char *)"hamlet", NULL, &stat);
 	if (d == NULL)
 		return;

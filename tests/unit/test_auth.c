@@ -6,6 +6,7 @@
  * The DKIM and ARC fixtures were signed by tests/data/auth/mkfixtures.sh
  * (python3-dkim) with the keys in tests/data/auth/keys.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,8 @@ test_dkim(void)
 	test_cond("dkim valid: not invalid", !has(s, "DKIM_INVALID"));
 	test_cond("dkim valid: spf and dmarc pass", has(s, "SPF_PASS") &&
 	    has(s, "DMARC_PASS"));
+	test_cond("dkim valid: signing domains listed",
+	    strcmp(detail(s, "__AUTH_DKIM_DOMAINS"), "example.test") == 0);
 	{
 		const char *ar = auth_results_header(s);
 
@@ -514,6 +517,11 @@ test_upstream(void)
 	test_cond("both: we verified, so we stamp", auth_results_header(s) &&
 	    strstr(auth_results_header(s), "spf=fail"));
 	scan_free(s);
+	s = run_hdr(e, "Authentication-Results: mx2.test; spf=temperror "
+	    "smtp.mailfrom=example.test\n", STRANGER);
+	test_cond("both: an upstream temperror is verified again",
+	    has(s, "SPF_FAIL") && !has(s, "SPF_TEMPERROR"));
+	scan_free(s);
 	s = run_hdr(e, "Authentication-Results: mx2.test; spf=pass "
 	    "smtp.mailfrom=example.test\n", STRANGER);
 	test_cond("both: trusted upstream result used as is",
@@ -539,6 +547,59 @@ test_authserv_id(void)
 	engine_unref(e);
 }
 
+/* the engine is shared by milter threads: scans in parallel must agree */
+struct thr {
+	struct engine	*e;
+	const char	*raw;
+	size_t		 len;
+	int		 good;
+};
+
+static void *
+thr_main(void *arg)
+{
+	struct thr *t = arg;
+
+	for (int i = 0; i < 40; i++) {
+		struct scan *s = run(t->e, i % 2 ? OURS : STRANGER, NULL,
+		    "alice@example.test", t->raw, t->len, NULL);
+
+		if (has(s, "DKIM_VALID_AU") && has(s, "DMARC_PASS") &&
+		    has(s, i % 2 ? "SPF_PASS" : "SPF_FAIL") &&
+		    auth_results_header(s) != NULL)
+			t->good++;
+		scan_free(s);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	static const struct opt o[] = { { "auth_mode", "verify" }, { 0, 0 } };
+	struct engine *e = mk_engine(o);
+	struct thr t[4];
+	pthread_t tid[4];
+	size_t len;
+	char *raw = slurp(DATA "dkim-valid.eml", &len);
+	int good = 0;
+
+	for (int i = 0; i < 4; i++) {
+		t[i].e = e;
+		t[i].raw = raw;
+		t[i].len = len;
+		t[i].good = 0;
+		pthread_create(&tid[i], NULL, thr_main, &t[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(tid[i], NULL);
+		good += t[i].good;
+	}
+	test_cond("4 threads x 40 scans: every verdict right", good == 160);
+	free(raw);
+	engine_unref(e);
+}
+
 int
 main(void)
 {
@@ -549,5 +610,6 @@ main(void)
 	test_arc();
 	test_upstream();
 	test_authserv_id();
+	test_threads();
 	return test_report();
 }
