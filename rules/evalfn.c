@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "engine/msg.h"
+#include "rules/relays.h"
+#include "rules/rfcdate.h"
 #include "rules/rmatch.h"
 #include "rules/ruleset.h"
 #include "rules/wlbl.h"
@@ -160,6 +162,227 @@ subject_is_all_caps(struct rscan *rs, const struct rule *r, int argc,
 		}
 	}
 	return nletters > 0 && nletters == nupper;
+}
+
+/* ---- dates ----------------------------------------------------------- */
+
+static size_t
+digits(const char *s)
+{
+	size_t n = 0;
+
+	while (isdigit((unsigned char)s[n]))
+		n++;
+	return n;
+}
+
+/* \d+ \S\S\S \d+ \d+:\d+:\d+ \S+ at s; the end offset or 0 */
+static size_t
+date_tail(const char *s)
+{
+	size_t i = digits(s), n;
+
+	if (i == 0 || s[i] != ' ')
+		return 0;
+	i++;
+	for (int k = 0; k < 3; k++, i++)
+		if (s[i] == '\0' || isspace((unsigned char)s[i]))
+			return 0;
+	if (s[i++] != ' ' || (n = digits(s + i)) == 0)
+		return 0;
+	i += n;
+	if (s[i++] != ' ')
+		return 0;
+	for (int k = 0; k < 3; k++) {
+		if ((n = digits(s + i)) == 0)
+			return 0;
+		i += n;
+		if (k < 2 && s[i++] != ':')
+			return 0;
+	}
+	if (s[i++] != ' ' || s[i] == '\0' || isspace((unsigned char)s[i]))
+		return 0;
+	while (s[i] && !isspace((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/* the leftmost (\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+) in s, into out */
+static int
+received_date(const char *s, char *out, size_t outlen)
+{
+	for (size_t i = 0; s[i]; i++) {
+		size_t e;
+
+		if (!isspace((unsigned char)s[i]))
+			continue;
+		if (s[i + 1] && s[i + 1] != '\n' &&
+		    (e = date_tail(s + i + 2)) > 0)
+			e += i + 2;
+		else if ((e = date_tail(s + i + 1)) > 0)
+			e += i + 1;
+		else
+			continue;
+		if (e - i >= outlen)
+			return 0;
+		memcpy(out, s + i, e - i);
+		out[e - i] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* \bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b), or qmail */
+static int
+received_local(const char *v)
+{
+	const char *f;
+
+	if (strstr(v, "qmail ") && strstr(v, " invoked by uid "))
+		return 1;
+	for (f = strstr(v, "from "); f != NULL; f = strstr(f + 1, "from ")) {
+		const char *q = f + 5;
+		int sp = 0;
+
+		if (f > v && isalnum((unsigned char)f[-1]))
+			continue;
+		if (strncmp(q, "localhost", 9) == 0 &&
+		    isspace((unsigned char)q[9]))
+			return 1;
+		for (; *q && *q != '\n' && sp <= 2; q++) {
+			if (*q == ' ') {
+				sp++;
+				continue;
+			}
+			if (sp >= 1 && strncmp(q, "127.0.0.1", 9) == 0 &&
+			    !isalnum((unsigned char)q[-1]) &&
+			    !isdigit((unsigned char)q[9]))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static const struct msg_header *
+nth_received(const struct msg *m, size_t k)
+{
+	return msg_header(m, "Received", k);
+}
+
+/* HeaderEval::_check_date_diff: Date minus the closest Received time */
+static int
+date_diff(struct rscan *rs, long long *diff)
+{
+	const struct msg *m = rs->msg;
+	long long dt = 0, best = 0, t;
+	const struct msg_header *h;
+	size_t first = 0, nr = msg_header_count(m, "Received");
+	long long times[64];
+	size_t nt = 0;
+	char d[128];
+	int have = 0;
+
+	*diff = 0;
+	for (int k = 0; k < 2 && !have; k++) {
+		const char *name = k == 0 ? "Resent-Date" : "Date";
+
+		for (size_t i = 0; (h = msg_header(m, name, i)) != NULL; i++)
+			if (h->value && h->value[0] &&
+			    rfcdate_parse(h->value, &dt)) {
+				have = 1;
+				break;
+			}
+	}
+	if (!have || nr == 0)
+		return 0;
+	/* a local delivery, then fetchmail, are not the sender's relays */
+	h = nth_received(m, 0);
+	if (h && h->value && received_local(h->value))
+		first = 1;
+	h = nth_received(m, first);
+	if (h && h->value && strstr(h->value, "by localhost with ") &&
+	    strstr(h->value, "(fetchmail-"))
+		first++;
+	else if (first == 1)
+		first = 0;	/* SpamAssassin puts the local one back */
+	for (size_t i = first; i < nr && nt < 64; i++) {
+		h = nth_received(m, i);
+		if (h && h->value && received_date(h->value, d, sizeof(d)) &&
+		    rfcdate_parse(d, &t))
+			times[nt++] = t;
+	}
+	if (nt == 0)
+		return 0;
+	if (nt > 1 && dt - times[nt - 1] == 0)
+		nt--;
+	best = dt - times[0];
+	for (size_t i = 1; i < nt; i++) {
+		long long x = dt - times[i];
+
+		if ((x < 0 ? -x : x) < (best < 0 ? -best : best))
+			best = x;
+	}
+	*diff = best;
+	return 1;
+}
+
+static int
+check_for_shifted_date(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	long long diff;
+
+	if (argc < 2)
+		return 0;
+	date_diff(rs, &diff);
+	return (strcmp(argv[0], "undef") == 0 ||
+	    diff >= 3600LL * atoll(argv[0])) &&
+	    (strcmp(argv[1], "undef") == 0 || diff < 3600LL * atoll(argv[1]));
+}
+
+/* Outlook Express ids encode the send time; forged ones do not match */
+static int
+check_outlook_message_id(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const char *id = rmatch_header(rs, "MESSAGEID", 0, HK_MESSAGEID);
+	const char *date;
+	const struct msg_header *last;
+	char hex[9], d[128];
+	long long t = 0, tok, expected;
+	size_t nr;
+
+	if (id == NULL || id[0] != '<')
+		return 0;
+	for (int i = 1; i <= 30; i++) {
+		int want_dollar = i == 13 || i == 22;
+
+		if (want_dollar ? id[i] != '$' :
+		    !(isdigit((unsigned char)id[i]) ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	}
+	if (id[31] != '@')
+		return 0;
+	memcpy(hex, id + 5, 8);
+	hex[8] = '\0';
+	tok = strtoll(hex, NULL, 16);
+	date = rmatch_header(rs, "Date", 0, HK_NORMAL);
+	if (date == NULL || !rfcdate_parse(date, &t))
+		t = 0;
+	expected = (long long)((double)t * 0.0023283064365387 +
+	    27111902.8329849);
+	if (llabs(tok - expected) < 250)
+		return 0;
+	/* the last Received header's date; none: 0 (as SpamAssassin) */
+	t = 0;
+	nr = msg_header_count(rs->msg, "Received");
+	last = nr ? msg_header(rs->msg, "Received", nr - 1) : NULL;
+	if (last && last->value && received_date(last->value, d, sizeof(d)))
+		(void)rfcdate_parse(d, &t);
+	expected = (long long)((double)t * 0.0023283064365387 +
+	    27111902.8329849);
+	return llabs(tok - expected) >= 250;
 }
 
 /* ---- MIMEEval --------------------------------------------------------- */
@@ -403,6 +626,8 @@ struct evalent {
 
 static const struct evalent table[] = {
 	{ "check_equal_from_domains", check_equal_from_domains },
+	{ "check_for_shifted_date", check_for_shifted_date },
+	{ "check_outlook_message_id", check_outlook_message_id },
 	{ "check_for_missing_to_header", check_for_missing_to_header },
 	{ "subject_is_all_caps", subject_is_all_caps },
 	{ "check_for_mime_html", check_for_mime_html },
