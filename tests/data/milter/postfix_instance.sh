@@ -8,6 +8,9 @@
 #   pf_setup DIR PORT SINKPORT MILTER   write the instance into DIR
 #                               (MILTER: unix:/path or "" for none)
 #   pf_start DIR / pf_stop DIR
+#   pf_cpu DIR                  CPU seconds the instance used so far: its
+#                               master, every live daemon and every daemon
+#                               the master reaped (the MTA's own CPU)
 #
 # The instance listens on 127.0.0.1:PORT only, relays everything to
 # 127.0.0.1:SINKPORT, runs without chroot (a chroot would hide the milter
@@ -110,6 +113,32 @@ MC
 
 pf_start() {
 	postfix -c "$1/conf" start >/dev/null 2>&1
+}
+
+pf_cpu() {
+	python3 - "$1/queue/pid/master.pid" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+try:
+    m = int(open(sys.argv[1]).read().split()[0])
+except (OSError, ValueError, IndexError):
+    print("0"); sys.exit()
+t = 0
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        st = open("/proc/%s/stat" % d).read()
+    except OSError:
+        continue
+    f = st[st.rindex(")") + 2:].split()
+    ppid, ut, sy, cut, cst = int(f[1]), int(f[11]), int(f[12]), int(f[13]), int(f[14])
+    if int(d) == m:
+        t += ut + sy + cut + cst
+    elif ppid == m:
+        t += ut + sy
+print("%.2f" % (t / hz))
+PY
 }
 
 pf_stop() {
