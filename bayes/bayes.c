@@ -157,7 +157,7 @@ bayes_classify_tokens(struct bayes *b, const uint64_t *tok, size_t n,
 		free(c);
 		return rc;
 	}
-	classify_combine(&b->cp, c, n, out->nspam, out->nham, &cr);
+	classify_combine(&b->cp, tok, c, n, out->nspam, out->nham, &cr);
 	free(c);
 	out->prob = cr.prob;
 	out->rank = cr.rank;

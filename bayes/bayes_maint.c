@@ -89,8 +89,10 @@ struct expire_walk {
 	uint64_t	 multi[AGE_MAX + 1];	/* others by age */
 	uint64_t	 total;
 	/* pass 2 */
-	int		 single_age;	/* drop singletons aged >= this */
-	int		 multi_age;	/* drop others aged >= this */
+	int		 single_age;	/* drop singletons aged > this */
+	int		 multi_age;	/* drop others aged > this */
+	uint64_t	 single_quota;	/* and this many aged == single_age */
+	uint64_t	 multi_quota;
 	uint64_t	*keys;
 	size_t		 nkeys, capkeys;
 };
@@ -132,8 +134,15 @@ expire_pick(void *arg, uint64_t key, const struct store_counts *c)
 		return 0;
 	age = age_of(w, c->day);
 	single = (uint64_t)c->spam + c->ham <= 1;
-	if ((single && age >= w->single_age) ||
-	    (!single && age >= w->multi_age)) {
+	/* the boundary day goes only in part: as many as still needed */
+	if (single && age == w->single_age && w->single_quota > 0)
+		w->single_quota--;
+	else if (!single && age == w->multi_age && w->multi_quota > 0)
+		w->multi_quota--;
+	else if (!((single && age > w->single_age) ||
+	    (!single && age > w->multi_age)))
+		return 0;
+	{
 		if (w->nkeys == w->capkeys) {
 			w->capkeys = w->capkeys ? w->capkeys * 2 : 4096;
 			w->keys = xreallocarray(w->keys, w->capkeys,
@@ -193,12 +202,24 @@ bayes_expire(struct bayes *b, uint64_t target, uint64_t *removed)
 	w->single_age = AGE_MAX + 1;
 	w->multi_age = AGE_MAX + 1;
 	for (a = AGE_MAX; a >= 0 && got < excess; a--) {
-		got += w->single[a];
-		w->single_age = a;
+		if (got + w->single[a] > excess) {
+			w->single_quota = excess - got;
+			got = excess;
+		} else {
+			got += w->single[a];
+			w->single_quota = 0;
+		}
+		w->single_age = a - (w->single_quota == 0);
 	}
 	for (a = AGE_MAX; a >= 0 && got < excess; a--) {
-		got += w->multi[a];
-		w->multi_age = a;
+		if (got + w->multi[a] > excess) {
+			w->multi_quota = excess - got;
+			got = excess;
+		} else {
+			got += w->multi[a];
+			w->multi_quota = 0;
+		}
+		w->multi_age = a - (w->multi_quota == 0);
 	}
 	rc = store_foreach(t, expire_pick, w);
 	store_abort(t);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "bayes/classify.h"
+#include "bayes/tok.h"
 #include "engine/cfg.h"
 #include "engine/xalloc.h"
 
@@ -24,6 +25,12 @@ classify_params_from_cfg(struct classify_params *p, const struct cfg *c)
 	p->x = c->bayes_robinson_x;
 	p->min_dev = c->bayes_min_dev;
 	p->max_tokens = c->bayes_max_tokens;
+	/*
+	 * Capping header tokens (they come in correlated bunches) to a
+	 * third of the evidence measured no better in cross-validation on
+	 * the training part of the corpus: off.
+	 */
+	p->max_hdr = 0;
 }
 
 double
@@ -79,6 +86,7 @@ classify_chi2q(double x2, int v)
 struct sig {
 	double	 f;
 	double	 dev;
+	int	 hdr;
 };
 
 static int
@@ -90,13 +98,13 @@ cmp_dev(const void *a, const void *b)
 }
 
 void
-classify_combine(const struct classify_params *p,
+classify_combine(const struct classify_params *p, const uint64_t *keys,
     const struct store_counts *c, size_t n, uint32_t nspam, uint32_t nham,
     struct classify_result *out)
 {
 	struct sig *sg;
 	double f, sl = 0, hl = 0, lqs, lqh, qs, qh;
-	size_t i, k = 0, use;
+	size_t i, k = 0, use, nhdr = 0;
 
 	out->prob = 0.5;
 	out->rank = 0;
@@ -112,14 +120,17 @@ classify_combine(const struct classify_params *p,
 			continue;
 		sg[k].f = f;
 		sg[k].dev = fabs(f - 0.5);
+		sg[k].hdr = keys != NULL && (keys[i] & TOK_HDR_BIT) != 0;
 		k++;
 	}
-	use = k;
-	if (p->max_tokens > 0 && use > (size_t)p->max_tokens) {
-		qsort(sg, k, sizeof(*sg), cmp_dev);
-		use = (size_t)p->max_tokens;
-	}
-	for (i = 0; i < use; i++) {
+	qsort(sg, k, sizeof(*sg), cmp_dev);
+	use = 0;
+	for (i = 0; i < k; i++) {
+		if (p->max_tokens > 0 && use >= (size_t)p->max_tokens)
+			break;
+		if (sg[i].hdr && p->max_hdr > 0 && nhdr >= (size_t)p->max_hdr)
+			continue;
+		nhdr += sg[i].hdr;
 		/* f is strictly inside (0, 1) for s > 0 */
 		f = sg[i].f;
 		if (f < 1e-300)
@@ -128,6 +139,7 @@ classify_combine(const struct classify_params *p,
 			f = 1 - 1e-16;
 		sl += log(1.0 - f);
 		hl += log(f);
+		use++;
 	}
 	free(sg);
 	if (use == 0)

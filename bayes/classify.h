@@ -19,6 +19,8 @@ struct classify_params {
 	double	 x;		/* Robinson prior for unknown words */
 	double	 min_dev;	/* ignore tokens with |f - 0.5| below this */
 	int	 max_tokens;	/* most significant tokens used */
+	int	 max_hdr;	/* of which at most this many header tokens
+				   (TOK_HDR_BIT set in the key); 0 = any */
 };
 
 struct classify_result {
@@ -46,10 +48,10 @@ double classify_chi2q(double x2, int v);
 double classify_log_chi2q(double x2, int v);
 
 /*
- * Combine the counts of n tokens into a probability. With no
- * significant token the result is 0.5.
+ * Combine the counts of n tokens (keys may be NULL: no header limit)
+ * into a probability. With no significant token the result is 0.5.
  */
-void classify_combine(const struct classify_params *p,
+void classify_combine(const struct classify_params *p, const uint64_t *keys,
     const struct store_counts *c, size_t n, uint32_t nspam, uint32_t nham,
     struct classify_result *out /* OUT */);
 

@@ -93,7 +93,9 @@ struct store_txn {
 
 enum store_open_flags {
 	STORE_RDONLY	= 1 << 0,	/* never writes (check, milter without auto-learn) */
-	STORE_CREATE	= 1 << 1	/* create the directory and tables */
+	STORE_CREATE	= 1 << 1,	/* create the directory and tables */
+	STORE_SMALLMAP	= 1 << 2	/* tests: start with a 256 KiB map so the
+					   grow-on-MAP_FULL path runs */
 };
 
 /*

@@ -427,7 +427,7 @@ lmdb_grow(struct store *st)
 		    "%s: store reached its size limit", s->dir);
 		return ST_ERR_LIMIT;
 	}
-	size = size < LMDB_MIN_MAP ? LMDB_MIN_MAP : size * 2;
+	size *= 2;
 	rc = mdb_env_set_mapsize(s->env, size);
 	pthread_rwlock_unlock(&s->lock);
 	return mdb_status(s, rc, "grow map");
@@ -565,6 +565,8 @@ store_lmdb_open(const char *dir, unsigned flags, struct store **out,
 		goto fail;
 	}
 	mdb_env_set_maxdbs(s->env, 4);
+	if (flags & STORE_SMALLMAP)
+		mdb_env_set_mapsize(s->env, (size_t)256 << 10);
 	mdb_env_set_maxreaders(s->env, LMDB_MAXREADERS);
 	rc = mdb_env_open(s->env, dir, MDB_NOTLS |
 	    ((flags & STORE_RDONLY) ? MDB_RDONLY : 0), 0600);
@@ -572,8 +574,8 @@ store_lmdb_open(const char *dir, unsigned flags, struct store **out,
 		goto fail;
 	/* free the reader slots of processes killed while reading */
 	mdb_reader_check(s->env, &dead);
-	if (!(flags & STORE_RDONLY) && mdb_env_info(s->env, &ei) == 0 &&
-	    ei.me_mapsize < LMDB_MIN_MAP &&
+	if (!(flags & (STORE_RDONLY | STORE_SMALLMAP)) &&
+	    mdb_env_info(s->env, &ei) == 0 && ei.me_mapsize < LMDB_MIN_MAP &&
 	    (rc = mdb_env_set_mapsize(s->env, LMDB_MIN_MAP)) != 0)
 		goto fail;
 	if (open_tables(s, (flags & STORE_CREATE) != 0, err, errlen) != 0) {

@@ -30,6 +30,7 @@
 struct tokctx {
 	const struct tok_opts *o;
 	struct toklist	*l;
+	uint64_t	 mark;		/* TOK_HDR_BIT while in the headers */
 	uint64_t	 ring[OSB_WINDOW];	/* previous word hashes (OSB) */
 	size_t		 nring;
 };
@@ -81,6 +82,9 @@ add_hash(struct tokctx *c, uint64_t h)
 
 	if (l->n >= TOK_MAX_TOKENS)
 		return;
+	h = (h & ~TOK_HDR_BIT) | c->mark;
+	if (h == 0)
+		h = 1;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 512;
 		l->h = xreallocarray(l->h, l->cap, sizeof(*l->h));
@@ -162,6 +166,7 @@ fold(const char *w, size_t n, char *out)
 /* word filters */
 #define W_HDR	1	/* header word: drop ID-like words */
 #define W_PAIRS	2	/* body: emit OSB pairs */
+#define W_DOTTED 4	/* only words with a dot (hosts, addresses) */
 
 static int
 id_like(const char *w, size_t n)
@@ -195,6 +200,8 @@ word(struct tokctx *c, const char *pfx, size_t plen, const char *w, size_t n,
 	if (n < TOK_MIN)
 		return;
 	if ((flags & W_HDR) && id_like(w, n))
+		return;
+	if ((flags & W_DOTTED) && memchr(w, '.', n) == NULL)
 		return;
 	if (n > TOK_MAXLEN) {
 		char b[TOK_BUF];
@@ -235,13 +242,13 @@ word(struct tokctx *c, const char *pfx, size_t plen, const char *w, size_t n,
  * joiners (and '@') do not join: "a.b@c.d" gives a, b, c, d.
  */
 static void
-words(struct tokctx *c, const char *pfx, const char *s, size_t n,
-    unsigned flags, int addr)
+words_max(struct tokctx *c, const char *pfx, const char *s, size_t n,
+    unsigned flags, int addr, size_t max)
 {
-	size_t plen = strlen(pfx), i = 0, st;
+	size_t plen = strlen(pfx), i = 0, st, nw = 0;
 	unsigned char ch;
 
-	while (i < n) {
+	while (i < n && nw < max) {
 		ch = (unsigned char)s[i];
 		if (!(cls[ch] & (C_WORD | C_START))) {
 			i++;
@@ -265,7 +272,15 @@ words(struct tokctx *c, const char *pfx, const char *s, size_t n,
 		if (i - st == 1 && s[st] == '$')
 			continue;
 		word(c, pfx, plen, s + st, i - st, flags);
+		nw++;
 	}
+}
+
+static void
+words(struct tokctx *c, const char *pfx, const char *s, size_t n,
+    unsigned flags, int addr)
+{
+	words_max(c, pfx, s, n, flags, addr, (size_t)-1);
 }
 
 /* plain alphanumeric runs (addresses split into parts) */
@@ -351,6 +366,31 @@ hdr_date(struct tokctx *c, const char *v, size_t n)
 	}
 }
 
+/* the start of a value as one token, blanks squeezed, digits as 0 */
+static void
+hdr_value(struct tokctx *c, const char *pfx, const char *v, size_t n)
+{
+	char b[48], f[TOK_BUF];
+	size_t i, k = 0, len;
+
+	for (i = 0; i < n && k < sizeof(b); i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (isspace(ch)) {
+			if (k > 0 && b[k - 1] != ' ')
+				b[k++] = ' ';
+		} else {
+			b[k++] = isdigit(ch) ? '0' : (char)ch;
+		}
+	}
+	while (k > 0 && b[k - 1] == ' ')
+		k--;
+	if (k == 0)
+		return;
+	len = fold(b, utf8_cut(b, k), f);
+	emit(c, pfx, f, len);
+}
+
 static void
 hdr_mailer(struct tokctx *c, const char *pfx, const char *v, size_t n)
 {
@@ -387,7 +427,10 @@ headers(struct tokctx *c, const struct msg *m)
 		n = strlen(h->value);
 		if (n > TOK_HDR_MAX)
 			n = utf8_cut(h->value, TOK_HDR_MAX);
-		emit(c, "HN:", lname, strlen(lname));
+		/* list-help, -post, -subscribe ...: List-Id says it all */
+		if (strncmp(lname, "list-", 5) == 0 &&
+		    strcmp(lname, "list-id") != 0)
+			continue;
 
 		if (strcmp(lname, "subject") == 0) {
 			words(c, "S:", h->value, n, 0, 0);
@@ -409,14 +452,9 @@ headers(struct tokctx *c, const struct msg *m)
 				p = pfx;
 			}
 			words(c, p, h->value, n, W_HDR, 1);
-			{
-				char pp[72];
-
-				snprintf(pp, sizeof(pp), "%s.", p);
-				parts(c, pp, h->value, n);
-			}
 		} else if (strcmp(lname, "received") == 0) {
-			words(c, "RCV:", h->value, n, W_HDR, 0);
+			/* relay names and addresses, not dates and ids */
+			words(c, "RCV:", h->value, n, W_HDR | W_DOTTED, 0);
 		} else if (strcmp(lname, "message-id") == 0) {
 			hdr_message_id(c, h->value, n);
 		} else if (strcmp(lname, "date") == 0) {
@@ -435,8 +473,14 @@ headers(struct tokctx *c, const struct msg *m)
 			/* mailbox bookkeeping, not the sender's doing */
 			continue;
 		} else {
+			/*
+			 * Free text: the value's start, and its first words
+			 * only, so one long header cannot outvote the body.
+			 */
+			snprintf(pfx, sizeof(pfx), "H%s=", lname);
+			hdr_value(c, pfx, h->value, n);
 			snprintf(pfx, sizeof(pfx), "H%s:", lname);
-			words(c, pfx, h->value, n, W_HDR, 0);
+			words_max(c, pfx, h->value, n, W_HDR, 0, 6);
 		}
 	}
 }
@@ -542,7 +586,9 @@ tok_msg(const struct msg *m, const struct tok_opts *o, struct toklist *l)
 	c.o = o;
 	c.l = l;
 
+	c.mark = TOK_HDR_BIT;
 	headers(&c, m);
+	c.mark = 0;
 	if (m->visible != NULL)
 		words(&c, "", m->visible, m->visible_len,
 		    o->osb ? W_PAIRS : 0, 0);

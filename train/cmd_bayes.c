@@ -175,10 +175,37 @@ do_tokens(struct bayes *b, const struct cfg *cfg, const char *path)
 	if (parse_one(path, &lim, pool, &raw, &m) != 0) {
 		ret = 1;
 	} else {
+		struct store_txn *t = NULL;
+		uint32_t ns = 0, nh = 0;
+		const char *p, *e;
+
 		toklist_init(&l);
 		l.keep_text = 1;
 		tok_msg(m, bayes_tok_opts(b), &l);
-		fputs(buf_str(&l.text), stdout);
+		/* with a store: each token's counts and f(w) */
+		if (store_begin(bayes_store(b), 0, &t) == ST_OK)
+			store_totals(t, &ns, &nh);
+		for (p = buf_str(&l.text); *p != '\0'; p = e + 1) {
+			struct store_counts sc;
+			struct classify_params cp;
+
+			e = strchr(p, '\n');
+			if (e == NULL)
+				break;
+			uint64_t hh = tok_hash(p, (size_t)(e - p));
+
+			if (t == NULL || ns == 0 || nh == 0 ||
+			    (store_get(t, hh | TOK_HDR_BIT, &sc) != ST_OK &&
+			    store_get(t, hh & ~TOK_HDR_BIT, &sc) != ST_OK)) {
+				printf("%.*s\n", (int)(e - p), p);
+				continue;
+			}
+			classify_params_from_cfg(&cp, cfg);
+			printf("%.*s\t%u\t%u\t%.4f\n", (int)(e - p), p,
+			    sc.spam, sc.ham,
+			    classify_f(&cp, sc.spam, sc.ham, ns, nh));
+		}
+		store_abort(t);
 		toklist_free(&l);
 	}
 	pool_free(pool);
@@ -230,10 +257,11 @@ cmd_bayes(int argc, char **argv)
 		flags = 0;
 	else
 		flags = STORE_RDONLY;
-	if (strcmp(sub, "tokens") == 0) {
-		/* no store needed: an empty in-memory one gives the options */
+	if (strcmp(sub, "tokens") == 0 &&
+	    bayes_open(path, cfg, STORE_RDONLY, &b, err, sizeof(err)) != ST_OK) {
+		/* no store: an empty in-memory one gives the options */
 		b = bayes_new(store_mem_new(), cfg);
-	} else {
+	} else if (b == NULL) {
 		rc = bayes_open(path, cfg, flags, &b, err, sizeof(err));
 		if (rc != ST_OK) {
 			fprintf(stderr, "hamlet bayes %s: %s\n", sub, err);

@@ -1,0 +1,122 @@
+#!/bin/sh
+# bench_bayes.sh HAMLET CORPUS - Bayes alone: hamlet against bogofilter on
+# the fixed split (split.sh: 70% train, 30% test by file-name hash),
+# trained and tested in the same run on the same messages, one core each.
+#
+# Reports per filter: FP% and FN% at the default threshold (hamlet: Bayes
+# probability > 0.5, the decision boundary of a probability, fixed before
+# looking at any result; bogofilter: its own verdict at its default
+# spam_cutoff), (1-AUC)% over the raw probabilities, lam% (logistic
+# average misclassification, TREC), training and classification
+# messages/s; then hamlet/bogofilter ratios.
+# CORPUS has ham/ and spam/ with one file per message.
+set -eu
+HAMLET=$1
+CORPUS=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+W=$(mktemp -d "${TMPDIR:-/tmp}/bench-bayes.XXXXXX")
+[ -n "${BENCH_KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
+# pin to one core when taskset exists
+if command -v taskset >/dev/null 2>&1; then ONE="taskset -c 0"; else ONE=""; fi
+
+# the split, as symlink folders so both filters read the same files
+for c in ham spam; do
+	mkdir -p "$W/train/$c" "$W/test/$c"
+	find "$CORPUS/$c" -type f ! -name '.*' | sort | sh "$HERE/split.sh" |
+	while IFS="$(printf '\t')" read -r part path; do
+		ln -s "$path" "$W/$part/$c/$(basename "$path")"
+	done
+	ls "$W/test/$c" | sed "s|^|$W/test/$c/|" > "$W/test_$c.lst"
+done
+cat "$W/test_ham.lst" "$W/test_spam.lst" > "$W/test.lst"
+ntrain=$(( $(ls "$W/train/ham" | wc -l) + $(ls "$W/train/spam" | wc -l) ))
+ntest=$(wc -l < "$W/test.lst")
+
+now() { python3 -c 'import time; print(time.time())'; }
+
+# hamlet
+t0=$(now)
+$ONE "$HAMLET" train-spam -q --db "$W/hdb" "$W/train/spam" >/dev/null || true
+$ONE "$HAMLET" train-ham -q --db "$W/hdb" "$W/train/ham" >/dev/null || true
+t1=$(now)
+xargs $ONE "$HAMLET" bayes classify --db "$W/hdb" < "$W/test.lst" |
+    cut -f1,2,3 > "$W/hamlet.out"
+t2=$(now)
+
+# bogofilter (bulk mode, Berkeley DB as packaged)
+mkdir -p "$W/bdb"
+t3=$(now)
+(cd "$W/train/spam" && ls | xargs $ONE bogofilter -d "$W/bdb" -s -B)
+(cd "$W/train/ham" && ls | xargs $ONE bogofilter -d "$W/bdb" -n -B)
+t4=$(now)
+xargs $ONE bogofilter -d "$W/bdb" -t -B < "$W/test.lst" > "$W/bogo.raw" || true
+t5=$(now)
+paste "$W/test.lst" "$W/bogo.raw" | awk -F'\t' '{ split($2, a, " ");
+    printf "%s\t%s\t%s\n", $1, a[2], a[1] }' > "$W/bogo.out"
+
+python3 - "$W" "$ntrain" "$ntest" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" <<'PY'
+import math, sys
+w, ntrain, ntest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0, t1, t2, t3, t4, t5 = map(float, sys.argv[4:10])
+
+def load(path, verdict):
+    rows = []
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if len(f) < 3:
+            continue
+        spam = "/test/spam/" in f[0]
+        prob = float(f[1])
+        if verdict == "hamlet":
+            # rank refines the order where prob saturates at 0 or 1
+            key = (prob, float(f[2]))
+            said = prob > 0.5
+        else:
+            key = (prob, 0.0)
+            said = f[2] == "S"
+        rows.append((spam, key, said))
+    return rows
+
+def metrics(rows):
+    ham = [r for r in rows if not r[0]]
+    spam = [r for r in rows if r[0]]
+    fp = sum(1 for r in ham if r[2])
+    fn = sum(1 for r in spam if not r[2])
+    # AUC = P(score(spam) > score(ham)), ties count one half
+    allr = sorted(rows, key=lambda r: r[1])
+    i, rank_sum = 0, 0.0
+    while i < len(allr):
+        j = i
+        while j < len(allr) and allr[j][1] == allr[i][1]:
+            j += 1
+        avg = (i + 1 + j) / 2.0
+        rank_sum += avg * sum(1 for r in allr[i:j] if r[0])
+        i = j
+    ns, nh = len(spam), len(ham)
+    auc = (rank_sum - ns * (ns + 1) / 2.0) / (ns * nh) if ns and nh else 0
+    fpr = (fp + 0.5) / (nh + 1)
+    fnr = (fn + 0.5) / (ns + 1)
+    lg = lambda p: math.log(p / (1 - p))
+    lam = 1 / (1 + math.exp(-(lg(fpr) + lg(fnr)) / 2))
+    return (100.0 * fp / max(nh, 1), 100.0 * fn / max(ns, 1),
+            100.0 * (1 - auc), 100.0 * lam, len(rows), fp, fn)
+
+h = metrics(load(w + "/hamlet.out", "hamlet"))
+b = metrics(load(w + "/bogo.out", "bogo"))
+ht, hc = ntrain / max(t1 - t0, 1e-9), ntest / max(t2 - t1, 1e-9)
+bt, bc = ntrain / max(t4 - t3, 1e-9), ntest / max(t5 - t4, 1e-9)
+print("bayes bench: %d train, %d test messages (split.sh), one core" %
+      (ntrain, ntest))
+print("%-12s %8s %8s %9s %8s %10s %10s" %
+      ("", "FP%", "FN%", "(1-AUC)%", "lam%", "train/s", "classify/s"))
+for name, m, tr, cl in (("hamlet", h, ht, hc), ("bogofilter", b, bt, bc)):
+    print("%-12s %8.3f %8.3f %9.4f %8.3f %10.0f %10.0f   (%d scored, %d FP, %d FN)" %
+          (name, m[0], m[1], m[2], m[3], tr, cl, m[4], m[5], m[6]))
+def ratio(a, b):
+    return "%.2f" % (a / b) if b else "n/a"
+print("hamlet/bogofilter: (1-AUC) %s, lam %s, train speed %s, classify speed %s" %
+      (ratio(h[2], b[2]), ratio(h[3], b[3]), ratio(ht, bt), ratio(hc, bc)))
+print("targets: hamlet (1-AUC)%% <= 0.05: %s; FP%% <= 0.1: %s; speed >= bogofilter: %s" %
+      ("yes" if h[2] <= 0.05 else "NO", "yes" if h[0] <= 0.1 else "NO",
+       "yes" if ht >= bt and hc >= bc else "NO"))
+PY

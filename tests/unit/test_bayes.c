@@ -1,0 +1,671 @@
+/*
+ * test_bayes.c - Bayes: classifier arithmetic, tokenizer, learning on
+ * the in-memory store (learn, relearn, move, forget, rollback), expiry,
+ * dump/restore, the LMDB store (map growth, concurrent readers while a
+ * writer commits), and the engine checks (bands, auto-learn).
+ */
+#include <sys/stat.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bayes/bayes.h"
+#include "bayes/classify.h"
+#include "bayes/store.h"
+#include "bayes/tok.h"
+#include "engine/cfg.h"
+#include "engine/msg.h"
+#include "engine/pool.h"
+#include "engine/result.h"
+#include "engine/scan.h"
+#include "engine/xalloc.h"
+#include "testhelp.h"
+
+static struct cfg *cfg;
+static struct msg_limits lim;
+
+static struct msg *
+parse(struct pool *p, const char *raw)
+{
+	struct msg *m = NULL;
+
+	msg_parse(p, raw, strlen(raw), NULL, &lim, &m);
+	return m;
+}
+
+/* a synthetic message: words drawn from a class vocabulary */
+static char *
+synth(int spam, int i)
+{
+	static const char *sw[] = { "viagra", "cheap", "winner", "casino",
+	    "mortgage", "refinance", "unsubscribe", "lottery", "pills",
+	    "offer", "guaranteed", "income" };
+	static const char *hw[] = { "meeting", "patch", "kernel", "review",
+	    "lunch", "project", "compile", "release", "debian", "thanks",
+	    "schedule", "commit" };
+	const char **w = spam ? sw : hw;
+	struct buf b = BUF_INIT;
+	int k;
+
+	buf_printf(&b, "From: %s%d@example.%s\nTo: you@example.org\n"
+	    "Subject: %s %s\nMessage-ID: <%d.%d@example.net>\n\n",
+	    spam ? "promo" : "alice", i % 7, spam ? "biz" : "org",
+	    w[i % 12], w[(i * 7) % 12], spam, i);
+	for (k = 0; k < 20; k++)
+		buf_printf(&b, "%s%s", w[(i + k * 5) % 12],
+		    k % 8 == 7 ? "\n" : " ");
+	buf_printf(&b, "\nserial%d\n", i);
+	return buf_detach(&b);
+}
+
+static void
+test_math(void)
+{
+	struct classify_params p = { 0.45, 0.5, 0.0, 150, 0 };
+	struct classify_result r;
+	struct store_counts c[40];
+	double f;
+	int i;
+
+	test_cond("f of an unknown token is the prior x",
+	    classify_f(&p, 0, 0, 10, 10) == 0.5);
+	f = classify_f(&p, 10, 0, 10, 10);
+	test_cond("f of a spam-only token (Robinson)",
+	    fabs(f - (0.45 * 0.5 + 10.0) / 10.45) < 1e-12);
+	f = classify_f(&p, 5, 5, 10, 20);
+	test_cond("f normalizes by message totals", f > 0.5 &&
+	    fabs(f - (0.45 * 0.5 + 10 * (0.5 / 0.75)) / 10.45) < 1e-12);
+	test_cond("chi2q(0) = 1", classify_chi2q(0, 10) == 1.0);
+	test_cond("chi2q(2, 2) = e^-1",
+	    fabs(classify_chi2q(2, 2) - exp(-1)) < 1e-12);
+	test_cond("chi2q(10, 4) = 6 e^-5",
+	    fabs(classify_chi2q(10, 4) - 6 * exp(-5)) < 1e-12);
+	test_cond("log chi2q stays finite far in the tail",
+	    isfinite(classify_log_chi2q(5000, 300)) &&
+	    classify_log_chi2q(5000, 300) < -1000);
+
+	classify_combine(&p, NULL, c, 0, 10, 10, &r);
+	test_cond("no tokens: 0.5", r.prob == 0.5 && r.nused == 0);
+	for (i = 0; i < 40; i++) {
+		c[i].spam = 50;
+		c[i].ham = 0;
+		c[i].day = 1;
+	}
+	classify_combine(&p, NULL, c, 40, 100, 100, &r);
+	test_cond("spammy tokens: prob near 1", r.prob > 0.99 && r.rank > 0);
+	for (i = 0; i < 40; i++) {
+		c[i].spam = 0;
+		c[i].ham = 50;
+	}
+	classify_combine(&p, NULL, c, 40, 100, 100, &r);
+	test_cond("hammy tokens: prob near 0", r.prob < 0.01 && r.rank < 0);
+	for (i = 0; i < 40; i++) {
+		c[i].spam = i % 2 ? 50 : 0;
+		c[i].ham = i % 2 ? 0 : 50;
+	}
+	classify_combine(&p, NULL, c, 40, 100, 100, &r);
+	test_cond("balanced evidence: prob near 0.5",
+	    fabs(r.prob - 0.5) < 0.01);
+	p.max_tokens = 10;
+	classify_combine(&p, NULL, c, 40, 100, 100, &r);
+	test_cond("max_tokens caps the evidence", r.nused == 10);
+	p.max_tokens = 150;
+	p.min_dev = 0.499;
+	classify_combine(&p, NULL, c, 40, 100, 100, &r);
+	test_cond("min_dev drops weak tokens", r.nused == 0 && r.prob == 0.5);
+}
+
+static int
+has_tok(const struct toklist *l, const char *t)
+{
+	const char *p = buf_str(&l->text);
+	size_t n = strlen(t);
+
+	for (; (p = strstr(p, t)) != NULL; p++)
+		if ((p == buf_str(&l->text) || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
+static void
+test_tokenizer(void)
+{
+	const char *raw =
+	    "From: \"Bob\" <bob@mail.example.com>\n"
+	    "To: alice@example.org\n"
+	    "Subject: Cheap PILLS today\n"
+	    "X-Spam-Status: Yes, score=99\n"
+	    "X-Bogosity: Spam, tests=bogofilter\n"
+	    "X-Mailer: Foo Mailer 1.0\n"
+	    "Message-ID: <123@host.example.net>\n"
+	    "Received: from relay.example.net ([192.0.2.1]) by mx.example.org"
+	    " with ESMTP id ABC123DEF456; Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "\n"
+	    "Only $19.99 for 1,000 pills! Visit http://www.shop.example.com/buy/now.html\n"
+	    "ÉCOLE Straße supercalifragilisticexpialidocious ok\n";
+	struct tok_opts o;
+	struct toklist l;
+	struct pool *p = pool_new();
+	struct msg *m = parse(p, raw);
+	size_t i;
+	int sorted = 1, zero = 0, hdrbit = 0;
+
+	test_cond("tokenizer: message parses", m != NULL);
+	if (m == NULL)
+		return;
+	tok_opts_init(&o, cfg->bayes_ignore_headers, 0);
+	toklist_init(&l);
+	l.keep_text = 1;
+	tok_msg(m, &o, &l);
+	test_cond("subject words, folded", has_tok(&l, "S:cheap") &&
+	    has_tok(&l, "S:pills"));
+	test_cond("body words folded", has_tok(&l, "pills") &&
+	    has_tok(&l, "visit"));
+	test_cond("prices and numbers kept", has_tok(&l, "$19.99") &&
+	    has_tok(&l, "1,000"));
+	test_cond("URI host and parents", has_tok(&l, "U:www.shop.example.com")
+	    && has_tok(&l, "U:shop.example.com") &&
+	    has_tok(&l, "U:example.com"));
+	test_cond("URI path pieces", has_tok(&l, "UP:buy"));
+	test_cond("UTF-8 case folding", has_tok(&l, "école") &&
+	    has_tok(&l, "strasse"));
+	test_cond("long word becomes a skip token",
+	    has_tok(&l, "sk:supercalif") &&
+	    !has_tok(&l, "supercalifragilisticexpialidocious"));
+	test_cond("short words dropped", !has_tok(&l, "ok"));
+	test_cond("from address", has_tok(&l, "F:bob@mail.example.com"));
+	test_cond("received relays, not ids", has_tok(&l,
+	    "RCV:relay.example.net") && has_tok(&l, "RCV:192.0.2.1") &&
+	    !has_tok(&l, "RCV:abc123def456"));
+	test_cond("message-id host", has_tok(&l, "MID:host.example.net"));
+	test_cond("mailer", has_tok(&l, "XM:foo mailer 1.0"));
+	test_cond("X-Spam-* and X-Bogosity ignored",
+	    strstr(buf_str(&l.text), "score=99") == NULL &&
+	    strstr(buf_str(&l.text), "bogofilter") == NULL &&
+	    strstr(buf_str(&l.text), "x-bogosity") == NULL);
+	for (i = 0; i < l.n; i++) {
+		if (i > 0 && l.h[i] <= l.h[i - 1])
+			sorted = 0;
+		if (l.h[i] == 0)
+			zero = 1;
+		if (l.h[i] & TOK_HDR_BIT)
+			hdrbit++;
+	}
+	test_cond("hashes sorted and unique", sorted && l.n > 20);
+	test_cond("no hash 0 (the totals key)", !zero);
+	test_cond("header tokens marked", hdrbit > 0 && (size_t)hdrbit < l.n);
+	test_cond("tok_hash never 0", tok_hash("", 0) != 0);
+
+	/* a configured ignore list */
+	tok_opts_free(&o);
+	tok_opts_init(&o, "X-Mailer", 0);
+	tok_msg(m, &o, &l);
+	test_cond("ignore list drops a header", !has_tok(&l, "XM:foo mailer 1.0"));
+	tok_opts_free(&o);
+	toklist_free(&l);
+	pool_free(p);
+}
+
+/* learn n messages of a class; returns how many were learned */
+static int
+learn_n(struct bayes *b, int spam, int from, int n, int cls)
+{
+	struct bayes_batch *bb;
+	enum bayes_learn_result r;
+	int i, done = 0;
+
+	if (bayes_batch_begin(b, &bb) != ST_OK)
+		return -1;
+	for (i = from; i < from + n; i++) {
+		char *raw = synth(spam, i);
+		struct pool *p = pool_new();
+		struct msg *m = parse(p, raw);
+
+		if (m != NULL && bayes_batch_learn(bb, m, cls, &r) == ST_OK &&
+		    (r == LEARN_DONE || r == LEARN_MOVED))
+			done++;
+		pool_free(p);
+		free(raw);
+	}
+	if (bayes_batch_commit(bb) != ST_OK)
+		return -1;
+	return done;
+}
+
+static double
+prob_of(struct bayes *b, const char *raw)
+{
+	struct bayes_score sc;
+	struct pool *p = pool_new();
+	struct msg *m = parse(p, raw);
+	double r = -1;
+
+	if (m != NULL && bayes_classify(b, m, &sc) == ST_OK)
+		r = sc.prob;
+	pool_free(p);
+	return r;
+}
+
+static void
+totals(struct bayes *b, uint32_t *ns, uint32_t *nh)
+{
+	struct store_txn *t;
+
+	*ns = *nh = 0;
+	if (store_begin(bayes_store(b), 0, &t) == ST_OK) {
+		store_totals(t, ns, nh);
+		store_abort(t);
+	}
+}
+
+static void
+test_learning(struct bayes *b, const char *what)
+{
+	struct bayes_stats st;
+	uint32_t ns, nh;
+	char name[128], *raw;
+	double ps, ph;
+
+	snprintf(name, sizeof(name), "%s: learn 30 spam", what);
+	test_cond(name, learn_n(b, 1, 0, 30, STORE_SPAM) == 30);
+	snprintf(name, sizeof(name), "%s: learn 30 ham", what);
+	test_cond(name, learn_n(b, 0, 0, 30, STORE_HAM) == 30);
+	totals(b, &ns, &nh);
+	snprintf(name, sizeof(name), "%s: totals", what);
+	test_cond(name, ns == 30 && nh == 30);
+	snprintf(name, sizeof(name), "%s: re-learning is a no-op", what);
+	test_cond(name, learn_n(b, 1, 0, 30, STORE_SPAM) == 0);
+	totals(b, &ns, &nh);
+	test_cond("re-learn leaves totals", ns == 30 && nh == 30);
+
+	raw = synth(1, 1000);
+	ps = prob_of(b, raw);
+	free(raw);
+	raw = synth(0, 1000);
+	ph = prob_of(b, raw);
+	free(raw);
+	snprintf(name, sizeof(name), "%s: unseen spam scores high (%.3f)",
+	    what, ps);
+	test_cond(name, ps > 0.9);
+	snprintf(name, sizeof(name), "%s: unseen ham scores low (%.3f)",
+	    what, ph);
+	test_cond(name, ph >= 0 && ph < 0.1);
+
+	/* a spam message re-learned as ham moves */
+	snprintf(name, sizeof(name), "%s: move 5 spam to ham", what);
+	test_cond(name, learn_n(b, 1, 0, 5, STORE_HAM) == 5);
+	totals(b, &ns, &nh);
+	test_cond("move adjusts totals", ns == 25 && nh == 35);
+	/* forget */
+	test_cond("forget 5", learn_n(b, 1, 0, 5, BAYES_FORGET) == 5);
+	totals(b, &ns, &nh);
+	test_cond("forget adjusts totals", ns == 25 && nh == 30);
+	test_cond("forget again: unknown", learn_n(b, 1, 0, 5,
+	    BAYES_FORGET) == 0);
+
+	test_cond("stats", bayes_stats(b, &st) == ST_OK);
+	snprintf(name, sizeof(name), "%s: seen table matches totals", what);
+	test_cond(name, st.seen_spam == st.nspam && st.seen_ham == st.nham &&
+	    st.info.ntokens > 20);
+}
+
+static void
+test_mem_store(void)
+{
+	struct bayes *b = bayes_new(store_mem_new(), cfg);
+	struct bayes_batch *bb;
+	enum bayes_learn_result r;
+	struct pool *p;
+	struct msg *m;
+	uint32_t ns, nh;
+	char *raw;
+
+	test_learning(b, "mem");
+
+	/* an aborted batch leaves nothing */
+	totals(b, &ns, &nh);
+	bayes_batch_begin(b, &bb);
+	raw = synth(1, 5000);
+	p = pool_new();
+	m = parse(p, raw);
+	bayes_batch_learn(bb, m, STORE_SPAM, &r);
+	test_cond("learned in the batch", r == LEARN_DONE);
+	bayes_batch_abort(bb);
+	pool_free(p);
+	free(raw);
+	{
+		uint32_t ns2, nh2;
+
+		totals(b, &ns2, &nh2);
+		test_cond("abort leaves the store as it was",
+		    ns2 == ns && nh2 == nh);
+	}
+	/* the same message twice in one batch counts once */
+	bayes_batch_begin(b, &bb);
+	raw = synth(1, 6000);
+	p = pool_new();
+	m = parse(p, raw);
+	bayes_batch_learn(bb, m, STORE_SPAM, &r);
+	bayes_batch_learn(bb, m, STORE_SPAM, &r);
+	test_cond("duplicate in a batch: already", r == LEARN_ALREADY);
+	bayes_batch_commit(bb);
+	pool_free(p);
+	free(raw);
+	{
+		uint32_t ns2, nh2;
+
+		totals(b, &ns2, &nh2);
+		test_cond("duplicate counted once", ns2 == ns + 1);
+	}
+	bayes_close(b);
+}
+
+static void
+test_expire(void)
+{
+	struct bayes *b = bayes_new(store_mem_new(), cfg);
+	struct bayes_stats st, st2;
+	uint64_t removed;
+
+	bayes_set_today(b, 20000);
+	learn_n(b, 1, 0, 20, STORE_SPAM);
+	bayes_set_today(b, 20100);
+	learn_n(b, 0, 0, 20, STORE_HAM);
+	bayes_stats(b, &st);
+	test_cond("expire: nothing to do under the target",
+	    bayes_expire(b, st.info.ntokens, &removed) == ST_OK &&
+	    removed == 0);
+	test_cond("expire: to half", bayes_expire(b, st.info.ntokens / 2,
+	    &removed) == ST_OK &&
+	    removed == st.info.ntokens - st.info.ntokens / 2);
+	bayes_stats(b, &st2);
+	test_cond("expire: tokens gone",
+	    st2.info.ntokens == st.info.ntokens - removed);
+	test_cond("expire: totals and seen kept", st2.nspam == st.nspam &&
+	    st2.nham == st.nham && st2.seen_spam == st.seen_spam);
+	test_cond("expire: singletons went first",
+	    st2.singletons < st.singletons && st2.oldest_day >= st.oldest_day &&
+	    (st2.singletons == 0 || st2.oldest_day == 20100));
+	bayes_close(b);
+}
+
+static char *
+dump_str(struct bayes *b)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&s, &n);
+
+	bayes_dump(b, fp);
+	fclose(fp);
+	return s;
+}
+
+static void
+test_dump_restore(void)
+{
+	struct bayes *a = bayes_new(store_mem_new(), cfg);
+	struct bayes *b = bayes_new(store_mem_new(), cfg);
+	char *d1, *d2, err[256];
+	FILE *fp;
+
+	learn_n(a, 1, 0, 10, STORE_SPAM);
+	learn_n(a, 0, 0, 10, STORE_HAM);
+	learn_n(b, 0, 50, 3, STORE_HAM);	/* replaced by restore */
+	d1 = dump_str(a);
+	fp = fmemopen(d1, strlen(d1), "r");
+	test_cond("restore", bayes_restore(b, fp, err, sizeof(err)) == ST_OK);
+	fclose(fp);
+	d2 = dump_str(b);
+	test_cond("dump of the restored store is identical",
+	    strcmp(d1, d2) == 0 && strlen(d1) > 100);
+	test_cond("dump starts with its magic",
+	    strncmp(d1, "hamlet-bayes-dump 1\ntotals 10 10 ", 32) == 0);
+	free(d2);
+	fp = fmemopen("hamlet-bayes-dump 1\nt 12 x\n", 27, "r");
+	test_cond("bad dump rejected with a line number",
+	    bayes_restore(b, fp, err, sizeof(err)) == ST_ERR_PARSE &&
+	    strstr(err, "line 2") != NULL);
+	fclose(fp);
+	d2 = dump_str(b);
+	test_cond("failed restore changed nothing", strcmp(d1, d2) == 0);
+	free(d1);
+	free(d2);
+	bayes_close(a);
+	bayes_close(b);
+}
+
+struct reader {
+	struct bayes	*b;
+	int		 errors;
+	int		 runs;
+	volatile int	*stop;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	char *raw = synth(1, 777);
+	struct pool *p = pool_new();
+	struct msg *m = parse(p, raw);
+	struct bayes_score sc;
+
+	while (!*r->stop || r->runs < 10) {
+		if (bayes_classify(r->b, m, &sc) != ST_OK)
+			r->errors++;
+		r->runs++;
+	}
+	pool_free(p);
+	free(raw);
+	return NULL;
+}
+
+static void
+test_lmdb(void)
+{
+	char dir[] = "/tmp/hamlet-test-bayes.XXXXXX", err[256], *path;
+	struct bayes *b = NULL, *ro = NULL;
+	struct bayes_stats st;
+	struct reader rd[3];
+	pthread_t th[3];
+	volatile int stop = 0;
+	int i, ok = 1;
+
+	if (mkdtemp(dir) == NULL) {
+		test_cond("mkdtemp", 0);
+		return;
+	}
+	path = xasprintf("%s/store", dir);
+	test_cond("lmdb: missing store is NOTFOUND",
+	    bayes_open(path, cfg, STORE_RDONLY, &b, err, sizeof(err)) ==
+	    ST_NOTFOUND && b == NULL);
+	test_cond("lmdb: create (small map)", bayes_open(path, cfg,
+	    STORE_CREATE | STORE_SMALLMAP, &b, err, sizeof(err)) == ST_OK);
+	if (b == NULL)
+		goto out;
+	test_learning(b, "lmdb");
+	/* enough distinct tokens to overflow a 256 KiB map several times */
+	for (i = 0; i < 6 && ok; i++)
+		ok = learn_n(b, i % 2, 10000 + i * 400, 400,
+		    i % 2 ? STORE_SPAM : STORE_HAM) == 400;
+	test_cond("lmdb: map grows on MAP_FULL", ok);
+	bayes_stats(b, &st);
+	test_cond("lmdb: map size grew", st.info.map_size > (256 << 10));
+	test_cond("lmdb: consistent after growth",
+	    st.seen_spam == st.nspam && st.seen_ham == st.nham);
+
+	/* readers in other threads (another handle: another "process") */
+	test_cond("lmdb: open read-only", bayes_open(path, cfg, STORE_RDONLY,
+	    &ro, err, sizeof(err)) == ST_OK);
+	if (ro != NULL) {
+		for (i = 0; i < 3; i++) {
+			rd[i].b = i == 0 ? b : ro;
+			rd[i].errors = rd[i].runs = 0;
+			rd[i].stop = &stop;
+			pthread_create(&th[i], NULL, reader_main, &rd[i]);
+		}
+		/* the writer keeps committing and growing meanwhile */
+		for (i = 0; i < 4; i++)
+			learn_n(b, 1, 20000 + i * 300, 300, STORE_SPAM);
+		stop = 1;
+		for (i = 0; i < 3; i++)
+			pthread_join(th[i], NULL);
+		test_cond("lmdb: readers saw no errors while writing",
+		    rd[0].errors + rd[1].errors + rd[2].errors == 0 &&
+		    rd[0].runs > 0 && rd[2].runs > 0);
+		bayes_close(ro);
+	}
+	bayes_close(b);
+	b = NULL;
+	test_cond("lmdb: reopen", bayes_open(path, cfg, STORE_RDONLY, &b,
+	    err, sizeof(err)) == ST_OK);
+	if (b != NULL) {
+		bayes_stats(b, &st);
+		test_cond("lmdb: data survives reopen", st.nspam > 1000 &&
+		    st.seen_spam == st.nspam);
+	}
+out:
+	bayes_close(b);
+	{
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup failed\n");
+		free(cmd);
+	}
+	free(path);
+}
+
+static void
+test_engine(void)
+{
+	char dir[] = "/tmp/hamlet-test-bayes.XXXXXX", err[256], *path, *raw;
+	struct engine *e;
+	struct bayes *b;
+	struct scan *s;
+	struct cfg *c;
+	uint32_t ns, nh;
+	const struct hit *h;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	path = xasprintf("%s/store", dir);
+
+	/* a missing store: Bayes silently inactive */
+	c = cfg_dup(cfg);
+	cfg_set(c, "bayes_path", path, err, sizeof(err));
+	e = engine_new(c);
+	test_cond("attach without a store", bayes_attach(e, NULL, err,
+	    sizeof(err)) == ST_OK);
+	test_cond("band symbols defined with SA scores",
+	    symreg_get(engine_symbols(e), "BAYES_99") != NULL &&
+	    symreg_get(engine_symbols(e), "BAYES_99")->score[3] == 3.5 &&
+	    symreg_get(engine_symbols(e), "BAYES_00")->score[3] == -1.9 &&
+	    symreg_get(engine_symbols(e), "BAYES_00")->score[0] == 0);
+	engine_freeze(e);
+	raw = synth(1, 3000);
+	s = scan_new(e, NULL, raw, strlen(raw));
+	scan_run(s);
+	test_cond("no store: no Bayes hit, no error",
+	    s->bayes_prob < 0 && result_get(&s->res, "BAYES_ERROR",
+	    engine_symbols(e)) == NULL && result_get(&s->res, "BAYES_99",
+	    engine_symbols(e)) == NULL);
+	test_cond("auto-learn off: disabled", s->res.autolearn != NULL &&
+	    strcmp(s->res.autolearn, "disabled") == 0);
+	scan_free(s);
+	engine_unref(e);
+
+	/* a trained store */
+	if (bayes_open(path, cfg, STORE_CREATE, &b, err, sizeof(err)) !=
+	    ST_OK) {
+		test_cond("create store", 0);
+		goto out;
+	}
+	learn_n(b, 1, 0, 40, STORE_SPAM);
+	learn_n(b, 0, 0, 40, STORE_HAM);
+	bayes_close(b);
+
+	c = cfg_dup(cfg);
+	cfg_set(c, "bayes_path", path, err, sizeof(err));
+	cfg_set(c, "bayes_min_spam", "50", err, sizeof(err));
+	e = engine_new(c);
+	bayes_attach(e, NULL, err, sizeof(err));
+	engine_freeze(e);
+	s = scan_new(e, NULL, raw, strlen(raw));
+	scan_run(s);
+	test_cond("below bayes_min_spam: no contribution",
+	    s->bayes_prob < 0);
+	scan_free(s);
+	engine_unref(e);
+
+	c = cfg_dup(cfg);
+	cfg_set(c, "bayes_path", path, err, sizeof(err));
+	cfg_set(c, "bayes_min_spam", "10", err, sizeof(err));
+	cfg_set(c, "bayes_min_ham", "10", err, sizeof(err));
+	cfg_set(c, "bayes_auto_learn", "yes", err, sizeof(err));
+	e = engine_new(c);
+	bayes_attach(e, NULL, err, sizeof(err));
+	engine_freeze(e);
+	s = scan_new(e, NULL, raw, strlen(raw));
+	scan_run(s);
+	h = result_get(&s->res, "BAYES_99", engine_symbols(e));
+	test_cond("trained: prob set and BAYES_99 hit", s->bayes_prob > 0.99 &&
+	    h != NULL && h->detail != NULL &&
+	    strncmp(h->detail, "score: ", 7) == 0);
+	/* no rules: score 0 < 0.1 and is_spam is 0: learned as ham */
+	test_cond("auto-learn decides by the non-Bayes score",
+	    s->res.autolearn != NULL &&
+	    (strcmp(s->res.autolearn, "no") == 0 ||
+	    strcmp(s->res.autolearn, "ham") == 0));
+	scan_free(s);
+	free(raw);
+	raw = synth(0, 3001);
+	s = scan_new(e, NULL, raw, strlen(raw));
+	scan_run(s);
+	test_cond("trained: ham scores BAYES_00", s->bayes_prob >= 0 &&
+	    s->bayes_prob <= 0.01 && result_get(&s->res, "BAYES_00",
+	    engine_symbols(e)) != NULL);
+	test_cond("auto-learn: ham", s->res.autolearn != NULL &&
+	    strcmp(s->res.autolearn, "ham") == 0 && s->learn_class == 0);
+	scan_free(s);
+	engine_unref(e);
+	if (bayes_open(path, cfg, STORE_RDONLY, &b, err, sizeof(err)) ==
+	    ST_OK) {
+		totals(b, &ns, &nh);
+		test_cond("auto-learned message is in the store", nh == 41);
+		bayes_close(b);
+	}
+out:
+	free(raw);
+	{
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup failed\n");
+		free(cmd);
+	}
+	free(path);
+}
+
+int
+main(void)
+{
+	msg_global_init();
+	cfg = cfg_new();
+	msg_limits_from_cfg(&lim, cfg);
+	test_math();
+	test_tokenizer();
+	test_mem_store();
+	test_expire();
+	test_dump_restore();
+	test_lmdb();
+	test_engine();
+	cfg_free(cfg);
+	return test_report();
+}
