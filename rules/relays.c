@@ -119,9 +119,9 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 		return 0;
 	if (strstr(s, " with local for ") != NULL)
 		return 0;
-	/* the date after the last ';' is not ours */
-	if ((c = strrchr(s, ';')) != NULL)
-		line[c - line] = '\0';
+	/* a mail fetcher's handover (fetchmail, getmail): not a relay */
+	if (strstr(s, "with POP3") != NULL || strstr(s, "with IMAP") != NULL)
+		return 2;
 	from = s + 5;
 	by = strstr(from, " by ");
 	if (by == NULL)
@@ -268,8 +268,8 @@ add_str(struct buf *b, const struct relay *r)
 	if (b->len)
 		buf_addc(b, ' ');
 	buf_printf(b, "[ ip=%s rdns=%s helo=%s by=%s ident=%s envfrom=%s "
-	    "intl=0 id=%s auth=%s msa=0 ]", r->ip, r->rdns, r->helo, r->by,
-	    r->ident, r->envfrom, r->id, r->auth);
+	    "intl=%d id=%s auth=%s msa=0 ]", r->ip, r->rdns, r->helo, r->by,
+	    r->ident, r->envfrom, r->trusted, r->id, r->auth);
 }
 
 struct relays *
@@ -288,7 +288,17 @@ relays_parse(struct pool *p, const struct msg *m)
 		if (strcasecmp(h->name, "Received") != 0)
 			continue;
 		rl->nreceived++;
-		if (!relays_parse_line(p, h->value ? h->value : "", &r)) {
+		switch (relays_parse_line(p, h->value ? h->value : "", &r)) {
+		case 1:
+			break;
+		case 2:
+			/* inside the trusted area a fetcher restarts the chain */
+			if (in_trusted) {
+				rl->n = rl->ntrusted = 0;
+				buf_truncate(&tb, 0);
+			}
+			continue;
+		default: {
 			const char *v = h->value ? h->value : "";
 
 			while (isspace((unsigned char)*v) || *v == '(')
@@ -296,6 +306,7 @@ relays_parse(struct pool *p, const struct msg *m)
 			if (strncasecmp(v, "from ", 5) == 0)
 				rl->unparseable++;
 			continue;
+		}
 		}
 		if (in_trusted && !r.private_ip && r.auth[0] == '\0')
 			in_trusted = 0;

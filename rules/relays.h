@@ -44,7 +44,10 @@ struct relays {
 /* Parse m's Received headers into the pool. Never fails. */
 struct relays *relays_parse(struct pool *p, const struct msg *m);
 
-/* Parse one unfolded Received value; 0 when it is not a relay. */
+/*
+ * Parse one Received value: 1 a relay, 0 not a relay (or not
+ * understood), 2 a mail fetcher's handover (fetchmail/getmail).
+ */
 int relays_parse_line(struct pool *p, const char *line,
     struct relay *out /* OUT */);
 

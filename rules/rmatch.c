@@ -329,7 +329,7 @@ addr_parts(struct buf *out, const char *v, int want_name)
 	const char *p = v;
 
 	while (*p) {
-		const char *start = p, *lt = NULL, *gt = NULL;
+		const char *start = p, *lt = NULL, *gt = NULL, *at;
 		int inq = 0, depth = 0;
 		struct buf name = BUF_INIT, addr = BUF_INIT, comment = BUF_INIT;
 
@@ -403,7 +403,9 @@ addr_parts(struct buf *out, const char *v, int want_name)
 			}
 			if (out->len > before || addr.len)
 				buf_addc(out, '\n');
-		} else if (addr.len > 0 && strchr(buf_str(&addr), '@')) {
+		} else if (addr.len > 0 && (at = strchr(buf_str(&addr), '@')) !=
+		    NULL && at > buf_str(&addr) && at[1] != '\0') {
+			/* only well-formed local@domain, as SA's parser */
 			buf_add(out, addr.p, addr.len);
 			buf_addc(out, '\n');
 		}
@@ -460,6 +462,89 @@ add_values(const struct msg *m, const char *name, unsigned hmods,
 	}
 }
 
+/* index of the first (last) top-level header named name, or -1 */
+static long
+hdr_index(const struct msg *m, const char *name, int last)
+{
+	long r = -1;
+
+	for (size_t i = 0; i < m->nmsg_hdrs; i++)
+		if (strcasecmp(m->hdrs[i].name, name) == 0) {
+			r = (long)i;
+			if (!last)
+				break;
+		}
+	return r;
+}
+
+/* the first address of header name (":first:addr"), or NULL */
+static const char *
+first_addr(struct rscan *rs, const char *name)
+{
+	struct buf b = BUF_INIT;
+	int found = 0;
+	const char *res = NULL;
+
+	add_values(rs->msg, name, HM_FIRST | HM_ADDR, &b, &found);
+	if (found && b.len > 0) {
+		size_t n = strcspn(buf_str(&b), "\n");
+
+		res = pool_strndup(rs->pool, buf_str(&b), n);
+	}
+	buf_free(&b);
+	return res;
+}
+
+/*
+ * PerMsgStatus::get_envelope_from(): the MTA's envelope when known, else
+ * the envelope-from of the last untrusted (or first trusted) relay, else
+ * X-Envelope-From / Envelope-Sender / Return-Path unless a Received
+ * header precedes them (then they were added upstream and are not ours).
+ */
+static const char *
+envelope_from(struct rscan *rs)
+{
+	const struct msg *m = rs->msg;
+	const struct relays *rl = rmatch_relays(rs);
+	const struct relay *hop = NULL;
+	static const char *const hdrs[] = { "X-Envelope-From",
+	    "Envelope-Sender", "Return-Path" };
+	long firstrcvd = hdr_index(m, "Received", 0);
+
+	if (m->env.mail_from != NULL)
+		return m->env.mail_from;
+	if (rl->n > rl->ntrusted)
+		hop = &rl->r[rl->ntrusted];
+	else if (rl->ntrusted > 0)
+		hop = &rl->r[rl->ntrusted - 1];
+	if (hop != NULL && hop->envfrom[0] != '\0' &&
+	    strchr(hop->envfrom + 1, '@') != NULL)
+		return hop->envfrom;
+	{
+		const char *xs = first_addr(rs, "X-Sender");
+
+		if (xs != NULL && strchr(xs, '@') != NULL)
+			for (size_t i = 0; i < m->nmsg_hdrs; i++)
+				if (strcasecmp(m->hdrs[i].name, "Received") ==
+				    0 && m->hdrs[i].value &&
+				    strstr(m->hdrs[i].value, "(fetchmail"))
+					return NULL;
+	}
+	for (int k = 0; k < 3; k++) {
+		const char *a = first_addr(rs, hdrs[k]);
+
+		if (a == NULL)
+			continue;
+		if (firstrcvd >= 0 && firstrcvd < hdr_index(m, hdrs[k], 1)) {
+			if (k == 0)
+				return NULL;
+			continue;
+		}
+		return a;
+	}
+	return NULL;
+}
+
 char *
 rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
     enum hdr_kind kind)
@@ -488,29 +573,15 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 		add_values(m, "To", hmods, &b, &found);
 		add_values(m, "Cc", hmods, &b, &found);
 		break;
-	case HK_ENVFROM:
-		if (m->env.mail_from != NULL) {
-			buf_adds(&b, m->env.mail_from);
-			buf_addc(&b, '\n');
+	case HK_ENVFROM: {
+		const char *ef = envelope_from(rs);
+
+		if (ef != NULL) {
+			buf_adds(&b, ef);
 			found = 1;
-		} else {
-			struct buf t = BUF_INIT;
-			int f = 0;
-
-			add_values(m, "X-Envelope-From", HM_ADDR, &t, &f);
-			if (!f)
-				add_values(m, "Return-Path", HM_ADDR, &t, &f);
-			if (f && t.len > 0) {
-				/* the first address only */
-				const char *nl = strchr(buf_str(&t), '\n');
-
-				buf_add(&b, t.p, nl ? (size_t)(nl - t.p) + 1 :
-				    t.len);
-				found = 1;
-			}
-			buf_free(&t);
 		}
 		break;
+	}
 	case HK_MESSAGEID:
 		add_values(m, "X-Message-Id", hmods, &b, &found);
 		add_values(m, "Resent-Message-Id", hmods, &b, &found);

@@ -14,6 +14,8 @@
 #include "engine/pool.h"
 #include "rules/ac.h"
 #include "rules/metaexpr.h"
+#include "rules/relays.h"
+#include "rules/rfcdate.h"
 #include "rules/rmatch.h"
 #include "rules/rules.h"
 #include "rules/ruleset.h"
@@ -385,6 +387,67 @@ test_match_limit(void)
 	ruleset_free(rs);
 }
 
+static void
+test_dates_relays(void)
+{
+	long long t;
+	struct pool *p = pool_new();
+	struct relay r;
+	struct relays *rl;
+	struct msg *m;
+
+	test_cond("date rfc2822", rfcdate_parse("Thu, 22 Aug 2002 09:15:25 "
+	    "-0400", &t) && t == 1030022125LL);
+	test_cond("date zone name", rfcdate_parse("22 Aug 2002 13:15:25 GMT",
+	    &t) && t == 1030022125LL);
+	test_cond("date EDT", rfcdate_parse("Thu, 22 Aug 2002 09:15:25 EDT",
+	    &t) && t == 1030022125LL);
+	test_cond("date 2-digit year", rfcdate_parse("22 Aug 02 13:15:25 "
+	    "+0000", &t) && t == 1030022125LL);
+	test_cond("date ctime layout", rfcdate_parse("Thu Aug 22 13:15:25 2002",
+	    &t) && t == 1030022125LL);
+	test_cond("date garbage", !rfcdate_parse("yesterday", &t));
+
+	test_cond("postfix relay", relays_parse_line(p, "from mx.example.com "
+	    "(mail.example.com [192.0.2.7]) by mx.example.org (Postfix) with "
+	    "ESMTP id ABC123; Thu, 22 Aug 2002 09:15:25 -0400", &r) == 1 &&
+	    strcmp(r.ip, "192.0.2.7") == 0 &&
+	    strcmp(r.rdns, "mail.example.com") == 0 &&
+	    strcmp(r.helo, "mx.example.com") == 0 &&
+	    strcmp(r.by, "mx.example.org") == 0 && strcmp(r.id, "ABC123") == 0);
+	test_cond("unknown rdns is empty", relays_parse_line(p, "from x "
+	    "(unknown [198.51.100.1]) by y (Postfix) id Z", &r) == 1 &&
+	    r.rdns[0] == '\0');
+	test_cond("exim helo=", relays_parse_line(p, "from a.example.net "
+	    "([198.51.100.2] helo=foo) by b.example.org with esmtp (Exim 4.0) "
+	    "id 1x", &r) == 1 && strcmp(r.helo, "foo") == 0 &&
+	    strcmp(r.rdns, "a.example.net") == 0);
+	test_cond("qmail HELO", relays_parse_line(p, "from unknown (HELO bar) "
+	    "(198.51.100.3) by c.example.org with SMTP", &r) == 1 &&
+	    strcmp(r.helo, "bar") == 0 && r.rdns[0] == '\0' &&
+	    strcmp(r.ip, "198.51.100.3") == 0);
+	test_cond("envelope-from after the date", relays_parse_line(p,
+	    "from h (u@[198.51.100.4]) by i with ESMTP id J; Sun, 21 Jul "
+	    "2002 20:52:43 -0500 (CDT) (envelope-from u@h.example)", &r) == 1 &&
+	    strcmp(r.envfrom, "u@h.example") == 0);
+	test_cond("fetchmail is a marker", relays_parse_line(p, "from a "
+	    "[198.51.100.5] by localhost with IMAP (fetchmail-5.9.0)", &r) == 2);
+	test_cond("no from: not a relay", relays_parse_line(p, "by x with "
+	    "local id y", &r) == 0);
+	m = parse(p, "Received: from localhost (localhost [127.0.0.1]) by a "
+	    "(Postfix) id 1\nReceived: from b (c.example [203.0.113.9]) by d "
+	    "(Postfix) id 12345\nSubject: x\n\nbody\n");
+	if (m != NULL) {
+		rl = relays_parse(p, m);
+		test_cond("trust inference: private first hop trusted",
+		    rl->n == 2 && rl->ntrusted == 1);
+		test_cond("untrusted string", strcmp(rl->untrusted_str,
+		    "[ ip=203.0.113.9 rdns=c.example helo=b by=d ident= "
+		    "envfrom= intl=0 id=12345 auth= msa=0 ]") == 0);
+	}
+	pool_free(p);
+}
+
 int
 main(void)
 {
@@ -395,5 +458,6 @@ main(void)
 	test_ruleset();
 	test_prefilter_default();
 	test_match_limit();
+	test_dates_relays();
 	return test_report();
 }
