@@ -41,7 +41,7 @@
 
 #define MAX_FIELD	2048	/* longest macro / envelope string kept */
 #define MAX_RCPT	1000	/* recipients passed to the engine */
-#define MAX_XSPAM	1000	/* inbound X-Spam-* headers removed */
+#define MAX_XSPAM	1000	/* inbound X-Spam-* / X-Virus-* headers kept track of */
 #define LOG_SYMS	1200	/* bytes of symbol names in the log line */
 
 struct mmsg {
@@ -363,10 +363,14 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct mconn *c = conn_get(ctx);
 	struct mmsg *m = &c->m;
 	const char *v = value ? value : "";
+	int tracked;
 
 	if (!m->active || name == NULL)
 		return go_on(c, SMFIP_NR_HDR);
-	if (strncasecmp(name, "X-Spam-", 7) == 0 && m->nxs < MAX_XSPAM) {
+	/* inbound verdict headers reply.c may have to remove */
+	tracked = strncasecmp(name, "X-Spam-", 7) == 0 ||
+	    strncasecmp(name, "X-Virus-", 8) == 0;
+	if (tracked && m->nxs < MAX_XSPAM) {
 		int idx = 1;
 
 		for (size_t i = 0; i < m->nxs; i++)
@@ -379,9 +383,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		m->xs[m->nxs].name = field_dup(name);
 		m->xs[m->nxs].idx = idx;
 		m->nxs++;
-	} else if (strncasecmp(name, "X-Spam-", 7) == 0)
-		log_warnx("%s: more than %d X-Spam-* headers, not all removed",
-		    qid_str(m), MAX_XSPAM);
+	} else if (tracked)
+		log_warnx("%s: more than %d X-Spam-*/X-Virus-* headers, not all "
+		    "removed", qid_str(m), MAX_XSPAM);
 	if (!m->have_subject && strcasecmp(name, "Subject") == 0) {
 		m->have_subject = 1;
 		m->subject = xstrdup(c->leadspc && *v == ' ' ? v + 1 : v);

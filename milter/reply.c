@@ -19,10 +19,12 @@
  * header lines; reply_escape() strips control bytes and doubles '%'
  * (smfi_setreply treats a single '%' as a format character). Inbound
  * X-Spam-* headers are always removed before ours are added, so a sender
- * cannot forge a verdict.
+ * cannot forge a verdict; inbound X-Virus-* too whenever ClamAV ran and
+ * we add our own.
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/log.h"
 #include "engine/pool.h"
@@ -185,20 +187,31 @@ reply_apply(SMFICTX *ctx, const struct cfg *c, const struct reply_plan *p,
 	sfsistat rc = p->rc;
 	sfsistat on_err = c->on_error == ON_ERROR_ACCEPT ? SMFIS_ACCEPT :
 	    SMFIS_TEMPFAIL;
+	struct spamhdr h[SPAMHDR_MAX];
+	size_t n = 0;
+	int our_virus = 0;
 	char tmp[64];
 
+	if (p->tag && s) {
+		n = spamhdr_build(s, h);
+		for (size_t i = 0; i < n; i++)
+			if (strncasecmp(h[i].name, "X-Virus-", 8) == 0)
+				our_virus = 1;
+	}
 	/* highest index first, so earlier indices stay valid */
 	if (p->strip)
-		for (size_t i = m->nxspam; i-- > 0; )
+		for (size_t i = m->nxspam; i-- > 0; ) {
+			if (strncasecmp(m->xspam[i].name, "X-Virus-", 8) == 0 &&
+			    !our_virus)
+				continue;
 			if (smfi_chgheader(ctx, m->xspam[i].name,
 			    m->xspam[i].idx, NULL) != MI_SUCCESS) {
 				log_warnx("cannot remove inbound %s header",
 				    m->xspam[i].name);
 				rc = on_err;
 			}
+		}
 	if (p->tag && s) {
-		struct spamhdr h[SPAMHDR_MAX];
-		size_t n = spamhdr_build(s, h);
 		const char *subj = NULL;
 
 		for (size_t i = 0; i < n; i++)

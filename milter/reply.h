@@ -59,7 +59,10 @@ void reply_decide(const struct cfg *c, const struct reply_in *in,
 /* Fill a reply_in from a finished scan and its status. */
 void reply_in_from_scan(struct reply_in *in, struct scan *s, enum status st);
 
-/* an inbound X-Spam-* header: its name and index among same-named ones */
+/*
+ * an inbound X-Spam-* or X-Virus-* header: its name and index among
+ * same-named ones
+ */
 struct reply_xhdr {
 	char	*name;
 	int	 idx;		/* 1-based, as smfi_chgheader counts */
@@ -77,7 +80,8 @@ struct reply_msg {
 /*
  * Carry out a plan: header removals and additions (from s, which may be
  * NULL when nothing was scanned), subject rewrite, quarantine, reply
- * code. Returns plan->rc, or the on_error answer when a libmilter call
+ * code. Inbound X-Spam-* headers go whenever plan->strip is set; inbound
+ * X-Virus-* headers go when we add X-Virus-* ourselves (AV ran). Returns plan->rc, or the on_error answer when a libmilter call
  * failed.
  */
 sfsistat reply_apply(SMFICTX *ctx, const struct cfg *c,

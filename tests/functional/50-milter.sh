@@ -107,6 +107,15 @@ reload
 check "bad reload refused and logged" grep -q "reload failed, keeping the running configuration: .*hamlet.conf:[0-9]*: reject_score" "$LOG"
 mtest quarantine
 
+# ClamAV on (the AV tests' EICAR signature): forged X-Virus-* replaced
+sed -i '/^reject_score/d; /^quarantine_score/d' "$CONF"
+mkdir -p "$D/avdb" && cp "$DATA/av/db/eicar.ndb" "$D/avdb/"
+printf 'av_db_dir %s\nav_action reject\n' "$D/avdb" >> "$CONF"
+reload
+check "reload with ClamAV" grep -q 'reloaded configuration (generation 4)' "$LOG"
+mtest virus
+check "log: virus-reject line" grep -q 'VIR2: verdict=virus-reject .*virus=Hamlet.Test.Eicar' "$LOG"
+
 # SIGTERM with a message in flight: it is finished, then the milter exits
 out=$D/inflight.out
 MILTER_SOCK=$SOCK MT_LIB=$MT/mtlib.lua timeout 30 miltertest -s "$MT/inflight.lua" >"$out" 2>&1 &

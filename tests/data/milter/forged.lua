@@ -7,12 +7,15 @@ t.run(function()
     { {"X-Spam-Flag", "NO"},
       {"X-Spam-Status", "No, score=-100.0 required=5.0"},
       {"x-spam-status", "No, score=-99.0"},
-      {"X-Spam-Score", "-100"} })
+      {"X-Spam-Score", "-100"},
+      {"X-Virus-Status", "Clean"} })
   t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "accepted")
   t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag"), "X-Spam-Flag deleted")
   t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Status"), "X-Spam-Status deleted")
   t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Score"), "X-Spam-Score deleted")
   t.check(not mt.eom_check(conn, MT_HDRDELETE, "Subject"), "nothing else deleted")
+  t.check(not mt.eom_check(conn, MT_HDRDELETE, "X-Virus-Status"),
+    "X-Virus-Status kept while no AV runs (not ours to judge)")
   local st = t.added(conn, "X-Spam-Status")
   t.check(st ~= nil and st:find("score=%-100") == nil, "our own status added: " .. tostring(st))
   mt.disconnect(conn)
