@@ -80,8 +80,12 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	PCRE2_SIZE start = 0, *ov;
 	int n = 0, rc, cap = r->maxhits > 0 ? r->maxhits : 1000;
 
+	uint64_t t0 = 0;
+
 	if (r->re == NULL || text == NULL)
 		return 0;
+	if (rs->prof != NULL)
+		t0 = clock_ns();
 	for (;;) {
 		rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, start, 0,
 		    rs->md, rs->mc);
@@ -89,6 +93,8 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 			break;
 		if (rc < 0) {
 			rs->re_limit++;
+			if (rs->prof != NULL)
+				rs->prof[r->idx] += clock_ns() - t0;
 			return n > 0 ? n : -1;
 		}
 		n++;
@@ -99,6 +105,8 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 		if (start > len)
 			break;
 	}
+	if (rs->prof != NULL)
+		rs->prof[r->idx] += clock_ns() - t0;
 	return n;
 }
 

@@ -43,6 +43,9 @@ struct rscan {
 	size_t			 re_skipped;	/* avoided by the prefilter */
 	size_t			 re_limit;	/* stopped by a match limit */
 
+	/* per-rule regex time in ns by rule idx, when profiling (or NULL) */
+	unsigned long long	*prof;
+
 	/* hits when there is no scan (rules test): counts by rule idx */
 	int			*hits;
 };

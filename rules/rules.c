@@ -360,6 +360,30 @@ rules_prefilter_sample(const struct ruleset *rs, const struct msg *m,
 	pool_free(p);
 }
 
+void
+rules_profile(const struct ruleset *rs, const struct msg *m,
+    unsigned long long *ns)
+{
+	struct pool *p = pool_new();
+	struct rscan *r = rmatch_new(p, rs, m, NULL, 0);
+
+	r->prof = ns;
+	rmatch_content(r);
+	pool_free(p);
+}
+
+size_t
+rules_count(const struct ruleset *rs)
+{
+	return rs->nrules;
+}
+
+const char *
+rules_name(const struct ruleset *rs, size_t i)
+{
+	return i < rs->nrules ? rs->rules[i]->name : NULL;
+}
+
 size_t
 rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
     FILE *fp)

@@ -58,6 +58,15 @@ void rules_prefilter_sample(const struct ruleset *rs, const struct msg *m,
     size_t *run, size_t *skipped);
 
 /*
+ * Add the regex time (ns) each rule spent on m to ns[rule index]
+ * (ns has rules_count() entries); the names come from rules_name().
+ */
+void rules_profile(const struct ruleset *rs, const struct msg *m,
+    unsigned long long *ns);
+size_t rules_count(const struct ruleset *rs);
+const char *rules_name(const struct ruleset *rs, size_t i);
+
+/*
  * Check the prefilter against running every regex on m: returns the
  * number of rules whose hit differs (must be 0).
  */

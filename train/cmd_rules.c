@@ -26,6 +26,7 @@
 #include "engine/cfg.h"
 #include "engine/msg.h"
 #include "engine/pool.h"
+#include "engine/xalloc.h"
 #include "rules/rules.h"
 #include "rules/ruleset.h"
 #include "train/cli.h"
@@ -34,20 +35,22 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: hamlet rules lint [options] [-v] [--verify] [MSG...]\n"
+"usage: hamlet rules lint [options] [-v] [--verify] [--profile] [MSG...]\n"
 "       hamlet rules test [options] [-v] FILE\n"
 "  lint       load the rules and print counts, unknown directives and\n"
 "             evals, failed patterns; with MSG files, the share of regex\n"
 "             executions the prefilter avoided on them\n"
 "  --verify   (lint) check on each MSG that the prefilter changes no hit\n"
+"  --profile  (lint) regex time per message and the 20 costliest rules\n"
 "  test       run FILE's `test NAME ok|fail STRING` lines\n"
 "  -v         list every warning / every test\n");
 	cli_common_usage(stderr);
 }
 
 static int
-lint(struct cli *c, int verbose, int verify)
+lint(struct cli *c, int verbose, int verify, int profile)
 {
+	unsigned long long *prof = NULL;
 	struct cfg *cfg;
 	struct ruleset *rs;
 	char err[1024];
@@ -66,6 +69,8 @@ lint(struct cli *c, int verbose, int verify)
 		return EX_CONFIG;
 	}
 	rules_lint_print(rs, stdout, verbose);
+	if (profile)
+		prof = xcalloc(rules_count(rs) + 1, sizeof(*prof));
 	msg_global_init();
 	msg_limits_from_cfg(&lim, cfg);
 	for (int i = 0; i < c->nargs; i++) {
@@ -82,6 +87,8 @@ lint(struct cli *c, int verbose, int verify)
 		p = pool_new();
 		if (msg_parse(p, buf_str(&b), b.len, NULL, &lim, &m) == ST_OK) {
 			rules_prefilter_sample(rs, m, &run, &skipped);
+			if (prof != NULL)
+				rules_profile(rs, m, prof);
 			if (verify)
 				bad += rules_prefilter_verify(rs, m, stdout);
 			nmsg++;
@@ -97,6 +104,29 @@ lint(struct cli *c, int verbose, int verify)
 		if (verify)
 			printf("prefilter verify: %zu mismatch(es)\n", bad);
 	}
+	if (prof != NULL && nmsg > 0) {
+		/* the 20 costliest rules: selection, n is small */
+		unsigned long long total = 0;
+
+		for (size_t i = 0; i < rules_count(rs); i++)
+			total += prof[i];
+		printf("regex time: %.3f ms/message; costliest rules:\n",
+		    (double)total / 1e6 / (double)nmsg);
+		for (int k = 0; k < 20; k++) {
+			size_t best = 0;
+
+			for (size_t i = 1; i < rules_count(rs); i++)
+				if (prof[i] > prof[best])
+					best = i;
+			if (prof[best] == 0)
+				break;
+			printf("  %8.1f us/msg %5.1f%%  %s\n", (double)prof[best] /
+			    1e3 / (double)nmsg, 100.0 * (double)prof[best] /
+			    (double)(total ? total : 1), rules_name(rs, best));
+			prof[best] = 0;
+		}
+	}
+	free(prof);
 	rules_free(rs);
 	cfg_free(cfg);
 	return bad ? 1 : 0;
@@ -183,9 +213,10 @@ int
 cmd_rules(int argc, char **argv)
 {
 	struct cli c;
-	int verify = 0, rc;
+	int verify = 0, profile = 0, rc;
 	const struct cli_opt opts[] = {
 		{ "--verify", NULL, &verify, NULL },
+		{ "--profile", NULL, &profile, NULL },
 		{ NULL, NULL, NULL, NULL }
 	};
 	const char *sub;
@@ -205,7 +236,7 @@ cmd_rules(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (strcmp(sub, "lint") == 0)
-		return lint(&c, c.verbose, verify);
+		return lint(&c, c.verbose, verify, profile);
 	if (strcmp(sub, "test") == 0)
 		return test(&c, c.verbose);
 	fprintf(stderr, "hamlet: rules: unknown subcommand '%s'\n", sub);
