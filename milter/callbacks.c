@@ -65,8 +65,9 @@ struct mconn {
 	char		 ip[INET6_ADDRSTRLEN];	/* "" when not a network client */
 	char		*hostname;
 	char		*helo;
-	char		*mta;		/* macro j */
-	char		*daemon;	/* macro {daemon_name} */
+	char		*mta;		/* macro j: the MTA's host name */
+	char		*daemon;	/* macro {daemon_name}: which listener */
+	char		*client;	/* macro _: "name [addr]" as the MTA saw it */
 	int		 trusted;
 	int		 leadspc;	/* SMFIP_HDR_LEADSPC negotiated */
 	int		 can_skip;	/* SMFIP_SKIP negotiated */
@@ -281,6 +282,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	replace(&c->hostname, hostname);
 	replace(&c->mta, smfi_getsymval(ctx, "j"));
 	replace(&c->daemon, smfi_getsymval(ctx, "{daemon_name}"));
+	replace(&c->client, smfi_getsymval(ctx, "_"));
 	c->ip[0] = '\0';
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
@@ -294,6 +296,10 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		    netlist_match(sn->trusted, (struct sockaddr *)sa) :
 		    netlist_match_str(sn->trusted, "127.0.0.1");
 	snap_put(sn);
+	log_debug("connect from %s [%s] (MTA %s, %s, %s)%s",
+	    c->hostname ? c->hostname : "?", c->ip[0] ? c->ip : "local",
+	    c->mta ? c->mta : "?", c->daemon ? c->daemon : "?",
+	    c->client ? c->client : "?", c->trusted ? " trusted" : "");
 	return go_on(c, SMFIP_NR_CONN);
 }
 
@@ -553,6 +559,7 @@ cb_close(SMFICTX *ctx)
 	free(c->helo);
 	free(c->mta);
 	free(c->daemon);
+	free(c->client);
 	free(c);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

@@ -173,7 +173,7 @@ main(int argc, char **argv)
 	sigset_t block, old;
 	pthread_t tid;
 	int ch, fg = 0, verbose = 0, check = 0, left;
-	char err[1024], *pidfile;
+	char err[1024], *pidfile, *cfgabs = NULL;
 
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt(argc, argv, "c:fp:tv")) != -1) {
@@ -188,6 +188,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* a daemon runs in "/": keep the config findable for SIGHUP */
+	if (o.config && o.config[0] != '/' &&
+	    (cfgabs = realpath(o.config, NULL)) != NULL)
+		o.config = cfgabs;
 	log_init("hamlet-milter", 0, verbose);
 
 	if (snap_load(&o, err, sizeof(err)) != ST_OK)

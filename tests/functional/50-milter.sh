@@ -101,6 +101,14 @@ sed -i 's/^reject_score.*/quarantine_score 10/' "$CONF"
 reload
 mtest quarantine
 
+# reload to discard (beats quarantine)
+echo "discard_score 999" >> "$CONF"
+reload
+mtest discard
+check "log: discard line" grep -q 'DISC1: verdict=discard' "$LOG"
+sed -i '/^discard_score/d' "$CONF"
+reload
+
 # a bad config keeps the running one
 echo "reject_score banana" >> "$CONF"
 reload
@@ -112,12 +120,13 @@ sed -i '/^reject_score/d; /^quarantine_score/d' "$CONF"
 mkdir -p "$D/avdb" && cp "$DATA/av/db/eicar.ndb" "$D/avdb/"
 printf 'av_db_dir %s\nav_action reject\n' "$D/avdb" >> "$CONF"
 reload
-check "reload with ClamAV" grep -q 'reloaded configuration (generation 4)' "$LOG"
+check "reload with ClamAV" grep -q 'reloaded configuration (generation 6)' "$LOG"
 mtest virus
 check "log: virus-reject line" grep -q 'VIR2: verdict=virus-reject .*virus=Hamlet.Test.Eicar' "$LOG"
 
 # SIGTERM with a message in flight: it is finished, then the milter exits
 out=$D/inflight.out
+: > "$out"
 MILTER_SOCK=$SOCK MT_LIB=$MT/mtlib.lua timeout 30 miltertest -s "$MT/inflight.lua" >"$out" 2>&1 &
 MTPID=$!
 i=0
@@ -137,5 +146,31 @@ else
 fi
 check "socket removed at exit" [ ! -e "$D/milter.sock" ]
 check "log: stopped" grep -q 'stopped' "$LOG"
+# daemon mode: detaches, writes the pid file, stops on SIGTERM
+cp "$MT/base.conf" "$D/daemon.conf"
+printf 'rules_dir %s\nmilter_pidfile %s\n' "$MT/rules" "$D/milter.pid" >> "$D/daemon.conf"
+if "$HAMLET_MILTER" -c "$D/daemon.conf" -p "$SOCK" 2>>"$LOG"; then
+	ok "daemon start returns 0"
+else
+	fail "daemon start returns 0"
+fi
+i=0
+while { [ ! -s "$D/milter.pid" ] || [ ! -S "$D/milter.sock" ]; } && [ $i -lt 100 ]; do
+	sleep 0.05; i=$((i + 1))
+done
+DPID=$(cat "$D/milter.pid" 2>/dev/null)
+check "daemon: pid file names a live process" kill -0 "${DPID:-0}"
+mtest two
+if [ -n "$DPID" ]; then
+	kill -TERM "$DPID"
+	i=0
+	while kill -0 "$DPID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	if kill -0 "$DPID" 2>/dev/null; then
+		fail "daemon: stops on SIGTERM"; kill -KILL "$DPID"
+	else
+		ok "daemon: stops on SIGTERM"
+	fi
+fi
+check "daemon: pid file removed" [ ! -e "$D/milter.pid" ]
 if [ "$nfail" != 0 ]; then echo "--- milter log"; tail -n 30 "$LOG"; fi
 finish

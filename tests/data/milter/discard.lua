@@ -1,0 +1,10 @@
+-- discard_score set: GTUBE is accepted and silently dropped; ham passes
+local t = dofile(os.getenv("MT_LIB"))
+t.run(function()
+  local conn = t.connect("client.test.example", "192.0.2.10")
+  local r = t.message(conn, "DISC1", "buy now", t.GTUBE .. "\r\n")
+  t.check(r == SMFIR_DISCARD, "discarded, got " .. tostring(r))
+  r = t.message(conn, "DISC2", "hello", "Nothing to see.\r\n")
+  t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "ham after discard accepted")
+  mt.disconnect(conn)
+end)
