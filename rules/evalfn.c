@@ -455,7 +455,12 @@ check_mime_multipart_ratio(struct rscan *rs, const struct rule *r,
 	return ratio >= lo && ratio < hi;
 }
 
-/* check_for_ascii_text_illegal: 8-bit bytes in a us-ascii text part */
+/*
+ * check_for_ascii_text_illegal: a text/plain part declared us-ascii (or
+ * without charset) sent as 7bit/8bit whose bytes include NUL, a lone CR
+ * or 8-bit bytes. SpamAssassin reads the encoded lines; for 7bit/8bit
+ * parts those are the decoded bytes, and QP/base64 lines are ASCII.
+ */
 static int
 check_for_ascii_text_illegal(struct rscan *rs, const struct rule *r,
     int argc, char *const *argv)
@@ -466,12 +471,20 @@ check_for_ascii_text_illegal(struct rscan *rs, const struct rule *r,
 		const struct msg_part *p = &m->parts[i];
 
 		if (p->ctype == NULL || strcmp(p->ctype, "text/plain") != 0 ||
-		    p->charset == NULL || strcmp(p->charset, "us-ascii") != 0 ||
-		    p->data == NULL)
+		    (p->charset != NULL && strcmp(p->charset, "us-ascii") != 0) ||
+		    p->data == NULL || (p->flags & PART_MULTIPART))
 			continue;
-		for (size_t k = 0; k < p->size; k++)
-			if (p->data[k] & 0x80)
+		if (p->encoding != NULL &&
+		    (strcmp(p->encoding, "quoted-printable") == 0 ||
+		    strcmp(p->encoding, "base64") == 0))
+			continue;
+		for (size_t k = 0; k < p->size; k++) {
+			unsigned char c = p->data[k];
+
+			if (c == 0 || c >= 0x80 || (c == '\r' &&
+			    (k + 1 >= p->size || p->data[k + 1] != '\n')))
 				return 1;
+		}
 	}
 	return 0;
 }
@@ -601,6 +614,131 @@ freemail_in(struct rscan *rs, const char *hdr, const char *re)
 	return 0;
 }
 
+/* the addresses of a header (":addr"), lowercased, one per line */
+static char *
+addrs_lc(struct rscan *rs, const char *hdr)
+{
+	const char *v = rmatch_header(rs, hdr, HM_ADDR, HK_NORMAL);
+	char *c;
+
+	if (v == NULL)
+		return NULL;
+	c = pool_strdup(rs->pool, v);
+	for (char *q = c; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return c;
+}
+
+static int
+any_freemail(const struct ruleset *set, const char *list)
+{
+	char dom[256];
+
+	while (list && *list) {
+		const char *nl = strchr(list, '\n');
+		size_t n = nl ? (size_t)(nl - list) : strlen(list);
+		char one[512];
+
+		if (n < sizeof(one)) {
+			memcpy(one, list, n);
+			one[n] = '\0';
+			addr_domain(one, dom, sizeof(dom));
+			if (dom[0] && is_freemail(set, dom))
+				return 1;
+		}
+		list += n;
+		if (*list == '\n')
+			list++;
+	}
+	return 0;
+}
+
+static int
+in_list_lines(const char *list, const char *a, size_t alen)
+{
+	while (list && *list) {
+		const char *nl = strchr(list, '\n');
+		size_t n = nl ? (size_t)(nl - list) : strlen(list);
+
+		if (n == alen && memcmp(list, a, n) == 0)
+			return 1;
+		list += n;
+		if (*list == '\n')
+			list++;
+	}
+	return 0;
+}
+
+/*
+ * FreeMail::check_freemail_replyto: From and Reply-To are different
+ * freemail addresses, or (in 'reply' mode / with a freemail Reply-To) a
+ * freemail mailto: link of the body differs from them. Body addresses
+ * are taken from mailto: links only (SpamAssassin also scans the text).
+ */
+static int
+check_freemail_replyto(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const char *what = argc > 0 ? argv[0] : "replyto";
+	char *from = addrs_lc(rs, "From"), *rt = addrs_lc(rs, "Reply-To");
+	int from_fm = any_freemail(rs->rs, from), rt_fm = any_freemail(rs->rs,
+	    rt), not_in = 1;
+	const char *reply;
+	const struct msg *m = rs->msg;
+
+	for (const char *f = from; f && *f;) {
+		size_t n = strcspn(f, "\n");
+
+		if (in_list_lines(rt, f, n))
+			not_in = 0;
+		f += n;
+		if (*f == '\n')
+			f++;
+	}
+	if (from_fm && rt_fm && not_in)
+		return 1;
+	if (strcmp(what, "replyto") == 0) {
+		if (!rt_fm)
+			return 0;
+	} else if (strcmp(what, "reply") == 0) {
+		if (rt != NULL && !rt_fm)
+			return 0;
+		if (!from_fm)
+			return 0;
+	} else
+		return 0;
+	reply = strcmp(what, "replyto") == 0 || rt_fm ? rt : from;
+	for (size_t i = 0; i < m->nuris && i < 200; i++) {
+		const char *u = m->uris[i].uri, *a;
+		char dom[256];
+
+		if (strncasecmp(u, "mailto:", 7) != 0 || m->uris[i].source !=
+		    URI_HREF)
+			continue;
+		a = u + 7;
+		addr_domain(a, dom, sizeof(dom));
+		if (dom[0] == '\0' || !is_freemail(rs->rs, dom))
+			continue;
+		{
+			size_t n = strcspn(a, "?");
+			char *lc = pool_strndup(rs->pool, a, n);
+
+			for (char *q = lc; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+			for (const char *x = reply; x && *x;) {
+				size_t xl = strcspn(x, "\n");
+
+				if (xl != strlen(lc) || memcmp(x, lc, xl) != 0)
+					return 1;
+				x += xl;
+				if (*x == '\n')
+					x++;
+			}
+		}
+	}
+	return 0;
+}
+
 static int
 check_freemail_from(struct rscan *rs, const struct rule *r, int argc,
     char *const *argv)
@@ -638,6 +776,7 @@ static const struct evalent table[] = {
 	{ "html_tag_exists", html_tag_exists },
 	{ "check_freemail_from", check_freemail_from },
 	{ "check_freemail_header", check_freemail_header },
+	{ "check_freemail_replyto", check_freemail_replyto },
 	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_whitelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_blocklist", wlbl_from_in_blocklist },
