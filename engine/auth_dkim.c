@@ -20,9 +20,11 @@
  *
  * SECURITY: headers and body are untrusted mail bytes handed to
  * libopendkim with explicit lengths (never a header block holding a
- * NUL, which libopendkim mishandles); at most AUTH_MAX_SIGS keys are
- * fetched per message; key records are untrusted DNS data bounded by the
- * resolver and by the buffer libopendkim gives us.
+ * NUL, which libopendkim mishandles); only the first AUTH_MAX_SIGS
+ * DKIM-Signature fields are given to it, so at most that many keys are
+ * fetched and body canonicalizations run per message; key records are
+ * untrusted DNS data bounded by the resolver and by the buffer
+ * libopendkim gives us.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -195,7 +197,7 @@ auth_dkim_verify(struct auth_state *st)
 	const char *hdr, *p, *end;
 	DKIM_STAT stat;
 	size_t hlen;
-	int nsigs = 0;
+	int nsigs = 0, nsig = 0;
 	DKIM *d;
 
 	if (c == NULL || st->dkim_src != SRC_NONE)
@@ -246,6 +248,13 @@ auth_dkim_verify(struct auth_state *st)
 				fe--;
 			if (fe > f && fe[-1] == '\r')
 				fe--;
+			/* each signature costs a key lookup and possibly its
+			   own body canonicalization (l=, c=): the first
+			   AUTH_MAX_SIGS are verified, later ones not seen */
+			if (fe - f > 15 && strncasecmp(f, "DKIM-Signature",
+			    14) == 0 && (f[14] == ':' || f[14] == ' ' ||
+			    f[14] == '\t') && ++nsig > AUTH_MAX_SIGS)
+				fe = f;
 			if (fe > f && memchr(f, ':', (size_t)(fe - f)) != NULL)
 				feed_header(d, f, (size_t)(fe - f));
 		}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/auth.h"
+#include "engine/buf.h"
 #include "engine/cfg.h"
 #include "engine/resolver.h"
 #include "engine/scan.h"
@@ -297,6 +298,37 @@ test_dkim(void)
 	    !has(s, "DKIM_VALID_EF"));
 	test_cond("... and aligns for DMARC (relaxed)", has(s, "DMARC_PASS"));
 	scan_free(s);
+	{
+		/* 17 bogus signatures above the good one: only the first
+		   AUTH_MAX_SIGS (16) are verified, so the good one is not */
+		size_t len;
+		char *good = slurp(DATA "dkim-valid.eml", &len);
+		struct buf b = BUF_INIT;
+
+		for (int i = 0; i < 17; i++)
+			buf_printf(&b, "DKIM-Signature: v=1; a=rsa-sha256; "
+			    "d=example.test; s=sel1; h=from; bh=%dAAA=; "
+			    "b=AAAA\n", i);
+		buf_adds(&b, good);
+		s = run(e, OURS, NULL, "alice@example.test", b.p, b.len, NULL);
+		test_cond("signatures past the cap are not verified",
+		    has(s, "DKIM_INVALID") && !has(s, "DKIM_VALID"));
+		scan_free(s);
+		buf_free(&b);
+		b = (struct buf)BUF_INIT;
+		for (int i = 0; i < 5; i++)
+			buf_printf(&b, "DKIM-Signature: v=1; a=rsa-sha256; "
+			    "d=example.test; s=sel1; h=from; bh=%dAAA=; "
+			    "b=AAAA\n", i);
+		buf_adds(&b, good);
+		s = run(e, OURS, NULL, "alice@example.test", b.p, b.len, NULL);
+		test_cond("a good signature among bad ones counts",
+		    has(s, "DKIM_VALID") && has(s, "DKIM_VALID_AU") &&
+		    !has(s, "DKIM_INVALID"));
+		scan_free(s);
+		buf_free(&b);
+		free(good);
+	}
 	s = run_from(e, OURS, NULL, "a@pass.test", "a@pass.test", NULL);
 	test_cond("unsigned: no DKIM symbols", !has(s, "DKIM_SIGNED") &&
 	    !has(s, "DKIM_INVALID"));
