@@ -62,7 +62,25 @@ static const char *const features[] = {
 	"feature_header_first_last", "feature_header_match_many",
 	"feature_capture_rules", "has_tflags_nosubject", "has_tflags_nolog",
 	"perl_min_version_5010000", "has_check_body_length",
-	"has_plaintext_body_sig_ratio", NULL
+	"has_plaintext_body_sig_ratio",
+	/* plugin capabilities (true only when the plugin is loaded) */
+	"has_all_header", "has_arc", "has_asn_geodb", "has_asn_lookup_ipv6",
+	"has_autoclean", "has_capture_rules", "has_check_abundant_unicode_ratio",
+	"has_check_asn", "has_check_asn_tag", "has_check_for_ascii_text_illegal",
+	"has_check_for_spf_errors", "has_check_qp_ratio",
+	"has_check_spf_skipped_noenvfrom", "has_clear", "has_fork", "has_get",
+	"has_hashbl_attachments", "has_hashbl_bodyre", "has_hashbl_bodyre_num",
+	"has_hashbl_email_domain", "has_hashbl_email_domain_alias",
+	"has_hashbl_email_regex", "has_hashbl_email_welcomelist",
+	"has_hashbl_email_whitelist", "has_hashbl_emails", "has_hashbl_ignore",
+	"has_hashbl_sha256", "has_hashbl_tag", "has_hashbl_uris",
+	"has_host_key", "has_max_redirections", "has_perl", "has_short_url",
+	"has_short_url_code", "has_short_url_redir", "has_subtest_for_ranges",
+	"has_tag_header", "has_tflags_concat", "has_tflags_domains_only",
+	"has_tflags_ips_only", "has_tflags_multiple", "has_tflags_notrim",
+	"has_tflags_range", "has_timeout", "has_uridnsbl_a_ns",
+	"has_uridnsbl_for_a", "has_uridnsbl_skip_mailto", "has_user_agent",
+	NULL
 };
 
 /* SpamAssassin settings that load but change nothing in hamlet */
@@ -676,8 +694,14 @@ eval_if(const struct ruleset *rs, const char *expr)
 			if (kind == 1)
 				v = has_plugin(rs, arg);
 			else {
+				/* Plugin::P::f needs P loaded, as Perl's can() */
 				sep = strrchr(arg, ':');
 				v = in_list(features, sep ? sep + 1 : arg);
+				if (v && sep != NULL &&
+				    strstr(arg, "::Plugin::") != NULL) {
+					sep[-1] = '\0';
+					v = has_plugin(rs, arg);
+				}
 			}
 			free(arg);
 			buf_adds(&b, v ? "1" : "0");
