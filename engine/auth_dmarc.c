@@ -15,8 +15,8 @@
  * of the message's header bytes, so the same message always gets the
  * same verdict.
  *
- * Ownership: the public suffix list is loaded once per process
- * (libopendmarc keeps it globally, read-only after load). One policy
+ * Ownership: the public suffix list is loaded once per process, on
+ * first use (libopendmarc keeps it globally, read-only after load). One policy
  * context per message, freed here.
  *
  * Errors: a DNS failure gives AUTH_TEMPERROR; an unparseable record
@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <opendmarc/dmarc.h>
 
@@ -63,16 +64,27 @@ dmarc_global(void)
 	    DMARC_PARSE_OKAY;
 }
 
+/*
+ * At attach time only check that the list is there: loading it costs a
+ * few milliseconds, which a one-shot `hamlet check` that never reaches
+ * DMARC (no use_network) should not pay. It is loaded on first use.
+ */
 enum status
 auth_dmarc_init(char *err, size_t errlen)
 {
-	pthread_once(&dmarc_once, dmarc_global);
-	if (!dmarc_init_ok) {
-		snprintf(err, errlen, "libopendmarc: cannot load %s "
+	if (access(PSL_PATH, R_OK) != 0) {
+		snprintf(err, errlen, "libopendmarc: cannot read %s "
 		    "(package publicsuffix)", PSL_PATH);
 		return ST_ERR_CONFIG;
 	}
 	return ST_OK;
+}
+
+static int
+dmarc_ready(void)
+{
+	pthread_once(&dmarc_once, dmarc_global);
+	return dmarc_init_ok;
 }
 
 enum status
@@ -80,7 +92,7 @@ auth_dmarc_orgdomain(const char *d, char *buf, size_t len)
 {
 	u_char in[RESOLVER_MAX_NAME + 1];
 
-	if (!dmarc_init_ok || strlen(d) > RESOLVER_MAX_NAME)
+	if (!dmarc_ready() || strlen(d) > RESOLVER_MAX_NAME)
 		return ST_ERR_INTERNAL;
 	memcpy(in, d, strlen(d) + 1);
 	buf[0] = '\0';
@@ -195,13 +207,14 @@ auth_dmarc_verify(struct auth_state *st)
 	DMARC_POLICY_T *pctx;
 	enum status rc;
 
-	if (st->dmarc_src != SRC_NONE || st->from_domain == NULL ||
-	    !dmarc_init_ok)
+	if (st->dmarc_src != SRC_NONE || st->from_domain == NULL)
 		return;
 	/* without an SPF verdict and without a DKIM signature (a stored
 	   message checked without its envelope) a DMARC verdict would
 	   only repeat "nothing was authenticated": skip it */
 	if (st->spf == AUTH_UNSET && st->nsigs == 0)
+		return;
+	if (!dmarc_ready())
 		return;
 	st->dmarc_src = SRC_VERIFIED;
 	rc = fetch_record(st, st->from_domain, &rec);
