@@ -189,14 +189,14 @@ bayes_digest(const struct msg *m, uint8_t out[STORE_DIGEST_LEN])
 	const struct msg_header *mid;
 	GChecksum *ck;
 	const char *p, *e;
-	guint8 d[32];
+	guint8 d[32];	/* MD5: 16 bytes, the seen key length */
 	gsize dl = sizeof(d);
 
 	/*
 	 * Message-ID and body: the same message in two folders (with other
 	 * Status: headers, CRLF or LF) gives the same digest.
 	 */
-	ck = g_checksum_new(G_CHECKSUM_SHA256);
+	ck = g_checksum_new(G_CHECKSUM_MD5);
 	mid = msg_header(m, "Message-ID", 0);
 	if (mid != NULL && mid->value != NULL)
 		g_checksum_update(ck, (const guchar *)mid->value,

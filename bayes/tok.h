@@ -55,6 +55,8 @@ struct tok_opts {
 struct toklist {
 	uint64_t *h;
 	size_t	  n, cap;
+	uint64_t *tmp;		/* sort scratch */
+	size_t	  tmpcap;
 	int	  keep_text;	/* tests: also record each token's text */
 	struct buf text;	/* "token\n" per emitted token (not deduped) */
 };
