@@ -32,6 +32,8 @@ cd "$T"
     < "$A/arc-forward.eml" > arc.out 2>&1
 \$H --report --ip 203.0.113.5 --mail-from list@forwarder.test \
     < "$A/arc-tampered.eml" > arct.out 2>&1
+\$H --report --ip 192.0.2.99 --mail-from list@forwarder.test \
+    < "$A/arc-2hops.eml" > arc2.out 2>&1
 printf 'From: a@sub.parent.test\nSubject: x\n\nbody\n' |
     \$H --report --ip 198.51.100.7 --mail-from a@sub.parent.test > sub.out 2>&1
 printf 'From: a@many.test\nSubject: x\n\nbody\n' |
@@ -64,6 +66,7 @@ check "revoked key: DKIM_INVALID" has revoked DKIM_INVALID
 check "ARC forward: ARC_VALID" has arc ARC_VALID
 check "ARC forward: DKIM broke" has arc DKIM_INVALID
 check "ARC tampered: ARC_INVALID" has arct ARC_INVALID
+check "ARC two hops: ARC_VALID" has arc2 ARC_VALID
 check "subdomain policy: DMARC_REJECT" has sub DMARC_REJECT
 check "more than 10 lookups: SPF_PERMERROR" has many SPF_PERMERROR
 check "include loop: SPF_PERMERROR" has loop SPF_PERMERROR

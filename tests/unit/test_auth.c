@@ -438,6 +438,26 @@ test_arc(void)
 	test_cond("arc forward: the forwarder's A-R is not trusted",
 	    !has(s, "DKIM_VALID"));
 	scan_free(s);
+	s = run_file(e, "192.0.2.99", "list@forwarder.test",
+	    DATA "arc-2hops.eml");
+	test_cond("arc two hops (i=2, cv=pass): chain valid",
+	    has(s, "ARC_VALID") && !has(s, "ARC_INVALID"));
+	scan_free(s);
+	{
+		/* cut the newest set's seal out: the chain is incomplete */
+		size_t len;
+		char *raw = slurp(DATA "arc-2hops.eml", &len);
+		char *p = strstr(raw, "ARC-Seal: i=2"), *q;
+
+		if (p && (q = strstr(p, "\nARC-")) != NULL)
+			memmove(p, q + 1, strlen(q + 1) + 1);
+		s = run(e, "192.0.2.99", NULL, "list@forwarder.test", raw,
+		    strlen(raw), NULL);
+		test_cond("arc set without its seal: invalid",
+		    has(s, "ARC_INVALID"));
+		scan_free(s);
+		free(raw);
+	}
 	s = run_file(e, "203.0.113.5", "list@forwarder.test",
 	    DATA "arc-tampered.eml");
 	test_cond("arc tampered after sealing: invalid",

@@ -73,9 +73,19 @@ sealed = b"".join(dkim.arc_sign(fwd, b"arc", b"forwarder.test", fw,
                   timestamp=T)) + fwd
 w("arc-forward.eml", sealed)
 w("arc-tampered.eml", sealed.replace(b"list footer", b"list f00ter"))
+# a second hop: relay.test checks the chain (arc=pass), adds its own
+# A-R and seals instance 2 (cv=pass)
+hop2 = (b"Authentication-Results: mx.relay.test; arc=pass "
+        b"smtp.remote-ip=203.0.113.5\r\n") + sealed
+sealed2 = b"".join(dkim.arc_sign(hop2, b"arc2", b"relay.test", fw,
+                   b"mx.relay.test", include_headers=H + [b"authentication-results"],
+                   timestamp=T + 60)) + hop2
+w("arc-2hops.eml", sealed2)
 # verify what we wrote, so a broken fixture is caught here
 assert dkim.verify(valid, dnsfunc=dns), "dkim-valid does not verify"
 res = dkim.arc_verify(sealed, dnsfunc=dns)
 assert res[0] == dkim.CV_Pass, ("arc-forward does not verify", res)
+res = dkim.arc_verify(sealed2, dnsfunc=dns)
+assert res[0] == dkim.CV_Pass, ("arc-2hops does not verify", res)
 PY
 echo "fixtures written"
