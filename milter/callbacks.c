@@ -9,7 +9,8 @@
  * close, so several messages on one connection never share state.
  *
  * The message is rebuilt as CRLF text (headers as the MTA passed them,
- * blank line, body) and kept up to scan_max_size bytes; the rest is only
+ * blank line, body) and kept up to scan_max_size + 1 bytes (the engine parses scan_max_size and
+ * flags the cut); the rest is only
  * counted. The MTA keeps the whole message: we never replace the body.
  *
  * Ownership: mconn and everything in it is malloc'd here and freed at
@@ -332,7 +333,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		/* cannot happen after start; answer at eom by policy */
 		return SMFIS_CONTINUE;
 	}
-	m->limit = m->snap->cfg->scan_max_size;
+	/* one byte more than is parsed, so the engine sees (and flags) the cut */
+	m->limit = m->snap->cfg->scan_max_size + 1;
 	if (c->trusted || (m->auth && m->snap->cfg->skip_authenticated)) {
 		log_info("%s: verdict=skipped reason=%s from=<%s> ip=%s%s%s",
 		    qid_str(m), c->trusted ? "trusted-client" :
