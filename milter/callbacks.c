@@ -9,9 +9,9 @@
  * close, so several messages on one connection never share state.
  *
  * The message is rebuilt as CRLF text (headers as the MTA passed them,
- * blank line, body) and kept up to scan_max_size + 1 bytes (the engine parses scan_max_size and
- * flags the cut); the rest is only
- * counted. The MTA keeps the whole message: we never replace the body.
+ * blank line, body) and kept up to scan_max_size + 1 bytes (the engine
+ * parses scan_max_size and flags the cut); the rest is only counted.
+ * The MTA keeps the whole message: we never replace the body.
  *
  * Ownership: mconn and everything in it is malloc'd here and freed at
  * close; the snapshot reference a message holds is dropped when it ends.
