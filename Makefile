@@ -139,7 +139,8 @@ install: all
 clean:
 	rm -rf build build-asan train/hamlet milter/hamlet-milter
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+# header dependencies of the tree being built (any BUILD=dir, not only build/)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # real fuzzing with libFuzzer (clang): make fuzz FUZZ_TARGET=msg FUZZ_SECONDS=60
 FUZZ_TARGET ?= msg
