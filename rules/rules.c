@@ -25,6 +25,7 @@
 #include "engine/symbols.h"
 #include "engine/xalloc.h"
 #include "rules/ac.h"
+#include "rules/metaexpr.h"
 #include "rules/rmatch.h"
 #include "rules/rules.h"
 #include "rules/ruleset.h"
@@ -211,18 +212,52 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 			symdef_set_desc(d, m->desc);
 		d->flags |= symflags(m->tflags);
 	}
-	for (int set = 0; set < 4; set++) {
-		rs->off[set] = xcalloc(rs->nrules + 1, 1);
-		for (size_t i = 0; i < rs->nrules; i++) {
-			const struct rule *r = rs->rules[i];
-			const struct symdef *d;
+	/*
+	 * A rule runs in a score set when it scores there, or when a meta
+	 * that runs depends on it: a score of 0 disables a rule (as in
+	 * SpamAssassin), and a __rule nothing scoring depends on cannot
+	 * change a result, so it is not run either.
+	 */
+	{
+		size_t *stack = xcalloc(rs->nrules + 1, sizeof(size_t));
 
-			if (r->symid < 0 || strncmp(r->name, "__", 2) == 0)
-				continue;
-			d = symreg_at(reg, (size_t)r->symid);
-			if (d != NULL && d->score[set] == 0)
-				rs->off[set][i] = 1;
+		for (int set = 0; set < 4; set++) {
+			unsigned char *need = xcalloc(rs->nrules + 1, 1);
+			size_t sp = 0;
+
+			for (size_t i = 0; i < rs->nrules; i++) {
+				const struct rule *r = rs->rules[i];
+				const struct symdef *d;
+
+				if (r->symid < 0 ||
+				    strncmp(r->name, "__", 2) == 0)
+					continue;
+				d = symreg_at(reg, (size_t)r->symid);
+				if (d != NULL && d->score[set] != 0) {
+					need[i] = 1;
+					stack[sp++] = i;
+				}
+			}
+			while (sp > 0) {
+				const struct rule *r = rs->rules[stack[--sp]];
+				const int *vars;
+				size_t nv;
+
+				if (r->type != RT_META || r->meta == NULL)
+					continue;
+				nv = metaexpr_vars(r->meta, &vars);
+				for (size_t k = 0; k < nv; k++)
+					if (!need[vars[k]]) {
+						need[vars[k]] = 1;
+						stack[sp++] = (size_t)vars[k];
+					}
+			}
+			rs->off[set] = xcalloc(rs->nrules + 1, 1);
+			for (size_t i = 0; i < rs->nrules; i++)
+				rs->off[set][i] = !need[i];
+			free(need);
 		}
+		free(stack);
 	}
 }
 
@@ -382,6 +417,12 @@ const char *
 rules_name(const struct ruleset *rs, size_t i)
 {
 	return i < rs->nrules ? rs->rules[i]->name : NULL;
+}
+
+const char *
+rules_type(const struct ruleset *rs, size_t i)
+{
+	return i < rs->nrules ? ruleset_type_name(rs->rules[i]->type) : "?";
 }
 
 size_t

@@ -65,6 +65,8 @@ void rules_profile(const struct ruleset *rs, const struct msg *m,
     unsigned long long *ns);
 size_t rules_count(const struct ruleset *rs);
 const char *rules_name(const struct ruleset *rs, size_t i);
+/* "header", "body", ... of rule i */
+const char *rules_type(const struct ruleset *rs, size_t i);
 
 /*
  * Check the prefilter against running every regex on m: returns the

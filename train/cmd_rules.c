@@ -110,8 +110,24 @@ lint(struct cli *c, int verbose, int verify, int profile)
 
 		for (size_t i = 0; i < rules_count(rs); i++)
 			total += prof[i];
-		printf("regex time: %.3f ms/message; costliest rules:\n",
-		    (double)total / 1e6 / (double)nmsg);
+		printf("regex time: %.3f ms/message", (double)total / 1e6 /
+		    (double)nmsg);
+		{
+			static const char *const types[] = { "header", "body",
+			    "rawbody", "uri", "full", "mimeheader" };
+
+			for (size_t t = 0; t < 6; t++) {
+				unsigned long long sum = 0;
+
+				for (size_t i = 0; i < rules_count(rs); i++)
+					if (strcmp(rules_type(rs, i), types[t]) ==
+					    0)
+						sum += prof[i];
+				printf("%s %s %.3f", t ? "," : ":", types[t],
+				    (double)sum / 1e6 / (double)nmsg);
+			}
+		}
+		printf("\ncostliest rules:\n");
 		for (int k = 0; k < 20; k++) {
 			size_t best = 0;
 
