@@ -247,10 +247,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	/*
 	 * No replies for the steps that always continue: one round trip
 	 * less per header, recipient and so on. MAIL FROM (skips) and body
-	 * (SMFIS_SKIP) still answer.
+	 * (SMFIS_SKIP) still answer. DATA and unknown commands are not
+	 * sent at all: nothing here looks at them.
 	 */
 	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_CONN |
-	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH);
+	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
+	    SMFIP_NODATA | SMFIP_NOUNKNOWN);
 	c->noreply = *pf1;
 	*pf2 = 0;
 	*pf3 = 0;
