@@ -62,4 +62,7 @@ def main():
         print("  %5d %s" % (v, k))
 
 
-main()
+try:
+    main()
+except BrokenPipeError:
+    pass
