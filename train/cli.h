@@ -64,5 +64,6 @@ int cmd_train_spam(int argc, char **argv);
 int cmd_train_ham(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_bayes(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 #endif

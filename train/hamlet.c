@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "train-ham", cmd_train_ham, "learn mail folders as ham" },
 	{ "forget", cmd_forget, "unlearn messages" },
 	{ "bayes", cmd_bayes, "Bayes store: stats, dump, restore, expire" },
+	{ "rules", cmd_rules, "rule files: lint, test FILE" },
 	{ "version", cmd_version, "print the version" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
