@@ -124,6 +124,35 @@ check "reload with ClamAV" grep -q 'reloaded configuration (generation 6)' "$LOG
 mtest virus
 check "log: virus-reject line" grep -q 'VIR2: verdict=virus-reject .*virus=Hamlet.Test.Eicar' "$LOG"
 
+# failure policy: a scan past scan_timeout (3 MB of HTML, 10 ms budget)
+python3 -c '
+import random, sys
+random.seed(1)
+w = ["alpha", "free", "money", "click", "here", "meeting", "report",
+     "http://example.com/x", "<b>bold</b>"]
+out = open(sys.argv[1], "w", newline="")
+out.write("<html><body>\r\n")
+for i in range(20000):
+    out.write(" ".join(random.choice(w) for _ in range(20)) + "\r\n")
+out.write("</body></html>\r\n")
+' "$D/big.body"
+sed -i '/^av_db_dir/d; /^av_action/d' "$CONF"
+printf 'scan_timeout 10ms\nscan_max_size 8M\non_error tempfail\n' >> "$CONF"
+reload
+out=$(MILTER_SOCK=$SOCK MT_LIB=$MT/mtlib.lua MT_BIG=$D/big.body MT_EXPECT=tempfail \
+    timeout 30 miltertest -s "$MT/timeout.lua" 2>&1)
+if printf '%s\n' "$out" | grep -q '^\*\*\* PASS'; then ok "timeout: on_error tempfail -> 451 4.7.1"
+else fail "timeout: on_error tempfail -> 451 4.7.1"; printf '%s\n' "$out" | tail -n 3; fi
+check "log: tempfail line says why" grep -q 'SLOW1: verdict=tempfail .*error=scan time budget' "$LOG"
+sed -i 's/^on_error .*/on_error accept/' "$CONF"
+reload
+out=$(MILTER_SOCK=$SOCK MT_LIB=$MT/mtlib.lua MT_BIG=$D/big.body MT_EXPECT=accept \
+    timeout 30 miltertest -s "$MT/timeout.lua" 2>&1)
+if printf '%s\n' "$out" | grep -q '^\*\*\* PASS'; then ok "timeout: on_error accept -> delivered untagged"
+else fail "timeout: on_error accept -> delivered untagged"; printf '%s\n' "$out" | tail -n 3; fi
+sed -i '/^scan_timeout/d; /^scan_max_size 8M/d; /^on_error/d' "$CONF"
+reload
+
 # SIGTERM with a message in flight: it is finished, then the milter exits
 out=$D/inflight.out
 : > "$out"
