@@ -74,7 +74,7 @@ def load(path, verdict):
         else:
             key = (prob, 0.0)
             said = f[2] == "S"
-        rows.append((spam, key, said))
+        rows.append((spam, key, said, prob >= 0.99))
     return rows
 
 def metrics(rows):
@@ -98,8 +98,11 @@ def metrics(rows):
     fnr = (fn + 0.5) / (ns + 1)
     lg = lambda p: math.log(p / (1 - p))
     lam = 1 / (1 + math.exp(-(lg(fpr) + lg(fnr)) / 2))
+    fp99 = sum(1 for r in ham if r[3])
+    fn99 = sum(1 for r in spam if not r[3])
     return (100.0 * fp / max(nh, 1), 100.0 * fn / max(ns, 1),
-            100.0 * (1 - auc), 100.0 * lam, len(rows), fp, fn)
+            100.0 * (1 - auc), 100.0 * lam, len(rows), fp, fn,
+            100.0 * fp99 / max(nh, 1), 100.0 * fn99 / max(ns, 1))
 
 h = metrics(load(w + "/hamlet.out", "hamlet"))
 b = metrics(load(w + "/bogo.out", "bogo"))
@@ -112,6 +115,9 @@ print("%-12s %8s %8s %9s %8s %10s %10s" %
 for name, m, tr, cl in (("hamlet", h, ht, hc), ("bogofilter", b, bt, bc)):
     print("%-12s %8.3f %8.3f %9.4f %8.3f %10.0f %10.0f   (%d scored, %d FP, %d FN)" %
           (name, m[0], m[1], m[2], m[3], tr, cl, m[4], m[5], m[6]))
+print("at one cutoff for both (prob >= 0.99, bogofilter's spam_cutoff): "
+      "hamlet FP %.3f%% FN %.3f%%, bogofilter FP %.3f%% FN %.3f%%" %
+      (h[7], h[8], b[7], b[8]))
 def ratio(a, b):
     return "%.2f" % (a / b) if b else "n/a"
 print("hamlet/bogofilter: (1-AUC) %s, lam %s, train speed %s, classify speed %s" %
