@@ -49,6 +49,8 @@ store_get_many(struct store_txn *t, const uint64_t *keys, size_t n,
 	enum status st;
 	size_t i;
 
+	if (t->st->ops->get_many != NULL)
+		return t->st->ops->get_many(t, keys, n, out);
 	for (i = 0; i < n; i++) {
 		st = t->st->ops->get(t, keys[i], &out[i]);
 		if (st == ST_NOTFOUND)

@@ -61,6 +61,9 @@ struct store_ops {
 	enum status (*commit)(struct store_txn *);
 	void (*abort)(struct store_txn *);
 	enum status (*get)(struct store_txn *, uint64_t, struct store_counts *);
+	/* optional: n sorted keys at once (missing: zero counts) */
+	enum status (*get_many)(struct store_txn *, const uint64_t *, size_t,
+	    struct store_counts *);
 	enum status (*put)(struct store_txn *, uint64_t,
 	    const struct store_counts *);
 	enum status (*del)(struct store_txn *, uint64_t);

@@ -234,6 +234,41 @@ lmdb_get(struct store_txn *bt, uint64_t key, struct store_counts *out)
 	return ST_OK;
 }
 
+/*
+ * Sorted keys through one cursor: LMDB's MDB_SET first looks on the
+ * cursor's current leaf page, so neighbouring keys skip the descent.
+ */
+static enum status
+lmdb_get_many(struct store_txn *bt, const uint64_t *keys, size_t n,
+    struct store_counts *out)
+{
+	MDB_cursor *cur;
+	uint8_t kb[8];
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	if ((rc = mdb_cursor_open(lt(bt), ls(bt)->tok, &cur)) != 0)
+		return mdb_status(ls(bt), rc, "cursor");
+	for (i = 0; i < n; i++) {
+		key_enc(kb, keys[i]);
+		k.mv_size = 8;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+		if (rc == MDB_NOTFOUND) {
+			memset(&out[i], 0, sizeof(out[i]));
+			continue;
+		}
+		if (rc != 0) {
+			mdb_cursor_close(cur);
+			return mdb_status(ls(bt), rc, "get tokens");
+		}
+		counts_dec(&v, &out[i]);
+	}
+	mdb_cursor_close(cur);
+	return ST_OK;
+}
+
 static enum status
 lmdb_put(struct store_txn *bt, uint64_t key, const struct store_counts *c)
 {
@@ -446,7 +481,8 @@ lmdb_close(struct store *st)
 }
 
 static const struct store_ops lmdb_ops = {
-	lmdb_begin, lmdb_commit, lmdb_abort, lmdb_get, lmdb_put, lmdb_del,
+	lmdb_begin, lmdb_commit, lmdb_abort, lmdb_get, lmdb_get_many,
+	lmdb_put, lmdb_del,
 	lmdb_seen_get, lmdb_seen_put, lmdb_seen_del, lmdb_foreach,
 	lmdb_seen_foreach, lmdb_clear, lmdb_info, lmdb_grow, lmdb_close
 };

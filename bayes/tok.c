@@ -119,10 +119,12 @@ emit(struct tokctx *c, const char *pfx, const char *w, size_t wlen)
 	return emit2(c, pfx, strlen(pfx), w, wlen);
 }
 
-/* back n up to a UTF-8 character boundary of s */
+/* cut s (len bytes) to at most n bytes, on a UTF-8 character boundary */
 static size_t
-utf8_cut(const char *s, size_t n)
+utf8_cut(const char *s, size_t len, size_t n)
 {
+	if (n >= len)
+		return len;
 	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 		n--;
 	return n;
@@ -157,7 +159,7 @@ fold(const char *w, size_t n, char *out)
 	f = g_utf8_casefold(w, (gssize)n);
 	len = strlen(f);
 	if (len > TOK_BUF - 16)
-		len = utf8_cut(f, TOK_BUF - 16);
+		len = utf8_cut(f, len, TOK_BUF - 16);
 	memcpy(out, f, len);
 	g_free(f);
 	return len;
@@ -207,7 +209,7 @@ word(struct tokctx *c, const char *pfx, size_t plen, const char *w, size_t n,
 		char b[TOK_BUF];
 		size_t bl;
 
-		len = fold(w, utf8_cut(w, TOK_SKIPLEN), f);
+		len = fold(w, utf8_cut(w, n, TOK_SKIPLEN), f);
 		memcpy(b, "sk:", 3);
 		if (plen + 3 + len > sizeof(b))
 			return;
@@ -387,7 +389,8 @@ hdr_value(struct tokctx *c, const char *pfx, const char *v, size_t n)
 		k--;
 	if (k == 0)
 		return;
-	len = fold(b, utf8_cut(b, k), f);
+	/* b holds at most k bytes: a cut character at its end goes */
+	len = fold(b, utf8_cut(b, k, k < sizeof(b) ? k : k - 1), f);
 	emit(c, pfx, f, len);
 }
 
@@ -402,7 +405,7 @@ hdr_mailer(struct tokctx *c, const char *pfx, const char *v, size_t n)
 		v++;
 		n--;
 	}
-	len = n > 40 ? utf8_cut(v, 40) : n;
+	len = utf8_cut(v, n, 40);
 	len = fold(v, len, f);
 	emit(c, pfx, f, len);
 	words(c, pfx, v, n, W_HDR, 0);
@@ -426,7 +429,7 @@ headers(struct tokctx *c, const struct msg *m)
 		lower_into(lname, sizeof(lname), h->name);
 		n = strlen(h->value);
 		if (n > TOK_HDR_MAX)
-			n = utf8_cut(h->value, TOK_HDR_MAX);
+			n = utf8_cut(h->value, n, TOK_HDR_MAX);
 		/* list-help, -post, -subscribe ...: List-Id says it all */
 		if (strncmp(lname, "list-", 5) == 0 &&
 		    strcmp(lname, "list-id") != 0)
