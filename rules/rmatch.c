@@ -23,6 +23,7 @@
  * configured PCRE2 match/depth limits; a limit counts as no match.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@
 #include "rules/metaexpr.h"
 #include "rules/relays.h"
 #include "rules/rmatch.h"
+#include "rules/strmap.h"
 
 #define MAX_BODY_LINE	2048
 
@@ -553,8 +555,47 @@ envelope_from(struct rscan *rs)
 	return NULL;
 }
 
+static char *header_value(struct rscan *rs, const char *name,
+    unsigned hmods, enum hdr_kind kind);
+
+static void
+free_cache(void *p)
+{
+	strmap_free(p);
+}
+
+/* a value that stands for "header absent" in the cache */
+static char absent_mark;
+
+/*
+ * Header values are cached per scan: hundreds of rules read the same
+ * few headers (Subject, From, ALL, the relays ...).
+ */
 char *
 rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
+    enum hdr_kind kind)
+{
+	char key[300];
+	char *v;
+
+	if (rs->hcache == NULL) {
+		rs->hcache = strmap_new();
+		pool_defer(rs->pool, free_cache, rs->hcache);
+	}
+	snprintf(key, sizeof(key), "%d:%u:%s", (int)kind, hmods,
+	    name ? name : "");
+	for (char *c = key; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	v = strmap_get(rs->hcache, key);
+	if (v != NULL)
+		return v == &absent_mark ? NULL : v;
+	v = header_value(rs, name, hmods, kind);
+	strmap_put(rs->hcache, key, v ? v : &absent_mark);
+	return v;
+}
+
+static char *
+header_value(struct rscan *rs, const char *name, unsigned hmods,
     enum hdr_kind kind)
 {
 	const struct msg *m = rs->msg;

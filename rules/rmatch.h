@@ -16,6 +16,7 @@
 #include "rules/ruleset.h"
 
 struct scan;
+struct strmap;
 
 struct rtext {
 	const char	*p;
@@ -37,6 +38,7 @@ struct rscan {
 	size_t			 nraw;
 	int			 built;
 	struct relays		*relays;	/* parsed on first use */
+	struct strmap		*hcache;	/* header values by name+mods */
 
 	/* counters for the prefilter report */
 	size_t			 re_run;	/* regex rules executed */
