@@ -16,6 +16,7 @@ H=${1:?usage: bench_milter.sh HAMLET CORPUS_DIR}
 CORPUS=${2:?usage: bench_milter.sh HAMLET CORPUS_DIR}
 N=${BENCH_MILTER_N:-2000}
 CONC=${BENCH_MILTER_CONCURRENCY:-4}
+NEWCONN=${BENCH_MILTER_NEWCONN:-}	# set: one SMTP connection per message
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 MT=$ROOT/tests/data/milter
@@ -52,7 +53,7 @@ total=$(wc -l < "$B/all")
 [ "$N" -gt "$total" ] && N=$total
 awk -v n="$N" -v t="$total" 'int((NR - 1) * n / t) != int(NR * n / t)' "$B/all" > "$B/list"
 N=$(wc -l < "$B/list")
-echo "messages: $N of $total corpus files, $CONC SMTP clients, MTA: Postfix $(postconf -d -h mail_version 2>/dev/null)"
+echo "messages: $N of $total corpus files, $CONC SMTP clients${NEWCONN:+ (one connection per message)}, MTA: Postfix $(postconf -d -h mail_version 2>/dev/null)"
 
 # milter config: the shipped rules, no Bayes, loopback scanned, reject at 20
 {
@@ -86,7 +87,7 @@ run_phase() {
 	    [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
 	t0=$(now)
 	python3 "$MT/smtp_load.py" --port "$port" --concurrency "$CONC" \
-	    --out "$B/$name.tsv" < "$B/list" > "$B/$name.sum"
+	    ${NEWCONN:+--new-connection} --out "$B/$name.tsv" < "$B/list" > "$B/$name.sum"
 	okn=$(awk '{ print $4 }' "$B/$name.sum")
 	i=0
 	while [ "$(ls "$B/sink" | wc -l)" -lt "$okn" ] && [ $i -lt 1200 ]; do

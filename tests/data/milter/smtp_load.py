@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """smtp_load.py - push message files through an SMTP server on loopback.
 
-Usage: smtp_load.py --port N [--concurrency C] [--out TSV] < list-of-files
+Usage: smtp_load.py --port N [--concurrency C] [--new-connection] [--out TSV] < list-of-files
 
 Each of C threads keeps one SMTP connection and sends its share of the
 files (a leading mbox "From " line is dropped, line ends become CRLF).
@@ -19,6 +19,8 @@ ap.add_argument("--concurrency", type=int, default=4)
 ap.add_argument("--out", default=None)
 ap.add_argument("--sender", default="load@test.example")
 ap.add_argument("--rcpt", default="rcpt@test.example")
+ap.add_argument("--new-connection", action="store_true",
+                help="one SMTP connection per message (like MX traffic)")
 args = ap.parse_args()
 
 files = [l.rstrip("\n") for l in sys.stdin if l.strip()]
@@ -78,6 +80,12 @@ def worker():
                     pass
                 s = None
         results[i] = (files[i], outcome, code, t)
+        if args.new_connection and s is not None:
+            try:
+                s.quit()
+            except Exception:
+                pass
+            s = None
     if s is not None:
         try:
             s.quit()
