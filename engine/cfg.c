@@ -44,7 +44,7 @@ struct cfg_key {
 
 static const struct cfg_key keys[] = {
 	/* scoring and output */
-	{ "required_score", T_DOUBLE, O(required_score), -1000, 1000, "5.0", NULL,
+	{ "required_score", T_DOUBLE, O(required_score), -1000, 100000, "5.0", NULL,
 	  "score at or above which a message is spam" },
 	{ "rewrite_subject", T_STRING, O(rewrite_subject), 0, 0, "", NULL,
 	  "tag put before the Subject of spam (empty: no rewrite)" },

@@ -51,6 +51,7 @@ static struct {
 	size_t			 off;		/* where the header goes */
 	char			 hdr_timeout[128];
 	char			 hdr_oom[128];
+	char			 hdr_fatal[128];
 	int			 tempfail;
 	volatile sig_atomic_t	 armed;
 	volatile sig_atomic_t	 started;	/* stdout written to */
@@ -98,6 +99,16 @@ em_alarm(int sig)
 	    "unscanned\n");
 }
 
+/* GLib's fatal errors (g_error, its allocation failures) trap */
+static void
+em_fatal(int sig)
+{
+	em_out(em.hdr_fatal, "hamlet: fatal library error: message passed "
+	    "through unscanned\n");
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void
 em_oom(void)
 {
@@ -124,6 +135,8 @@ em_arm(const struct buf *msg, unsigned secs, int tempfail)
 	    "not scanned: no result within %u s%s", secs, eol);
 	snprintf(em.hdr_oom, sizeof(em.hdr_oom), "X-Hamlet-Error: "
 	    "not scanned: out of memory%s", eol);
+	snprintf(em.hdr_fatal, sizeof(em.hdr_fatal), "X-Hamlet-Error: "
+	    "not scanned: fatal library error (out of memory?)%s", eol);
 	em.tempfail = tempfail;
 	em.started = 0;
 	em.armed = 1;
@@ -132,6 +145,8 @@ em_arm(const struct buf *msg, unsigned secs, int tempfail)
 	sa.sa_handler = em_alarm;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = em_fatal;
+	sigaction(SIGTRAP, &sa, NULL);
 	alarm(secs);
 }
 
