@@ -58,6 +58,7 @@ struct train {
 	unsigned long	 seen;		/* messages looked at */
 	/* progress */
 	int		 tty;
+	int		 bar_shown;	/* a progress line awaits its newline */
 	uint64_t	 t0, last;
 	uint64_t	 done_before;	/* bytes of finished sources */
 	uint64_t	 total;		/* bytes of all sources */
@@ -102,8 +103,21 @@ progress(struct train *t, struct mailsrc *src, int final)
 	fprintf(stderr, "\r%s [%s] %3d%% %lu msgs %.0f/s ETA %d:%02d ",
 	    t->cmd, bar, (int)(frac * 100), t->seen, rate,
 	    (int)eta / 60, (int)eta % 60);
-	if (final)
+	t->bar_shown = 1;
+	if (final) {
 		fputc('\n', stderr);
+		t->bar_shown = 0;
+	}
+}
+
+/* before a message line: end a progress line that is showing */
+static const char *
+nl(struct train *t)
+{
+	if (!t->bar_shown)
+		return "";
+	t->bar_shown = 0;
+	return "\n";
 }
 
 /* commit the running batch and start a new one unless last */
@@ -145,7 +159,7 @@ learn_one(struct train *t, const struct mailsrc_msg *mm)
 	t->seen++;
 	if (!mbox_looks_like_message(mm->data, mm->len, &why)) {
 		fprintf(stderr, "%s%s: message %ld: %s, skipped\n",
-		    t->tty ? "\n" : "", mm->name, mm->number, why);
+		    nl(t), mm->name, mm->number, why);
 		t->skipped++;
 		return 0;
 	}
@@ -153,7 +167,7 @@ learn_one(struct train *t, const struct mailsrc_msg *mm)
 	rc = msg_parse(pool, mm->data, mm->len, NULL, &t->lim, &m);
 	if (rc != ST_OK) {
 		fprintf(stderr, "%s%s: message %ld: cannot parse (%s), "
-		    "skipped\n", t->tty ? "\n" : "", mm->name, mm->number,
+		    "skipped\n", nl(t), mm->name, mm->number,
 		    status_str(rc));
 		pool_free(pool);
 		t->skipped++;
@@ -197,7 +211,7 @@ train_path(struct train *t, const char *path, enum mailsrc_format fmt)
 
 	rc = mailsrc_open(path, fmt, &src, err, sizeof(err));
 	if (rc != ST_OK) {
-		fprintf(stderr, "%shamlet %s: %s\n", t->tty ? "\n" : "",
+		fprintf(stderr, "%shamlet %s: %s\n", nl(t),
 		    t->cmd, err);
 		t->failed++;
 		return 0;
@@ -210,7 +224,7 @@ train_path(struct train *t, const char *path, enum mailsrc_format fmt)
 			break;
 		if (rc != ST_OK) {
 			fprintf(stderr, "%s%s: message %ld: %s, skipped\n",
-			    t->tty ? "\n" : "", mm.name, mm.number, err);
+			    nl(t), mm.name, mm.number, err);
 			t->failed++;
 			continue;
 		}

@@ -17,6 +17,13 @@ check "mbox: broken message reported with folder and number" grep -q "spam.mbox:
 check "mbox: exit 1 when something was skipped" test "$rc" = 1
 check "no progress bar when stderr is not a terminal" sh -c "! grep -q 'ETA' '$T/err'"
 
+# on a terminal: a progress bar with count, rate and ETA on stderr
+if command -v script >/dev/null 2>&1; then
+	script -qc "$H train-spam --db '$T/ttydb' '$D/crlf.mbox'" /dev/null > "$T/tty" 2>&1
+	check "tty: progress bar with rate and ETA" grep -q 'train-spam \[#*\] 100% 3 msgs [0-9]*/s ETA 0:00' "$T/tty"
+	check "tty: summary after the bar" grep -q 'learned 3 spam' "$T/tty"
+fi
+
 # re-run learns nothing
 $H train-spam --db "$DB" "$D/spam.mbox" > "$T/out" 2>/dev/null
 check "re-run: 4 already learned" grep -q 'learned 0 spam (0 moved from ham), 4 already learned, 1 skipped' "$T/out"
