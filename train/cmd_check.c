@@ -373,6 +373,8 @@ cmd_check(int argc, char **argv)
 	if (e == NULL) {
 		if (report) {
 			fprintf(stderr, "hamlet: %s\n", err);
+			buf_free(&msg);
+			cli_free(&c);
 			return EX_CONFIG;
 		}
 		char why[1100];
@@ -380,6 +382,7 @@ cmd_check(int argc, char **argv)
 		rc = pass_through(&msg, why, tempfail);
 		em_disarm();
 		buf_free(&msg);
+		cli_free(&c);
 		return rc;
 	}
 	s = scan_new(e, &c.env, buf_str(&msg), msg.len);

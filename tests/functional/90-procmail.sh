@@ -40,6 +40,8 @@ DEFAULT=\$MAILDIR/inbox
 LOGFILE=$U/procmail.log
 LOCKSLEEP=1
 COMSAT=no
+ASAN_OPTIONS=${ASAN_OPTIONS:-}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-}
 :0fw
 | $H check -c ${SITE:-$T/site.conf} $2
 :0:
