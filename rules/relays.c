@@ -303,7 +303,13 @@ relays_parse(struct pool *p, const struct msg *m)
 
 			while (isspace((unsigned char)*v) || *v == '(')
 				v++;
-			if (strncasecmp(v, "from ", 5) == 0)
+			/*
+			 * SpamAssassin knows many more IP-less formats than
+			 * this reader and skips them silently; only a "from"
+			 * line without any "by" part counts as unparseable.
+			 */
+			if (strncasecmp(v, "from ", 5) == 0 &&
+			    strstr(v, " by ") == NULL)
 				rl->unparseable++;
 			continue;
 		}
