@@ -223,6 +223,11 @@ test_ruleset(void)
 	    "score    T_BODY   1 2 3 4\n"
 	    "describe T_SUBJ   Subject sells pills\n"
 	    "body     T_EVAL   eval:no_such_function('x')\n"
+	    "header   T_WL     eval:check_from_in_welcomelist()\n"
+	    "header   T_BL     eval:check_from_in_blacklist()\n"
+	    "welcomelist_from *@EXAMPLE.com\n"
+	    "blacklist_from  spammer@example.net\n"
+	    "header   T_NORELAY eval:check_no_relays()\n"
 	    "test     T_BODY   ok   please buy now\n"
 	    "test     T_BODY   fail please buy later\n"
 	    "test     T_NOFOO  ok   nothing\n");
@@ -284,6 +289,10 @@ test_ruleset(void)
 		test_cond("multiple capped by maxhits, meta sees count",
 		    strstr(hits, "T_MCOUNT") != NULL);
 		test_cond("replace_tags rule hit", strstr(hits, "T_TAG") != NULL);
+		test_cond("welcomelist_from glob", strstr(hits, "T_WL") != NULL);
+		test_cond("blacklist_from not matching",
+		    strstr(hits, "T_BL") == NULL);
+		test_cond("no relays", strstr(hits, "T_NORELAY") != NULL);
 		test_cond("prefilter agrees with every regex",
 		    rules_prefilter_verify(rs, m, stdout) == 0);
 	}
