@@ -9,26 +9,14 @@
 . ./lib.sh
 : "${HAMLET_MILTER:?HAMLET_MILTER must point at hamlet-milter}"
 MT=$DATA/milter
-. "$MT/postfix_instance.sh"	# pf_free_port, pf_install (swaks)
+. "$MT/postfix_instance.sh"	# pf_free_port, tree_cpu
+. "$MT/sendmail_instance.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: needs root to run sendmail"
 	finish; exit
 fi
-R=/var/cache/hamlet-test/sendmail-root
-SMBIN=$R/usr/libexec/sendmail/sendmail
-if [ ! -x "$SMBIN" ] || ! command -v m4 >/dev/null 2>&1 || ! command -v swaks >/dev/null 2>&1; then
-	debs=$(mktemp -d)
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-	    --no-install-recommends m4 libwrap0 liblockfile1 swaks >/dev/null 2>&1
-	(cd "$debs" && chown _apt "$debs" 2>/dev/null;
-	 apt-get download sendmail-bin sendmail-base sendmail-cf >/dev/null 2>&1)
-	mkdir -p "$R"
-	for d in "$debs"/*.deb; do [ -f "$d" ] && dpkg-deb -x "$d" "$R"; done
-	rm -rf "$debs"
-fi
-if [ ! -x "$SMBIN" ] || ! command -v m4 >/dev/null 2>&1 || ! command -v swaks >/dev/null 2>&1 ||
-    ! command -v unshare >/dev/null 2>&1; then
+if ! sm_install; then
 	echo "skip: sendmail .debs, m4, swaks or unshare not available"
 	finish; exit
 fi
@@ -37,11 +25,8 @@ fi
 # keep them in a root-owned tree that is not world-writable
 W=$(mktemp -d /var/spool/hamlet-sm.XXXXXX)
 chmod 755 "$W"
-mkdir -p "$W/mqueue" "$W/etc" "$W/run" "$W/sink" "$W/rules"
-chmod 700 "$W/mqueue"
+mkdir -p "$W/run" "$W/sink" "$W/rules"
 chmod 755 "$W/run" "$W/rules"
-: > "$W/etc/local-host-names"
-: > "$W/etc/statistics"
 PORT=$(pf_free_port)
 SINKPORT=$(pf_free_port)
 SOCK=$W/run/milter.sock
@@ -49,13 +34,7 @@ LOG=$W/milter.log
 MPID= SPID=
 
 cleanup() {
-	if [ -f "$W/sendmail.pid" ]; then
-		sp=$(head -n 1 "$W/sendmail.pid")
-		kill -TERM "$sp" 2>/dev/null
-		i=0
-		while kill -0 "$sp" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$sp" 2>/dev/null
-	fi
+	sm_stop "$W"
 	for p in $MPID $SPID; do kill -TERM "$p" 2>/dev/null; done
 	for p in $MPID $SPID; do
 		i=0
@@ -78,41 +57,7 @@ milter_socket_mode 0660
 EOF2
 chmod 644 "$W/hamlet.conf"
 
-cat > "$W/etc/test.mc" <<MC
-divert(-1)
-divert(0)dnl
-include(\`$R/usr/share/sendmail/cf/m4/cf.m4')dnl
-VERSIONID(\`hamlet milter test')dnl
-OSTYPE(\`linux')dnl
-define(\`confCF_VERSION', \`hamlet-test')dnl
-define(\`QUEUE_DIR', \`$W/mqueue')dnl
-define(\`confPID_FILE', \`$W/sendmail.pid')dnl
-define(\`confCW_FILE', \`-o $W/etc/local-host-names')dnl
-define(\`STATUS_FILE', \`$W/etc/statistics')dnl
-define(\`confHELP_FILE', \`')dnl
-define(\`ALIAS_FILE', \`')dnl
-define(\`confDOMAIN_NAME', \`mta.test.example')dnl
-define(\`confDONT_PROBE_INTERFACES', \`True')dnl
-define(\`confBIND_OPTS', \`-DNSRCH -DEFNAMES')dnl
-define(\`confLOG_LEVEL', \`9')dnl
-define(\`confMILTER_LOG_LEVEL', \`6')dnl
-define(\`confDELIVERY_MODE', \`background')dnl
-define(\`confTO_IDENT', \`0s')dnl
-define(\`confMAX_DAEMON_CHILDREN', \`40')dnl
-define(\`confREFUSE_LA', \`100')dnl
-define(\`confQUEUE_LA', \`100')dnl
-define(\`confPRIVACY_FLAGS', \`goaway')dnl
-FEATURE(\`no_default_msa')dnl
-DAEMON_OPTIONS(\`Family=inet, Name=MTA-test, Port=$PORT, Addr=127.0.0.1')dnl
-FEATURE(\`promiscuous_relay')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
-FEATURE(\`nocanonify')dnl
-define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
-define(\`ESMTP_MAILER_ARGS', \`TCP \$h $SINKPORT')dnl
-INPUT_MAIL_FILTER(\`hamlet', \`S=unix:$SOCK, F=T, T=C:10s;S:30s;R:30s;E:60s')dnl
-MAILER(\`smtp')dnl
-MC
-if ! m4 "$W/etc/test.mc" > "$W/etc/test.cf" 2>"$W/m4.err"; then
+if ! sm_setup "$W" "$PORT" "$SINKPORT" "unix:$SOCK" 2>"$W/m4.err"; then
 	fail "sendmail.cf generated"; cat "$W/m4.err"; finish; exit
 fi
 ok "sendmail.cf generated"
@@ -128,9 +73,7 @@ while { [ ! -S "$SOCK" ] || ! grep -q listening "$W/sink.log"; } && [ $i -lt 100
 done
 check "milter socket up" [ -S "$SOCK" ]
 # the socket belongs to nobody (mode 0660): sendmail runs as root here
-# a fully qualified host name avoids sendmail's 60 s start-up stall
-unshare -u sh -c "hostname mta.test.example; exec '$SMBIN' -C '$W/etc/test.cf' -bd -q1m -L sm-hamlet-test" \
-    >"$W/sendmail.out" 2>&1
+sm_start "$W"
 i=0
 until swaks --server 127.0.0.1 --port "$PORT" --quit-after CONNECT >/dev/null 2>&1 ||
     [ $i -ge 100 ]; do

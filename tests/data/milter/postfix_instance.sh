@@ -11,6 +11,7 @@
 #   pf_cpu DIR                  CPU seconds the instance used so far: its
 #                               master, every live daemon and every daemon
 #                               the master reaped (the MTA's own CPU)
+#   tree_cpu PIDFILE            the same for any daemon
 #
 # The instance listens on 127.0.0.1:PORT only, relays everything to
 # 127.0.0.1:SINKPORT, runs without chroot (a chroot would hide the milter
@@ -116,7 +117,13 @@ pf_start() {
 }
 
 pf_cpu() {
-	python3 - "$1/queue/pid/master.pid" <<'PY'
+	tree_cpu "$1/queue/pid/master.pid"
+}
+
+# tree_cpu PIDFILE: CPU seconds of a daemon (first number in PIDFILE), its
+# reaped children and its live children
+tree_cpu() {
+	python3 - "$1" <<'PY'
 import os, sys
 hz = os.sysconf("SC_CLK_TCK")
 try:
