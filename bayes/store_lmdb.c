@@ -16,6 +16,9 @@
  * exclusive, as mdb_env_set_mapsize() requires (Postfix slmdb.c does the
  * same dance single-threaded).
  *
+ * One environment per store per process (see struct lmdb_env): handles
+ * opened on the same data file share it, as LMDB requires.
+ *
  * Crash safety: LMDB commits are atomic (copy-on-write pages, meta page
  * written last), so kill -9 of a trainer leaves the last committed
  * state. Stale reader slots of killed processes are cleared at open
@@ -45,11 +48,31 @@
 #define LMDB_TOKVAL	12
 #define LMDB_SEENVAL	5
 
-struct lmdb_store {
-	struct store	 base;
+/*
+ * One environment per data file per process: LMDB must not be opened
+ * twice in a process (closing the second handle would drop the first
+ * one's fcntl locks, and another process could then reset the reader
+ * table under our readers). Handles to the same store (a milter reload
+ * builds a new engine while the old one finishes its scans) share it
+ * through this registry, keyed by the data file's device and inode.
+ */
+struct lmdb_env {
+	struct lmdb_env	*next;
+	dev_t		 dev;
+	ino_t		 ino;
+	int		 refs;		/* under envs_mu */
+	int		 rdonly;	/* opened MDB_RDONLY (no write access) */
 	MDB_env		*env;
 	MDB_dbi		 tok, seen, meta;
-	pthread_rwlock_t lock;
+	pthread_rwlock_t lock;		/* shared by txns, exclusive to resize */
+};
+
+static pthread_mutex_t envs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lmdb_env *envs;
+
+struct lmdb_store {
+	struct store	 base;
+	struct lmdb_env	*e;
 	unsigned	 flags;
 	char		*dir;
 };
@@ -140,9 +163,9 @@ set_mapsize(struct lmdb_store *s, size_t size)
 {
 	int rc;
 
-	pthread_rwlock_wrlock(&s->lock);
-	rc = mdb_env_set_mapsize(s->env, size);
-	pthread_rwlock_unlock(&s->lock);
+	pthread_rwlock_wrlock(&s->e->lock);
+	rc = mdb_env_set_mapsize(s->e->env, size);
+	pthread_rwlock_unlock(&s->e->lock);
 	return rc;
 }
 
@@ -154,17 +177,17 @@ lmdb_begin(struct store *st, int write, struct store_txn **out)
 	MDB_txn *txn = NULL;
 	int rc, tries;
 
-	if (write && (s->flags & STORE_RDONLY)) {
+	if (write && ((s->flags & STORE_RDONLY) || s->e->rdonly)) {
 		snprintf(s->base.errmsg, sizeof(s->base.errmsg),
 		    "%s: store opened read-only", s->dir);
 		return ST_ERR_INTERNAL;
 	}
 	for (tries = 0; tries < 5; tries++) {
-		pthread_rwlock_rdlock(&s->lock);
-		rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+		pthread_rwlock_rdlock(&s->e->lock);
+		rc = mdb_txn_begin(s->e->env, NULL, write ? 0 : MDB_RDONLY, &txn);
 		if (rc == 0)
 			break;
-		pthread_rwlock_unlock(&s->lock);
+		pthread_rwlock_unlock(&s->e->lock);
 		if (rc != MDB_MAP_RESIZED)
 			return mdb_status(s, rc, "begin transaction");
 		/* another process grew the map: adopt its size */
@@ -187,7 +210,7 @@ lmdb_commit(struct store_txn *bt)
 	struct lmdb_store *s = ls(bt);
 	int rc = mdb_txn_commit(lt(bt));
 
-	pthread_rwlock_unlock(&s->lock);
+	pthread_rwlock_unlock(&s->e->lock);
 	free(bt);
 	return mdb_status(s, rc, "commit");
 }
@@ -198,7 +221,7 @@ lmdb_abort(struct store_txn *bt)
 	struct lmdb_store *s = ls(bt);
 
 	mdb_txn_abort(lt(bt));
-	pthread_rwlock_unlock(&s->lock);
+	pthread_rwlock_unlock(&s->e->lock);
 	free(bt);
 }
 
@@ -227,7 +250,7 @@ lmdb_get(struct store_txn *bt, uint64_t key, struct store_counts *out)
 	key_enc(kb, key);
 	k.mv_size = 8;
 	k.mv_data = kb;
-	rc = mdb_get(lt(bt), ls(bt)->tok, &k, &v);
+	rc = mdb_get(lt(bt), ls(bt)->e->tok, &k, &v);
 	if (rc != 0)
 		return mdb_status(ls(bt), rc, "get token");
 	counts_dec(&v, out);
@@ -248,7 +271,7 @@ lmdb_get_many(struct store_txn *bt, const uint64_t *keys, size_t n,
 	size_t i;
 	int rc;
 
-	if ((rc = mdb_cursor_open(lt(bt), ls(bt)->tok, &cur)) != 0)
+	if ((rc = mdb_cursor_open(lt(bt), ls(bt)->e->tok, &cur)) != 0)
 		return mdb_status(ls(bt), rc, "cursor");
 	for (i = 0; i < n; i++) {
 		key_enc(kb, keys[i]);
@@ -283,7 +306,7 @@ lmdb_put(struct store_txn *bt, uint64_t key, const struct store_counts *c)
 	k.mv_data = kb;
 	v.mv_size = sizeof(vb);
 	v.mv_data = vb;
-	return mdb_status(ls(bt), mdb_put(lt(bt), ls(bt)->tok, &k, &v, 0),
+	return mdb_status(ls(bt), mdb_put(lt(bt), ls(bt)->e->tok, &k, &v, 0),
 	    "put token");
 }
 
@@ -296,7 +319,7 @@ lmdb_del(struct store_txn *bt, uint64_t key)
 	key_enc(kb, key);
 	k.mv_size = 8;
 	k.mv_data = kb;
-	return mdb_status(ls(bt), mdb_del(lt(bt), ls(bt)->tok, &k, NULL),
+	return mdb_status(ls(bt), mdb_del(lt(bt), ls(bt)->e->tok, &k, NULL),
 	    "delete token");
 }
 
@@ -308,7 +331,7 @@ lmdb_seen_get(struct store_txn *bt, const uint8_t *d, struct store_seen *out)
 
 	k.mv_size = STORE_DIGEST_LEN;
 	k.mv_data = (void *)d;
-	rc = mdb_get(lt(bt), ls(bt)->seen, &k, &v);
+	rc = mdb_get(lt(bt), ls(bt)->e->seen, &k, &v);
 	if (rc != 0)
 		return mdb_status(ls(bt), rc, "get seen");
 	if (v.mv_size < LMDB_SEENVAL)
@@ -331,7 +354,7 @@ lmdb_seen_put(struct store_txn *bt, const uint8_t *d,
 	k.mv_data = (void *)d;
 	v.mv_size = sizeof(vb);
 	v.mv_data = vb;
-	return mdb_status(ls(bt), mdb_put(lt(bt), ls(bt)->seen, &k, &v, 0),
+	return mdb_status(ls(bt), mdb_put(lt(bt), ls(bt)->e->seen, &k, &v, 0),
 	    "put seen");
 }
 
@@ -342,7 +365,7 @@ lmdb_seen_del(struct store_txn *bt, const uint8_t *d)
 
 	k.mv_size = STORE_DIGEST_LEN;
 	k.mv_data = (void *)d;
-	return mdb_status(ls(bt), mdb_del(lt(bt), ls(bt)->seen, &k, NULL),
+	return mdb_status(ls(bt), mdb_del(lt(bt), ls(bt)->e->seen, &k, NULL),
 	    "delete seen");
 }
 
@@ -355,7 +378,7 @@ lmdb_foreach(struct store_txn *bt,
 	MDB_val k, v;
 	int rc;
 
-	rc = mdb_cursor_open(lt(bt), ls(bt)->tok, &cur);
+	rc = mdb_cursor_open(lt(bt), ls(bt)->e->tok, &cur);
 	if (rc != 0)
 		return mdb_status(ls(bt), rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -380,7 +403,7 @@ lmdb_seen_foreach(struct store_txn *bt,
 	MDB_val k, v;
 	int rc;
 
-	rc = mdb_cursor_open(lt(bt), ls(bt)->seen, &cur);
+	rc = mdb_cursor_open(lt(bt), ls(bt)->e->seen, &cur);
 	if (rc != 0)
 		return mdb_status(ls(bt), rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -402,8 +425,8 @@ lmdb_clear(struct store_txn *bt)
 {
 	int rc;
 
-	if ((rc = mdb_drop(lt(bt), ls(bt)->tok, 0)) != 0 ||
-	    (rc = mdb_drop(lt(bt), ls(bt)->seen, 0)) != 0)
+	if ((rc = mdb_drop(lt(bt), ls(bt)->e->tok, 0)) != 0 ||
+	    (rc = mdb_drop(lt(bt), ls(bt)->e->seen, 0)) != 0)
 		return mdb_status(ls(bt), rc, "clear");
 	return ST_OK;
 }
@@ -418,17 +441,17 @@ lmdb_info(struct store_txn *bt, struct store_info *out)
 	char *path;
 	int rc;
 
-	if ((rc = mdb_stat(lt(bt), s->tok, &ms)) != 0)
+	if ((rc = mdb_stat(lt(bt), s->e->tok, &ms)) != 0)
 		return mdb_status(s, rc, "stat tokens");
 	out->ntokens = ms.ms_entries;
 	out->bytes_used = (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
 	    ms.ms_overflow_pages) * ms.ms_psize;
-	if ((rc = mdb_stat(lt(bt), s->seen, &ms)) != 0)
+	if ((rc = mdb_stat(lt(bt), s->e->seen, &ms)) != 0)
 		return mdb_status(s, rc, "stat seen");
 	out->nseen = ms.ms_entries;
 	out->bytes_used += (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
 	    ms.ms_overflow_pages) * ms.ms_psize;
-	if (mdb_env_stat(s->env, &es) == 0 && mdb_env_info(s->env, &ei) == 0)
+	if (mdb_env_stat(s->e->env, &es) == 0 && mdb_env_info(s->e->env, &ei) == 0)
 		out->map_size = ei.me_mapsize;
 	/* the totals record is not a token */
 	{
@@ -453,29 +476,46 @@ lmdb_grow(struct store *st)
 	size_t size;
 	int rc;
 
-	pthread_rwlock_wrlock(&s->lock);
-	mdb_env_info(s->env, &ei);
+	pthread_rwlock_wrlock(&s->e->lock);
+	mdb_env_info(s->e->env, &ei);
 	size = ei.me_mapsize;
 	if (size >= LMDB_MAX_MAP) {
-		pthread_rwlock_unlock(&s->lock);
+		pthread_rwlock_unlock(&s->e->lock);
 		snprintf(s->base.errmsg, sizeof(s->base.errmsg),
 		    "%s: store reached its size limit", s->dir);
 		return ST_ERR_LIMIT;
 	}
 	size *= 2;
-	rc = mdb_env_set_mapsize(s->env, size);
-	pthread_rwlock_unlock(&s->lock);
+	rc = mdb_env_set_mapsize(s->e->env, size);
+	pthread_rwlock_unlock(&s->e->lock);
 	return mdb_status(s, rc, "grow map");
+}
+
+static void
+env_free(struct lmdb_env *e)
+{
+	if (e->env != NULL)
+		mdb_env_close(e->env);
+	pthread_rwlock_destroy(&e->lock);
+	free(e);
 }
 
 static void
 lmdb_close(struct store *st)
 {
 	struct lmdb_store *s = (struct lmdb_store *)st;
+	struct lmdb_env **pp;
 
-	if (s->env != NULL)
-		mdb_env_close(s->env);
-	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_lock(&envs_mu);
+	if (--s->e->refs == 0) {
+		for (pp = &envs; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == s->e) {
+				*pp = s->e->next;
+				break;
+			}
+		env_free(s->e);
+	}
+	pthread_mutex_unlock(&envs_mu);
 	free(s->dir);
 	free(s);
 }
@@ -514,35 +554,36 @@ mkdir_p(const char *dir)
 
 /* open the tables; create them (and the format record) when asked */
 static int
-open_tables(struct lmdb_store *s, int create, char *err, size_t errlen)
+open_tables(struct lmdb_env *e, const char *dir, int create, char *err,
+    size_t errlen)
 {
 	unsigned dflags = create ? MDB_CREATE : 0;
 	MDB_txn *txn;
 	MDB_val k, v;
 	int rc;
 
-	rc = mdb_txn_begin(s->env, NULL,
-	    (s->flags & STORE_RDONLY) ? MDB_RDONLY : 0, &txn);
+	rc = mdb_txn_begin(e->env, NULL,
+	    create && !e->rdonly ? 0 : MDB_RDONLY, &txn);
 	if (rc != 0)
 		goto fail;
-	if ((rc = mdb_dbi_open(txn, "tokens", dflags, &s->tok)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "seen", dflags, &s->seen)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", dflags, &s->meta)) != 0) {
+	if ((rc = mdb_dbi_open(txn, "tokens", dflags, &e->tok)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "seen", dflags, &e->seen)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", dflags, &e->meta)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
 	k.mv_data = "format";
 	k.mv_size = 6;
-	rc = mdb_get(txn, s->meta, &k, &v);
+	rc = mdb_get(txn, e->meta, &k, &v);
 	if (rc == MDB_NOTFOUND && create) {
 		v.mv_data = LMDB_FORMAT;
 		v.mv_size = strlen(LMDB_FORMAT);
-		rc = mdb_put(txn, s->meta, &k, &v, 0);
+		rc = mdb_put(txn, e->meta, &k, &v, 0);
 	} else if (rc == 0 && (v.mv_size != strlen(LMDB_FORMAT) ||
 	    memcmp(v.mv_data, LMDB_FORMAT, v.mv_size) != 0)) {
 		mdb_txn_abort(txn);
 		snprintf(err, errlen, "%s: not a hamlet Bayes store of format "
-		    "\"%s\"", s->dir, LMDB_FORMAT);
+		    "\"%s\"", dir, LMDB_FORMAT);
 		return -1;
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -553,10 +594,27 @@ open_tables(struct lmdb_store *s, int create, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: open tables: %s", s->dir,
+	snprintf(err, errlen, "%s: open tables: %s", dir,
 	    rc == MDB_NOTFOUND ? "store has no Bayes tables" :
 	    mdb_strerror(rc));
 	return -1;
+}
+
+static int
+env_open(struct lmdb_env *e, const char *dir, unsigned flags,
+    unsigned mflags)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&e->env)) != 0) {
+		e->env = NULL;
+		return rc;
+	}
+	mdb_env_set_maxdbs(e->env, 4);
+	if (flags & STORE_SMALLMAP)
+		mdb_env_set_mapsize(e->env, (size_t)256 << 10);
+	mdb_env_set_maxreaders(e->env, LMDB_MAXREADERS);
+	return mdb_env_open(e->env, dir, MDB_NOTLS | mflags, 0600);
 }
 
 enum status
@@ -565,6 +623,7 @@ store_lmdb_open(const char *dir, unsigned flags, struct store **out,
 {
 	pthread_rwlockattr_t ra;
 	struct lmdb_store *s;
+	struct lmdb_env *e;
 	MDB_envinfo ei;
 	struct stat sb;
 	char *path;
@@ -573,55 +632,86 @@ store_lmdb_open(const char *dir, unsigned flags, struct store **out,
 	*out = NULL;
 	path = xasprintf("%s/data.mdb", dir);
 	exists = stat(path, &sb) == 0;
-	free(path);
 	if (!exists) {
 		if (!(flags & STORE_CREATE)) {
 			snprintf(err, errlen, "%s: no Bayes store", dir);
+			free(path);
 			return ST_NOTFOUND;
 		}
 		if (mkdir_p(dir) != 0) {
 			snprintf(err, errlen, "%s: mkdir: %s", dir,
 			    strerror(errno));
+			free(path);
 			return ST_ERR_IO;
 		}
 	}
+	pthread_mutex_lock(&envs_mu);
+	for (e = envs; exists && e != NULL; e = e->next)
+		if (e->dev == sb.st_dev && e->ino == sb.st_ino)
+			break;
+	if (e != NULL && e->rdonly && !(flags & STORE_RDONLY)) {
+		pthread_mutex_unlock(&envs_mu);
+		snprintf(err, errlen, "%s: no write access", dir);
+		free(path);
+		return ST_ERR_IO;
+	}
+	if (e == NULL) {
+		e = xcalloc(1, sizeof(*e));
+		/* writers first, so a grow is not starved by readers */
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra,
+		    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&e->lock, &ra);
+		pthread_rwlockattr_destroy(&ra);
+		/*
+		 * Read-write even for readers when we may, so later handles
+		 * of this process can share the environment to write.
+		 */
+		rc = env_open(e, dir, flags, 0);
+		if ((rc == EACCES || rc == EROFS) && (flags & STORE_RDONLY)) {
+			mdb_env_close(e->env);
+			e->env = NULL;
+			e->rdonly = 1;
+			rc = env_open(e, dir, flags, MDB_RDONLY);
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", dir, mdb_strerror(rc));
+			goto fail;
+		}
+		/* free the reader slots of processes killed while reading */
+		mdb_reader_check(e->env, &dead);
+		if (!e->rdonly && !(flags & STORE_SMALLMAP) &&
+		    mdb_env_info(e->env, &ei) == 0 &&
+		    ei.me_mapsize < LMDB_MIN_MAP &&
+		    (rc = mdb_env_set_mapsize(e->env, LMDB_MIN_MAP)) != 0) {
+			snprintf(err, errlen, "%s: %s", dir, mdb_strerror(rc));
+			goto fail;
+		}
+		if (open_tables(e, dir, (flags & STORE_CREATE) != 0, err,
+		    errlen) != 0)
+			goto fail;
+		if (stat(path, &sb) != 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		e->dev = sb.st_dev;
+		e->ino = sb.st_ino;
+		e->next = envs;
+		envs = e;
+	}
+	e->refs++;
+	pthread_mutex_unlock(&envs_mu);
+	free(path);
 	s = xcalloc(1, sizeof(*s));
 	s->base.ops = &lmdb_ops;
 	s->flags = flags;
 	s->dir = xstrdup(dir);
-	/* writers first, so a grow is not starved by a stream of readers */
-	pthread_rwlockattr_init(&ra);
-	pthread_rwlockattr_setkind_np(&ra,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&s->lock, &ra);
-	pthread_rwlockattr_destroy(&ra);
-
-	if ((rc = mdb_env_create(&s->env)) != 0) {
-		s->env = NULL;
-		goto fail;
-	}
-	mdb_env_set_maxdbs(s->env, 4);
-	if (flags & STORE_SMALLMAP)
-		mdb_env_set_mapsize(s->env, (size_t)256 << 10);
-	mdb_env_set_maxreaders(s->env, LMDB_MAXREADERS);
-	rc = mdb_env_open(s->env, dir, MDB_NOTLS |
-	    ((flags & STORE_RDONLY) ? MDB_RDONLY : 0), 0600);
-	if (rc != 0)
-		goto fail;
-	/* free the reader slots of processes killed while reading */
-	mdb_reader_check(s->env, &dead);
-	if (!(flags & (STORE_RDONLY | STORE_SMALLMAP)) &&
-	    mdb_env_info(s->env, &ei) == 0 && ei.me_mapsize < LMDB_MIN_MAP &&
-	    (rc = mdb_env_set_mapsize(s->env, LMDB_MIN_MAP)) != 0)
-		goto fail;
-	if (open_tables(s, (flags & STORE_CREATE) != 0, err, errlen) != 0) {
-		lmdb_close(&s->base);
-		return ST_ERR_IO;
-	}
+	s->e = e;
 	*out = &s->base;
 	return ST_OK;
 fail:
-	snprintf(err, errlen, "%s: %s", dir, mdb_strerror(rc));
-	lmdb_close(&s->base);
+	pthread_mutex_unlock(&envs_mu);
+	env_free(e);
+	free(path);
 	return ST_ERR_IO;
 }

@@ -500,7 +500,7 @@ test_lmdb(void)
 	test_cond("lmdb: consistent after growth",
 	    st.seen_spam == st.nspam && st.seen_ham == st.nham);
 
-	/* readers in other threads (another handle: another "process") */
+	/* readers in other threads, through a second handle (shared env) */
 	test_cond("lmdb: open read-only", bayes_open(path, cfg, STORE_RDONLY,
 	    &ro, err, sizeof(err)) == ST_OK);
 	if (ro != NULL) {
@@ -520,6 +520,8 @@ test_lmdb(void)
 		    rd[0].errors + rd[1].errors + rd[2].errors == 0 &&
 		    rd[0].runs > 0 && rd[2].runs > 0);
 		bayes_close(ro);
+		test_cond("lmdb: closing one handle leaves the other working",
+		    learn_n(b, 0, 30000, 10, STORE_HAM) == 10);
 	}
 	bayes_close(b);
 	b = NULL;
