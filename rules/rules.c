@@ -287,7 +287,16 @@ rules_attach_user(struct engine *e, const char *const *dirs, size_t ndirs,
 		    rs->st.warnings);
 	define_symbols(rs, engine_symbols(e));
 	if (cfg != NULL) {
-		if (rs->has_required) {
+		/*
+		 * required_score of rule directories is a default (SA's
+		 * 10_default_prefs.cf says 5): it yields to a value the
+		 * site configuration set; a user_prefs value wins.
+		 */
+		struct cfg *def = cfg_new();
+		int site_set = cfg->required_score != def->required_score;
+
+		cfg_free(def);
+		if (rs->has_required == 2 || (rs->has_required && !site_set)) {
 			snprintf(msg, sizeof(msg), "%g", rs->required_score);
 			if (cfg_set(cfg, "required_score", msg, err, errlen) !=
 			    ST_OK)

@@ -925,7 +925,8 @@ directive(struct ruleset *rs, const char *key, const char *args,
 		if (end == args)
 			warnf(rs, file, line, "%s: bad number", key);
 		else {
-			rs->has_required = 1;
+			/* 2: from a user_prefs file, which beats the site config */
+			rs->has_required = rs->user ? 2 : 1;
 			rs->required_score = v;
 		}
 	} else if (strcmp(key, "rewrite_header") == 0) {
