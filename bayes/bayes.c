@@ -422,13 +422,33 @@ bayes_batch_learn(struct bayes_batch *bb, const struct msg *m, int cls,
 	return ST_OK;
 }
 
-static int
-cmp_delta(const void *a, const void *b)
+/* LSD radix sort of deltas by key, 8 bits a pass (tmp: n entries) */
+static void
+sort_deltas(struct delta *a, struct delta *tmp, size_t n)
 {
-	uint64_t x = ((const struct delta *)a)->key;
-	uint64_t y = ((const struct delta *)b)->key;
+	struct delta *src = a, *dst = tmp, *sw;
+	size_t cnt[256], i, sum, t;
+	int shift;
 
-	return x < y ? -1 : x > y;
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[(src[i].key >> shift) & 0xff]++;
+		if (cnt[(src[0].key >> shift) & 0xff] == n)
+			continue;
+		for (i = 0, sum = 0; i < 256; i++) {
+			t = cnt[i];
+			cnt[i] = sum;
+			sum += t;
+		}
+		for (i = 0; i < n; i++)
+			dst[cnt[(src[i].key >> shift) & 0xff]++] = src[i];
+		sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
 }
 
 static uint32_t
@@ -523,8 +543,12 @@ bayes_batch_commit(struct bayes_batch *bb)
 		if (bb->d[i].key != 0)
 			bb->d[j++] = bb->d[i];
 	bb->dn = j;
-	if (j > 0)
-		qsort(bb->d, j, sizeof(*bb->d), cmp_delta);
+	if (j > 0) {
+		struct delta *tmp = xreallocarray(NULL, j, sizeof(*tmp));
+
+		sort_deltas(bb->d, tmp, j);
+		free(tmp);
+	}
 
 	for (tries = 0; ; tries++) {
 		rc = batch_apply(bb, bb->t);

@@ -74,7 +74,7 @@ struct bayes_score {
 /* Classify one message in one read transaction. */
 enum status bayes_classify(struct bayes *b, const struct msg *m,
     struct bayes_score *out /* OUT */);
-/* The same for a ready token list (sorted, unique). */
+/* The same for a ready token list (no duplicates). */
 enum status bayes_classify_tokens(struct bayes *b, const uint64_t *tok,
     size_t n, struct bayes_score *out /* OUT */);
 

@@ -124,8 +124,8 @@ void store_abort(struct store_txn *t);
 enum status store_get(struct store_txn *t, uint64_t key,
     struct store_counts *out /* OUT */);
 /*
- * Look up n keys (sorted ascending for locality); missing keys get zero
- * counts. Returns ST_OK or an error.
+ * Look up n keys (any order); missing keys get zero counts. Returns
+ * ST_OK or an error.
  */
 enum status store_get_many(struct store_txn *t, const uint64_t *keys,
     size_t n, struct store_counts *out /* OUT: n entries */);

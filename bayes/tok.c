@@ -75,16 +75,47 @@ tok_hash(const char *s, size_t n)
 	return h == 0 ? 1 : h;
 }
 
+/* (re)build the duplicate filter for at least twice l->n entries */
+static void
+set_grow(struct toklist *l)
+{
+	size_t i, j, cap = l->setcap ? l->setcap * 2 : 2048;
+	int bits = 0;
+
+	while (((size_t)1 << bits) < cap)
+		bits++;
+	free(l->set);
+	l->set = xcalloc(cap, sizeof(*l->set));
+	l->setcap = cap;
+	l->setbits = bits;
+	for (i = 0; i < l->n; i++) {
+		j = (size_t)((l->h[i] * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+		while (l->set[j] != 0)
+			j = (j + 1) & (cap - 1);
+		l->set[j] = l->h[i];
+	}
+}
+
+/* add a token hash once: a token counts once per message */
 static void
 add_hash(struct tokctx *c, uint64_t h)
 {
 	struct toklist *l = c->l;
+	size_t j, mask;
 
 	if (l->n >= TOK_MAX_TOKENS)
 		return;
 	h = (h & ~TOK_HDR_BIT) | c->mark;
 	if (h == 0)
 		h = 1;
+	if ((l->n + 1) * 2 > l->setcap)
+		set_grow(l);
+	mask = l->setcap - 1;
+	for (j = (size_t)((h * 0x9E3779B97F4A7C15ULL) >> (64 - l->setbits));
+	    l->set[j] != 0; j = (j + 1) & mask)
+		if (l->set[j] == h)
+			return;
+	l->set[j] = h;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 512;
 		l->h = xreallocarray(l->h, l->cap, sizeof(*l->h));
@@ -569,44 +600,11 @@ anomalies(struct tokctx *c, const struct msg *m)
 		emit(c, "AN:", "limit", 5);
 }
 
-/*
- * LSD radix sort of n 64-bit keys, 8 bits a pass, using tmp (n keys).
- * A few hundred random hashes per message: several times faster than
- * qsort with a comparison callback.
- */
-static void
-radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
-{
-	size_t cnt[256], i, sum, t;
-	uint64_t *src = a, *dst = tmp, *sw;
-	int shift;
-
-	for (shift = 0; shift < 64; shift += 8) {
-		memset(cnt, 0, sizeof(cnt));
-		for (i = 0; i < n; i++)
-			cnt[(src[i] >> shift) & 0xff]++;
-		if (cnt[(src[0] >> shift) & 0xff] == n)
-			continue;	/* all share this byte */
-		for (i = 0, sum = 0; i < 256; i++) {
-			t = cnt[i];
-			cnt[i] = sum;
-			sum += t;
-		}
-		for (i = 0; i < n; i++)
-			dst[cnt[(src[i] >> shift) & 0xff]++] = src[i];
-		sw = src;
-		src = dst;
-		dst = sw;
-	}
-	if (src != a)
-		memcpy(a, src, n * sizeof(*a));
-}
-
 void
 tok_msg(const struct msg *m, const struct tok_opts *o, struct toklist *l)
 {
 	struct tokctx c;
-	size_t i, j;
+
 
 	cls_init();
 	toklist_clear(l);
@@ -626,18 +624,6 @@ tok_msg(const struct msg *m, const struct tok_opts *o, struct toklist *l)
 	mime_parts(&c, m);
 	anomalies(&c, m);
 
-	if (l->n == 0)
-		return;
-	if (l->tmpcap < l->n) {
-		free(l->tmp);
-		l->tmpcap = l->cap;
-		l->tmp = xreallocarray(NULL, l->tmpcap, sizeof(*l->tmp));
-	}
-	radix_sort(l->h, l->tmp, l->n);
-	for (i = 1, j = 1; i < l->n; i++)
-		if (l->h[i] != l->h[j - 1])
-			l->h[j++] = l->h[i];
-	l->n = j;
 }
 
 void
@@ -688,6 +674,8 @@ void
 toklist_clear(struct toklist *l)
 {
 	l->n = 0;
+	if (l->set != NULL)
+		memset(l->set, 0, l->setcap * sizeof(*l->set));
 	buf_truncate(&l->text, 0);
 }
 
@@ -695,7 +683,7 @@ void
 toklist_free(struct toklist *l)
 {
 	free(l->h);
-	free(l->tmp);
+	free(l->set);
 	buf_free(&l->text);
 	memset(l, 0, sizeof(*l));
 }

@@ -24,8 +24,8 @@
  * Headers whose names start with one of the ignore prefixes (config
  * bayes_ignore_headers: X-Spam-, X-Bogosity, ...) are skipped.
  *
- * The result is sorted and free of duplicates: each token counts once
- * per message (bogofilter). Hash 0 is never produced (it is the store's
+ * The result is free of duplicates (each token counts once per message,
+ * as in bogofilter), in no particular order. Hash 0 is never produced (it is the store's
  * totals key). Changing the tokenizer invalidates learned data; the
  * store's format string must change with it.
  *
@@ -55,8 +55,9 @@ struct tok_opts {
 struct toklist {
 	uint64_t *h;
 	size_t	  n, cap;
-	uint64_t *tmp;		/* sort scratch */
-	size_t	  tmpcap;
+	uint64_t *set;		/* duplicate filter (open addressing) */
+	size_t	  setcap;
+	int	  setbits;
 	int	  keep_text;	/* tests: also record each token's text */
 	struct buf text;	/* "token\n" per emitted token (not deduped) */
 };
@@ -69,7 +70,7 @@ void toklist_init(struct toklist *l);
 void toklist_clear(struct toklist *l);
 void toklist_free(struct toklist *l);
 
-/* Tokenize m into l (cleared first); l ends sorted and unique. */
+/* Tokenize m into l (cleared first); l ends free of duplicates. */
 void tok_msg(const struct msg *m, const struct tok_opts *o,
     struct toklist *l);
 
