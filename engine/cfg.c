@@ -50,6 +50,8 @@ static const struct cfg_key keys[] = {
 	  "tag put before the Subject of spam (empty: no rewrite)" },
 	{ "spam_report", T_BOOL, O(spam_report), 0, 1, "yes", NULL,
 	  "add X-Spam-Report listing the rules hit to spam" },
+	{ "add_headers", T_STRING, O(add_headers), 0, 0, "", NULL,
+	  "extra X-Spam-* headers, 'spam|ham|all Name template' lines (add_header in rule files and user_prefs)" },
 	{ "report_safe", T_INT, O(report_safe), 0, 0, "0", NULL,
 	  "0: tag the message in place (the only mode)" },
 	{ "hostname", T_STRING, O(hostname), 0, 0, "", NULL,

@@ -25,6 +25,7 @@ struct cfg {
 	double	 required_score;
 	char	*rewrite_subject;	/* "" = off, else the tag */
 	int	 spam_report;		/* X-Spam-Report on spam (SA default) */
+	char	*add_headers;		/* "spam|ham|all Name template" lines */
 	int	 report_safe;		/* only 0 (tag in place) is supported */
 	char	*hostname;		/* for X-Spam-Checker-Version */
 	int	 use_bayes;

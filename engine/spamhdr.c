@@ -302,6 +302,144 @@ report_tag(struct scan *s)
 	return r;
 }
 
+/* ---- add_header (SpamAssassin's template tags) ------------------------- */
+
+/* names hamlet always builds itself: an add_header for one is ignored */
+static int
+builtin_header(const char *name, size_t n)
+{
+	static const char *const b[] = { "Checker-Version", "Flag", "Level",
+	    "Status", "Report", NULL };
+
+	for (size_t i = 0; b[i] != NULL; i++)
+		if (strlen(b[i]) == n && strncasecmp(b[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The tag _NAME_ or _NAME(arg)_ starting at p: appends its value to b
+ * and returns its length, or 0 when p starts no known tag (then it is
+ * copied as written, as SpamAssassin does).
+ */
+static size_t
+expand_tag(struct scan *s, const char *p, struct buf *b)
+{
+	const char *q = p + 1, *arg = "", *end;
+	char name[32], abuf[16];
+	size_t nl;
+
+	while (isupper((unsigned char)*q) || isdigit((unsigned char)*q))
+		q++;
+	nl = (size_t)(q - p - 1);
+	if (nl == 0 || nl >= sizeof(name))
+		return 0;
+	memcpy(name, p + 1, nl);
+	name[nl] = '\0';
+	if (*q == '(') {
+		end = strchr(q, ')');
+		if (end == NULL || (size_t)(end - q - 1) >= sizeof(abuf))
+			return 0;
+		memcpy(abuf, q + 1, (size_t)(end - q - 1));
+		abuf[end - q - 1] = '\0';
+		arg = abuf;
+		q = end + 1;
+	}
+	if (*q != '_')
+		return 0;
+	if (strcmp(name, "YESNO") == 0)
+		buf_adds(b, s->res.is_spam ? "Yes" : "No");
+	else if (strcmp(name, "YESNOCAPS") == 0)
+		buf_adds(b, s->res.is_spam ? "YES" : "NO");
+	else if (strcmp(name, "SCORE") == 0)
+		buf_adds(b, score_tag(s));
+	else if (strcmp(name, "REQD") == 0)
+		buf_printf(b, "%2.1f", s->res.required);
+	else if (strcmp(name, "TESTS") == 0 ||
+	    strcmp(name, "TESTSSCORES") == 0) {
+		int first = 1, scores = name[5] == 'S';
+		const char *names = tests_tag(s);
+
+		if (strcmp(names, "none") == 0) {
+			buf_adds(b, "none");
+			return (size_t)(q + 1 - p);
+		}
+		/* tests_tag() sorted them; walk its list */
+		for (const char *t = names; *t; ) {
+			size_t tl = strcspn(t, ",");
+			char nm[256];
+
+			if (tl < sizeof(nm)) {
+				const struct hit *h;
+
+				memcpy(nm, t, tl);
+				nm[tl] = '\0';
+				buf_adds(b, first ? "" : (*arg ? arg : ","));
+				buf_adds(b, nm);
+				h = result_get(&s->res, nm, engine_symbols(s->eng));
+				if (scores && h != NULL)
+					buf_printf(b, "=%g", h->score);
+				first = 0;
+			}
+			t += tl + (t[tl] == ',');
+		}
+	} else if (strcmp(name, "STARS") == 0) {
+		int n = (int)s->res.score;
+
+		n = n < 0 ? 0 : n > 50 ? 50 : n;
+		for (int i = 0; i < n; i++)
+			buf_addc(b, *arg ? *arg : '*');
+	} else if (strcmp(name, "VERSION") == 0)
+		buf_adds(b, HAMLET_VERSION);
+	else if (strcmp(name, "SUBVERSION") == 0)
+		buf_adds(b, HAMLET_DATE);
+	else if (strcmp(name, "HOSTNAME") == 0)
+		buf_adds(b, checker_host(s));
+	else if (strcmp(name, "AUTOLEARN") == 0)
+		buf_adds(b, s->res.autolearn ? s->res.autolearn : "no");
+	else
+		return 0;
+	return (size_t)(q + 1 - p);
+}
+
+/* the add_headers lines that apply to this verdict, into out */
+static size_t
+extra_headers(struct scan *s, struct spamhdr *out, size_t max)
+{
+	const char *l = s->cfg->add_headers;
+	size_t n = 0;
+
+	while (l != NULL && *l != '\0' && n < max) {
+		size_t ll = strcspn(l, "\n"), cl, hl;
+		const char *c = l, *h, *t, *next = l + ll + (l[ll] == '\n');
+		struct buf v = BUF_INIT;
+
+		cl = strcspn(c, " \t\n");
+		h = c + cl + strspn(c + cl, " \t");
+		hl = strcspn(h, " \t\n");
+		t = h + hl + strspn(h + hl, " \t");
+		l = next;
+		if (hl == 0 || builtin_header(h, hl) ||
+		    !((cl == 3 && strncmp(c, "all", 3) == 0) ||
+		    (cl == 4 && strncmp(c, "spam", 4) == 0 && s->res.is_spam) ||
+		    (cl == 3 && strncmp(c, "ham", 3) == 0 && !s->res.is_spam)))
+			continue;
+		for (const char *p = t; p < next && *p != '\n'; ) {
+			size_t k = *p == '_' ? expand_tag(s, p, &v) : 0;
+
+			if (k == 0)
+				buf_addc(&v, *p++);
+			else
+				p += k;
+		}
+		out[n].name = pool_printf(s->pool, "X-Spam-%.*s", (int)hl, h);
+		out[n].value = spamhdr_fold(s->pool, out[n].name, buf_str(&v));
+		buf_free(&v);
+		n++;
+	}
+	return n;
+}
+
 size_t
 spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
 {
@@ -344,6 +482,7 @@ spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
 	}
 	/* X-Virus-Scanned, X-Virus-Status when ClamAV ran */
 	n += av_headers(s, out + n);
+	n += extra_headers(s, out + n, SPAMHDR_MAX - n);
 	return n;
 }
 

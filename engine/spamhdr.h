@@ -22,12 +22,14 @@ struct spamhdr {
 	const char *value;	/* folded with "\n\t", no trailing newline */
 };
 
-#define SPAMHDR_MAX 8
+#define SPAMHDR_MAX 24
 
 /*
  * The headers to add for this result, in SpamAssassin's order:
  * Checker-Version, Flag (spam only), Level, Status, Report (spam, when
- * spam_report is on). Returns the count.
+ * spam_report is on), then those of the add_headers key (add_header
+ * lines of the rule files and user_prefs: "spam|ham|all Name template",
+ * SpamAssassin's template tags expanded). Returns the count.
  */
 size_t spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX]);
 

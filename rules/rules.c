@@ -306,6 +306,18 @@ rules_attach_user(struct engine *e, const char *const *dirs, size_t ndirs,
 		    cfg_set(cfg, "rewrite_subject", rs->rewrite_subject, err,
 		    errlen) != ST_OK)
 			log_warnx("rules: rewrite_header: %s", err);
+		if (rs->has_add_hdr) {
+			struct buf b = BUF_INIT;
+
+			for (size_t i = 0; i < rs->nadd_hdr; i++) {
+				buf_adds(&b, rs->add_hdr[i]);
+				buf_addc(&b, '\n');
+			}
+			if (cfg_set(cfg, "add_headers", buf_str(&b), err,
+			    errlen) != ST_OK)
+				log_warnx("rules: add_header: %s", err);
+			buf_free(&b);
+		}
 		if (rs->has_report_safe && rs->report_safe != 0)
 			log_debug("rules: report_safe %d is not supported; "
 			    "hamlet tags in place (report_safe 0)",

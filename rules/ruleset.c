@@ -233,6 +233,7 @@ ruleset_free(struct ruleset *rs)
 	free_strv(rs->replace_rules, rs->nreplace);
 	free_strv(rs->plugins, rs->nplugins);
 	free(rs->rewrite_subject);
+	free_strv(rs->add_hdr, rs->nadd_hdr);
 	free_strv(rs->freemail, rs->nfreemail);
 	free_strv(rs->welcome, rs->nwelcome);
 	free_strv(rs->block, rs->nblock);
@@ -849,6 +850,60 @@ parse_test(struct ruleset *rs, const char *args, const char *file, int line)
 	free(dup);
 }
 
+#define RS_MAX_ADD_HEADERS 32
+
+/* add_header spam|ham|all Name template: a later one for a name wins */
+static void
+parse_add_header(struct ruleset *rs, const char *args, const char *file,
+    int line)
+{
+	size_t cl = strcspn(args, " \t"), hl, k = 0;
+	const char *h = args + cl, *t;
+	int all = cl == 3 && strncmp(args, "all", 3) == 0;
+
+	h += strspn(h, " \t");
+	hl = strcspn(h, " \t");
+	t = h + hl + strspn(h + hl, " \t");
+	if (!all && !(cl == 3 && strncmp(args, "ham", 3) == 0) &&
+	    !(cl == 4 && strncmp(args, "spam", 4) == 0)) {
+		warnf(rs, file, line, "add_header: expected spam, ham or all");
+		return;
+	}
+	if (hl == 0) {
+		warnf(rs, file, line, "add_header: missing header name");
+		return;
+	}
+	for (size_t i = 0; i < hl; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' &&
+		    h[i] != '_') {
+			warnf(rs, file, line, "add_header: bad header name");
+			return;
+		}
+	for (size_t i = 0; i < rs->nadd_hdr; i++) {
+		char *e = rs->add_hdr[i];
+		size_t ecl = strcspn(e, " ");
+		const char *eh = e + ecl + 1;
+
+		if (strcspn(eh, " ") == hl && strncasecmp(eh, h, hl) == 0 &&
+		    (all || (ecl == 3 && strncmp(e, "all", 3) == 0) ||
+		    (ecl == cl && strncmp(e, args, cl) == 0))) {
+			free(e);
+			continue;
+		}
+		rs->add_hdr[k++] = e;
+	}
+	rs->nadd_hdr = k;
+	if (k >= RS_MAX_ADD_HEADERS) {
+		warnf(rs, file, line, "add_header: more than %d headers",
+		    RS_MAX_ADD_HEADERS);
+		return;
+	}
+	rs->add_hdr = xreallocarray(rs->add_hdr, k + 1, sizeof(char *));
+	rs->add_hdr[rs->nadd_hdr++] = xasprintf("%.*s %.*s %s", (int)cl,
+	    args, (int)hl, h, t);
+	rs->has_add_hdr = 1;
+}
+
 /* one directive line (comments and whitespace already stripped) */
 static void
 directive(struct ruleset *rs, const char *key, const char *args,
@@ -939,6 +994,13 @@ directive(struct ruleset *rs, const char *key, const char *args,
 			free(rs->rewrite_subject);
 			rs->rewrite_subject = xstrdup(v);
 		}
+	} else if (strcmp(key, "add_header") == 0) {
+		parse_add_header(rs, args, file, line);
+	} else if (strcmp(key, "clear_headers") == 0) {
+		free_strv(rs->add_hdr, rs->nadd_hdr);
+		rs->add_hdr = NULL;
+		rs->nadd_hdr = 0;
+		rs->has_add_hdr = 1;
 	} else if (strcmp(key, "report_safe") == 0) {
 		rs->has_report_safe = 1;
 		rs->report_safe = atoi(args);

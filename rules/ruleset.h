@@ -174,6 +174,9 @@ struct ruleset {
 	char		*rewrite_subject;	/* NULL if not set */
 	int		 has_report_safe;
 	int		 report_safe;
+	char		**add_hdr;	/* add_header: "spam|ham|all Name template" */
+	size_t		 nadd_hdr;
+	int		 has_add_hdr;	/* add_header or clear_headers seen */
 
 	char		**freemail;	/* freemail_domains entries */
 	size_t		 nfreemail;

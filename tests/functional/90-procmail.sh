@@ -92,11 +92,17 @@ deliver "$DATA/gtube.eml"
 check "--no-user-prefs: the site verdict stands" test "$(nmsgs "$U/mail/Spam")" = 1
 
 newuser subject
-printf 'rewrite_header Subject [SPAM]\nreport_safe 0\n' > "$U/home/.hamlet/user_prefs"
+printf 'rewrite_header Subject [SPAM]\nreport_safe 0\nadd_header all Score _SCORE_ of _REQD_ _YESNOCAPS_\nadd_header spam Tagged by _HOSTNAME_ [_STARS(+)_]\nadd_header all Status overridden\n' > "$U/home/.hamlet/user_prefs"
 deliver "$DATA/gtube.eml"
 deliver "$DATA/ham.eml"
 check "rewrite_header: spam Subject tagged" grep -q '^Subject: \[SPAM\] test$' "$U/mail/Spam"
 check "rewrite_header: ham Subject untouched" grep -q "^Subject: Minutes of Tuesday's meeting$" "$U/mail/inbox"
+check "add_header all: on spam" grep -q '^X-Spam-Score: 1000.* of 5.0 YES$' "$U/mail/Spam"
+check "add_header all: on ham" grep -q '^X-Spam-Score: .* of 5.0 NO$' "$U/mail/inbox"
+check "add_header spam: template tags expanded" grep -q '^X-Spam-Tagged: by test.example' "$U/mail/Spam"
+check "add_header: long values folded as SpamAssassin does" grep -q "^$(printf '\t')\[+++++*\]$" "$U/mail/Spam"
+check "add_header spam: not on ham" sh -c "! grep -q '^X-Spam-Tagged' '$U/mail/inbox'"
+check "add_header cannot replace X-Spam-Status" sh -c "! grep -q 'overridden' '$U/mail/Spam' '$U/mail/inbox'"
 
 newuser lists
 printf 'blocklist_from alice@EXAMPLE.org\nwelcomelist_from *@example.com\nscore GTUBE 50\n' > "$U/home/.hamlet/user_prefs"
