@@ -15,7 +15,6 @@
  * the string lengths and uses no recursion.
  */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -811,77 +810,6 @@ helo_ip_mismatch(struct rscan *rs, const struct rule *r, int argc,
 	return 0;
 }
 
-/* ---- WLBLEval ----------------------------------------------------------- */
-
-/* PerMsgStatus::all_from_addrs(), lowercased, one per line */
-static const char *
-all_from_addrs(struct rscan *rs)
-{
-	static const char *const hdrs[] = { "From", "Envelope-Sender",
-	    "Resent-Sender", "X-Envelope-From" };
-	const char *v = rmatch_header(rs, "Resent-From", HM_ADDR | HM_FIRST,
-	    HK_NORMAL);
-	struct buf b = BUF_INIT;
-	char *res;
-
-	if (v != NULL && *v)
-		buf_adds(&b, v);
-	else {
-		for (int k = 0; k < 4; k++)
-			if ((v = rmatch_header(rs, hdrs[k], HM_ADDR,
-			    HK_NORMAL)) != NULL && *v) {
-				buf_adds(&b, v);
-				buf_addc(&b, '\n');
-			}
-		if ((v = rmatch_header(rs, "EnvelopeFrom", 0, HK_ENVFROM)) !=
-		    NULL && *v)
-			buf_adds(&b, v);
-	}
-	res = pool_strndup(rs->pool, buf_str(&b), b.len);
-	buf_free(&b);
-	for (char *c = res; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return res;
-}
-
-/* welcomelist_from patterns: '*' and '?' globs over the whole address */
-static int
-listed(char *const *pats, size_t n, const char *addrs)
-{
-	while (*addrs) {
-		size_t l = strcspn(addrs, "\n");
-		char a[512];
-
-		if (l > 0 && l < sizeof(a)) {
-			memcpy(a, addrs, l);
-			a[l] = '\0';
-			for (size_t i = 0; i < n; i++)
-				if (fnmatch(pats[i], a, FNM_CASEFOLD) == 0)
-					return 1;
-		}
-		addrs += l;
-		if (*addrs == '\n')
-			addrs++;
-	}
-	return 0;
-}
-
-static int
-check_from_in_welcomelist(struct rscan *rs, const struct rule *r,
-    int argc, char *const *argv)
-{
-	return rs->rs->nwelcome > 0 && listed(rs->rs->welcome,
-	    rs->rs->nwelcome, all_from_addrs(rs));
-}
-
-static int
-check_from_in_blocklist(struct rscan *rs, const struct rule *r, int argc,
-    char *const *argv)
-{
-	return rs->rs->nblock > 0 && listed(rs->rs->block, rs->rs->nblock,
-	    all_from_addrs(rs));
-}
-
 /* ---- registry --------------------------------------------------------- */
 
 struct evalent {
@@ -908,10 +836,6 @@ static const struct evalent table[] = {
 	{ "check_all_trusted", check_all_trusted },
 	{ "check_relays_unparseable", check_relays_unparseable },
 	{ "helo_ip_mismatch", helo_ip_mismatch },
-	{ "check_from_in_welcomelist", check_from_in_welcomelist },
-	{ "check_from_in_whitelist", check_from_in_welcomelist },
-	{ "check_from_in_blocklist", check_from_in_blocklist },
-	{ "check_from_in_blacklist", check_from_in_blocklist },
 	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_whitelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_blocklist", wlbl_from_in_blocklist },
