@@ -306,6 +306,11 @@ rules_attach_user(struct engine *e, const char *const *dirs, size_t ndirs,
 		    cfg_set(cfg, "rewrite_subject", rs->rewrite_subject, err,
 		    errlen) != ST_OK)
 			log_warnx("rules: rewrite_header: %s", err);
+		/* user_prefs Bayes settings, checked when read */
+		for (size_t i = 0; i < rs->nucfg; i++)
+			if (cfg_set(cfg, rs->ucfg_key[i], rs->ucfg_val[i], err,
+			    errlen) != ST_OK)
+				log_warnx("user_prefs: %s", err);
 		if (rs->has_add_hdr) {
 			struct buf b = BUF_INIT;
 

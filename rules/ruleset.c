@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "engine/buf.h"
+#include "engine/cfg.h"
 #include "engine/xalloc.h"
 #include "rules/ac.h"
 #include "rules/metaexpr.h"
@@ -234,6 +235,8 @@ ruleset_free(struct ruleset *rs)
 	free_strv(rs->plugins, rs->nplugins);
 	free(rs->rewrite_subject);
 	free_strv(rs->add_hdr, rs->nadd_hdr);
+	free_strv(rs->ucfg_key, rs->nucfg);
+	free_strv(rs->ucfg_val, rs->nucfg);
 	free_strv(rs->freemail, rs->nfreemail);
 	free_strv(rs->welcome, rs->nwelcome);
 	free_strv(rs->block, rs->nblock);
@@ -852,6 +855,43 @@ parse_test(struct ruleset *rs, const char *args, const char *file, int line)
 
 #define RS_MAX_ADD_HEADERS 32
 
+/*
+ * The Bayes settings a user_prefs may make, as hamlet config keys. Only
+ * from user_prefs: SpamAssassin's own 10_default_prefs.cf turns
+ * auto-learn on, which loading its rule set must not do behind the
+ * site's back.
+ */
+static const char *
+user_cfg_key(const char *sa)
+{
+	static const char *const map[][2] = {
+		{ "use_bayes", "use_bayes" },
+		{ "bayes_auto_learn", "bayes_auto_learn" },
+		{ "bayes_auto_learn_threshold_spam", "bayes_auto_learn_spam" },
+		{ "bayes_auto_learn_threshold_nonspam", "bayes_auto_learn_ham" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i][0], sa) == 0)
+			return map[i][1];
+	return NULL;
+}
+
+static void
+parse_user_cfg(struct ruleset *rs, const char *key, const char *args,
+    const char *file, int line)
+{
+	struct cfg *c = cfg_new();
+	const char *hk = user_cfg_key(key);
+	char msg[256];
+
+	if (cfg_set(c, hk, args, msg, sizeof(msg)) != ST_OK)
+		warnf(rs, file, line, "%s %s: %s", key, args, msg);
+	else
+		add_pair(&rs->ucfg_key, &rs->ucfg_val, &rs->nucfg, hk, args);
+	cfg_free(c);
+}
+
 /* add_header spam|ham|all Name template: a later one for a name wins */
 static void
 parse_add_header(struct ruleset *rs, const char *args, const char *file,
@@ -994,6 +1034,8 @@ directive(struct ruleset *rs, const char *key, const char *args,
 			free(rs->rewrite_subject);
 			rs->rewrite_subject = xstrdup(v);
 		}
+	} else if (rs->user && user_cfg_key(key) != NULL) {
+		parse_user_cfg(rs, key, args, file, line);
 	} else if (strcmp(key, "add_header") == 0) {
 		parse_add_header(rs, args, file, line);
 	} else if (strcmp(key, "clear_headers") == 0) {

@@ -177,6 +177,9 @@ struct ruleset {
 	char		**add_hdr;	/* add_header: "spam|ham|all Name template" */
 	size_t		 nadd_hdr;
 	int		 has_add_hdr;	/* add_header or clear_headers seen */
+	char		**ucfg_key;	/* user_prefs Bayes settings: hamlet */
+	char		**ucfg_val;	/* config key and value, checked */
+	size_t		 nucfg;
 
 	char		**freemail;	/* freemail_domains entries */
 	size_t		 nfreemail;

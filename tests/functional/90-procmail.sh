@@ -115,6 +115,25 @@ printf 'blacklist_from *@example.org\n' > "$U/home/.hamlet/user_prefs"
 deliver "$DATA/ham.eml"
 check "blacklist_from (old name) works" grep -q 'USER_IN_BLOCKLIST' "$U/mail/Spam"
 
+# the user's Bayes settings (SpamAssassin names) over the site's
+newuser bayesprefs
+printf 'bayes_auto_learn 1\nbayes_auto_learn_threshold_nonspam 50\nbayes_auto_learn_threshold_spam maybe\n' > "$U/home/.hamlet/user_prefs"
+check "site: no auto-learn, no store" test ! -e "$U/home/.hamlet/bayes"
+deliver "$DATA/ham.eml"
+check "user_prefs bayes_auto_learn 1: learned as ham" grep -q 'autolearn=ham' "$U/mail/inbox"
+check "user_prefs bayes_auto_learn 1: store created in ~/.hamlet/bayes" test -d "$U/home/.hamlet/bayes"
+check "user_prefs: a bad threshold is logged" grep -q "user_prefs:3: bayes_auto_learn_threshold_spam maybe: .*not a number" "$U/procmail.log"
+{ cat "$T/site.conf"; printf 'bayes_min_spam 1\nbayes_min_ham 1\n'; } > "$T/site-b.conf"
+SITE="$T/site-b.conf" newuser usebayes
+HOME="$U/home" $H train-ham -q -c "$T/site-b.conf" "$DATA/ham.eml" > /dev/null 2>&1
+HOME="$U/home" $H train-spam -q -c "$T/site-b.conf" "$DATA/gtube.eml" > /dev/null 2>&1
+deliver "$DATA/ham.eml"
+check "a trained store: Bayes scores the ham" grep -q 'BAYES_' "$U/mail/inbox"
+printf 'use_bayes 0\n' > "$U/home/.hamlet/user_prefs"
+: > "$U/mail/inbox"
+deliver "$DATA/ham.eml"
+check "user_prefs use_bayes 0: no BAYES_ rule" sh -c "grep -q '^X-Spam-Status' '$U/mail/inbox' && ! grep -q 'BAYES_' '$U/mail/inbox'"
+
 # rules in user_prefs: refused unless the site allows them
 newuser userrule
 printf 'body MY_MINUTES /notes from Tuesday/\nscore MY_MINUTES 20\n' > "$U/home/.hamlet/user_prefs"
