@@ -8,7 +8,8 @@
 # looking at any result; bogofilter: its own verdict at its default
 # spam_cutoff), (1-AUC)% over the raw probabilities, lam% (logistic
 # average misclassification, TREC), training and classification
-# messages/s; then hamlet/bogofilter ratios.
+# messages per CPU second (user+sys; the machine is shared); then
+# hamlet/bogofilter ratios.
 # CORPUS has ham/ and spam/ with one file per message.
 set -eu
 HAMLET=$1
@@ -32,32 +33,33 @@ cat "$W/test_ham.lst" "$W/test_spam.lst" > "$W/test.lst"
 ntrain=$(( $(ls "$W/train/ham" | wc -l) + $(ls "$W/train/spam" | wc -l) ))
 ntest=$(wc -l < "$W/test.lst")
 
-now() { python3 -c 'import time; print(time.time())'; }
+# CPU seconds (user + system, children included) of one command: the
+# machine is shared, so rates are messages per CPU second on one core
+tm() { out=$1; shift; /usr/bin/time -f "%U %S" -o "$W/time.$out" "$@"; }
 
 # hamlet
-t0=$(now)
-$ONE "$HAMLET" train-spam -q --db "$W/hdb" "$W/train/spam" >/dev/null || true
-$ONE "$HAMLET" train-ham -q --db "$W/hdb" "$W/train/ham" >/dev/null || true
-t1=$(now)
-xargs $ONE "$HAMLET" bayes classify --db "$W/hdb" < "$W/test.lst" |
-    cut -f1,2,3 > "$W/hamlet.out"
-t2=$(now)
+tm htrain_s $ONE "$HAMLET" train-spam -q --db "$W/hdb" "$W/train/spam" >/dev/null || true
+tm htrain_h $ONE "$HAMLET" train-ham -q --db "$W/hdb" "$W/train/ham" >/dev/null || true
+tm hclass xargs $ONE "$HAMLET" bayes classify --db "$W/hdb" < "$W/test.lst" > "$W/hamlet.raw"
+cut -f1,2,3 "$W/hamlet.raw" > "$W/hamlet.out"
 
 # bogofilter (bulk mode, Berkeley DB as packaged)
 mkdir -p "$W/bdb"
-t3=$(now)
-(cd "$W/train/spam" && ls | xargs $ONE bogofilter -d "$W/bdb" -s -B)
-(cd "$W/train/ham" && ls | xargs $ONE bogofilter -d "$W/bdb" -n -B)
-t4=$(now)
-xargs $ONE bogofilter -d "$W/bdb" -t -B < "$W/test.lst" > "$W/bogo.raw" || true
-t5=$(now)
+(cd "$W/train/spam" && ls > "$W/bs.lst" && tm btrain_s xargs $ONE bogofilter -d "$W/bdb" -s -B < "$W/bs.lst")
+(cd "$W/train/ham" && ls > "$W/bh.lst" && tm btrain_h xargs $ONE bogofilter -d "$W/bdb" -n -B < "$W/bh.lst")
+tm bclass xargs $ONE bogofilter -d "$W/bdb" -t -B < "$W/test.lst" > "$W/bogo.raw" || true
 paste "$W/test.lst" "$W/bogo.raw" | awk -F'\t' '{ split($2, a, " ");
     printf "%s\t%s\t%s\n", $1, a[2], a[1] }' > "$W/bogo.out"
+cpu() { cat "$@" | awk '{ s += $1 + $2 } END { printf "%.3f", s }'; }
+t_ht=$(cpu "$W/time.htrain_s" "$W/time.htrain_h")
+t_hc=$(cpu "$W/time.hclass")
+t_bt=$(cpu "$W/time.btrain_s" "$W/time.btrain_h")
+t_bc=$(cpu "$W/time.bclass")
 
-python3 - "$W" "$ntrain" "$ntest" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" <<'PY'
+python3 - "$W" "$ntrain" "$ntest" "$t_ht" "$t_hc" "$t_bt" "$t_bc" <<'PY'
 import math, sys
 w, ntrain, ntest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-t0, t1, t2, t3, t4, t5 = map(float, sys.argv[4:10])
+t_ht, t_hc, t_bt, t_bc = map(float, sys.argv[4:8])
 
 def load(path, verdict):
     rows = []
@@ -106,10 +108,10 @@ def metrics(rows):
 
 h = metrics(load(w + "/hamlet.out", "hamlet"))
 b = metrics(load(w + "/bogo.out", "bogo"))
-ht, hc = ntrain / max(t1 - t0, 1e-9), ntest / max(t2 - t1, 1e-9)
-bt, bc = ntrain / max(t4 - t3, 1e-9), ntest / max(t5 - t4, 1e-9)
-print("bayes bench: %d train, %d test messages (split.sh), one core" %
-      (ntrain, ntest))
+ht, hc = ntrain / max(t_ht, 1e-9), ntest / max(t_hc, 1e-9)
+bt, bc = ntrain / max(t_bt, 1e-9), ntest / max(t_bc, 1e-9)
+print("bayes bench: %d train, %d test messages (split.sh); rates are "
+      "messages per CPU second (user+sys)" % (ntrain, ntest))
 print("%-12s %8s %8s %9s %8s %10s %10s" %
       ("", "FP%", "FN%", "(1-AUC)%", "lam%", "train/s", "classify/s"))
 for name, m, tr, cl in (("hamlet", h, ht, hc), ("bogofilter", b, bt, bc)):
