@@ -810,6 +810,186 @@ helo_ip_mismatch(struct rscan *rs, const struct rule *r, int argc,
 	return 0;
 }
 
+/* ---- recipients (HeaderEval::_check_recipients) ----------------------- */
+
+struct recips {
+	int	 sorted;
+	double	 similar;
+};
+
+static int
+cmp_bytes(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+check_recipients(struct rscan *rs, struct recips *out)
+{
+	const char *lists[2];
+	const char *addr[256];
+	size_t n = 0, ninputs = 0;
+	const char *prev = "";
+	char joined1[8192], joined2[8192];
+	const char *sorted[256];
+
+	out->sorted = 0;
+	out->similar = 0;
+	lists[0] = rmatch_header(rs, "ToCc", HM_ADDR, HK_TOCC);
+	lists[1] = rmatch_header(rs, "Bcc", HM_ADDR, HK_NORMAL);
+	for (int k = 0; k < 2; k++) {
+		const char *v = lists[k];
+
+		if (k == 1 && ninputs >= 5)
+			break;
+		while (v && *v && n < 256) {
+			size_t l = strcspn(v, "\n");
+			char *a = pool_strndup(rs->pool, v, l);
+
+			ninputs++;
+			if (strcasecmp(a, prev) != 0)
+				addr[n++] = prev = a;
+			v += l;
+			if (*v == '\n')
+				v++;
+		}
+	}
+	if (n >= 7) {
+		size_t u = 0, w = 0;
+
+		memcpy(sorted, addr, n * sizeof(*addr));
+		qsort(sorted, n, sizeof(*sorted), cmp_bytes);
+		joined1[0] = joined2[0] = '\0';
+		for (size_t i = 0; i < n; i++) {
+			u += (size_t)snprintf(joined1 + u, u < sizeof(joined1) ?
+			    sizeof(joined1) - u : 0, "%s,", addr[i]);
+			w += (size_t)snprintf(joined2 + w, w < sizeof(joined2) ?
+			    sizeof(joined2) - w : 0, "%s,", sorted[i]);
+		}
+		out->sorted = strcmp(joined1, joined2) == 0;
+	}
+	if (n >= 5) {
+		size_t hits = 0, comb = 0;
+
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				const char *hi = strchr(addr[i], '@');
+				const char *hj = strchr(addr[j], '@');
+
+				if (strncmp(addr[i], addr[j], 2) == 0)
+					hits++;	/* substr($_, 0, 2) equal */
+				if (hi && hj && strncmp(hi + 1, hj + 1, 2) == 0 &&
+				    strcmp(hi + 1, hj + 1) != 0)
+					hits++;
+				comb++;
+			}
+		out->similar = comb ? (double)hits / (double)comb : 0;
+	}
+}
+
+static int
+sorted_recipients(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct recips rc;
+
+	check_recipients(rs, &rc);
+	return rc.sorted;
+}
+
+static int
+similar_recipients(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct recips rc;
+
+	if (argc < 2)
+		return 0;
+	check_recipients(rs, &rc);
+	return (strcmp(argv[0], "undef") == 0 || rc.similar >= atof(argv[0])) &&
+	    (strcmp(argv[1], "undef") == 0 || rc.similar < atof(argv[1]));
+}
+
+/* distinct values of a header within [min, max] */
+static int
+check_header_count_range(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const struct msg *m = rs->msg;
+	const char *seen[64];
+	size_t n = 0;
+
+	if (argc < 3)
+		return 0;
+	for (size_t i = 0; i < m->nmsg_hdrs && n < 64; i++) {
+		const char *v = m->hdrs[i].value ? m->hdrs[i].value : "";
+		size_t k;
+
+		if (strcasecmp(m->hdrs[i].name, argv[0]) != 0)
+			continue;
+		for (k = 0; k < n; k++)
+			if (strcmp(seen[k], v) == 0)
+				break;
+		if (k == n)
+			seen[n++] = v;
+	}
+	return (long)n >= atol(argv[1]) && (long)n <= atol(argv[2]);
+}
+
+/* check_for_to_in_subject('user'|'address') */
+static int
+check_for_to_in_subject(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const char *to = rmatch_header(rs, "To", HM_ADDR, HK_NORMAL);
+	const char *subj = rmatch_header(rs, "Subject", 0, HK_NORMAL);
+	struct buf q = BUF_INIT, pat = BUF_INIT;
+	pcre2_code *re;
+	pcre2_match_data *md;
+	int ec, hit = 0;
+	PCRE2_SIZE off;
+	size_t tl;
+
+	if (argc < 1 || to == NULL || *to == '\0')
+		return 0;
+	if (subj == NULL)
+		subj = "";
+	tl = strcspn(to, "\n");	/* the first address (scalar get) */
+	if (strcmp(argv[0], "user") == 0)
+		tl = strcspn(to, "@\n");
+	else if (strcmp(argv[0], "address") != 0)
+		return 0;
+	/* \Q...\E quoting, with any \E inside split out */
+	buf_adds(&q, "\\Q");
+	for (size_t i = 0; i < tl; i++) {
+		if (to[i] == '\\' && i + 1 < tl && to[i + 1] == 'E') {
+			buf_adds(&q, "\\E\\\\E\\Q");
+			i++;
+			continue;
+		}
+		buf_addc(&q, to[i]);
+	}
+	buf_adds(&q, "\\E");
+	if (strcmp(argv[0], "address") == 0)
+		buf_printf(&pat, "\\b%s\\b", buf_str(&q));
+	else
+		buf_printf(&pat, "^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|(?-i:%s)"
+		    "\\s*[,:;!?-](?:$|\\s)|%s$|,\\s*%s[,:;!?-]$)", buf_str(&q),
+		    buf_str(&q), buf_str(&q), buf_str(&q));
+	re = pcre2_compile((PCRE2_SPTR)buf_str(&pat), PCRE2_ZERO_TERMINATED,
+	    PCRE2_CASELESS, &ec, &off, NULL);
+	if (re != NULL) {
+		md = pcre2_match_data_create(1, NULL);
+		hit = pcre2_match(re, (PCRE2_SPTR)subj, strlen(subj), 0, 0, md,
+		    rs->mc) > 0;
+		pcre2_match_data_free(md);
+		pcre2_code_free(re);
+	}
+	buf_free(&q);
+	buf_free(&pat);
+	return hit;
+}
+
 /* ---- registry --------------------------------------------------------- */
 
 struct evalent {
@@ -836,6 +1016,10 @@ static const struct evalent table[] = {
 	{ "check_all_trusted", check_all_trusted },
 	{ "check_relays_unparseable", check_relays_unparseable },
 	{ "helo_ip_mismatch", helo_ip_mismatch },
+	{ "sorted_recipients", sorted_recipients },
+	{ "similar_recipients", similar_recipients },
+	{ "check_header_count_range", check_header_count_range },
+	{ "check_for_to_in_subject", check_for_to_in_subject },
 	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_whitelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_blocklist", wlbl_from_in_blocklist },
