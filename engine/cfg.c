@@ -85,7 +85,7 @@ static const struct cfg_key keys[] = {
 	{ "allow_user_rules", T_BOOL, O(allow_user_rules), 0, 1, "no", NULL,
 	  "users' ~/.hamlet/user_prefs may define rules, not only scores and settings" },
 	{ "pcre_jit", T_ENUM, O(pcre_jit), 0, 0, "auto", "auto|yes|no",
-	  "JIT-compile rule regexes (auto: yes, except when hamlet check scans one message)" },
+	  "JIT-compile rule regexes (auto: yes, except when hamlet check scans one message under 32 KB)" },
 	/* bayes */
 	{ "bayes_path", T_STRING, O(bayes_path), 0, 0, "", NULL,
 	  "Bayes store directory (empty: ~/.hamlet/bayes, or /var/lib/hamlet/bayes for root)" },

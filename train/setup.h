@@ -26,7 +26,7 @@ struct setup {
 	int		 no_bayes;	/* do not open the Bayes store */
 	int		 no_rules;	/* load no rules (GTUBE only) */
 	const char	*prefs;		/* user_prefs over the site config, or NULL */
-	int		 oneshot;	/* one message per process (pcre_jit auto) */
+	int		 oneshot;	/* one small message: pcre_jit auto = no */
 };
 
 /* Default site configuration file. */
