@@ -9,6 +9,7 @@
  * length.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +42,14 @@ struct tokctx {
 #define C_START	4	/* may start a word: $ */
 
 static unsigned char cls[256];
+static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
 
+/* the class table, filled once (milter threads tokenize concurrently) */
 static void
-cls_init(void)
+cls_fill(void)
 {
 	int c;
 
-	if (cls['a'])
-		return;
 	for (c = 0; c < 256; c++) {
 		if (isalnum(c) || c >= 0x80)
 			cls[c] |= C_WORD;
@@ -59,6 +60,12 @@ cls_init(void)
 	cls[','] |= C_JOIN;
 	cls['_'] |= C_JOIN;
 	cls['$'] |= C_START;
+}
+
+static void
+cls_init(void)
+{
+	pthread_once(&cls_once, cls_fill);
 }
 
 uint64_t
