@@ -546,6 +546,84 @@ out:
 	free(path);
 }
 
+/* a content check standing in for rules: hits the symbols in ctx */
+static void
+fake_rules(struct scan *s, void *ctx)
+{
+	const char *const *names = ctx;
+
+	for (; *names != NULL; names++)
+		result_add(s, *names, NULL);
+}
+
+static void
+def_sym(struct engine *e, const char *name, double score, const char *area,
+    unsigned flags)
+{
+	struct symdef *d = symreg_define(engine_symbols(e), name, score, NULL,
+	    flags);
+
+	free(d->area);
+	d->area = xstrdup(area);
+}
+
+/* scan raw with the given fake rule hits and auto-learn on */
+static const char *
+autolearn_with(const char *path, const char *raw, const char **hits)
+{
+	static char res[32];
+	char err[256];
+	struct engine *e;
+	struct scan *s;
+	struct cfg *c = cfg_dup(cfg);
+
+	cfg_set(c, "bayes_path", path, err, sizeof(err));
+	cfg_set(c, "bayes_min_spam", "10", err, sizeof(err));
+	cfg_set(c, "bayes_min_ham", "10", err, sizeof(err));
+	cfg_set(c, "bayes_auto_learn", "yes", err, sizeof(err));
+	e = engine_new(c);
+	def_sym(e, "T_HEAD", 6.0, "HEADER: ", 0);
+	def_sym(e, "T_BODY", 7.0, "BODY: ", 0);
+	def_sym(e, "T_NOAL", 20.0, "BODY: ", SYM_NOAUTOLEARN);
+	def_sym(e, "T_BIGHEAD", 13.0, "HEADER: ", 0);
+	engine_add_check(e, STAGE_CONTENT, "fake", fake_rules, (void *)hits,
+	    NULL);
+	bayes_attach(e, NULL, err, sizeof(err));
+	engine_freeze(e);
+	s = scan_new(e, NULL, raw, strlen(raw));
+	scan_run(s);
+	snprintf(res, sizeof(res), "%s", s->res.autolearn ?
+	    s->res.autolearn : "(null)");
+	scan_free(s);
+	engine_unref(e);
+	return res;
+}
+
+static void
+test_autolearn(const char *path)
+{
+	const char *spam_hits[] = { "T_HEAD", "T_BODY", NULL };
+	const char *head_only[] = { "T_BIGHEAD", NULL };
+	const char *noal[] = { "T_NOAL", NULL };
+	char *raw = synth(1, 4000);
+	const char *r;
+
+	r = autolearn_with(path, raw, spam_hits);
+	test_cond("auto-learn: 13 points, header and body: spam",
+	    strcmp(r, "spam") == 0);
+	r = autolearn_with(path, raw, spam_hits);
+	test_cond("auto-learn: same message again: no", strcmp(r, "no") == 0);
+	free(raw);
+	raw = synth(1, 4001);
+	r = autolearn_with(path, raw, head_only);
+	test_cond("auto-learn: spam score without body points: no",
+	    strcmp(r, "no") == 0);
+	r = autolearn_with(path, raw, noal);
+	test_cond("auto-learn: decisive points from noautolearn: no",
+	    strcmp(r, "no") == 0);
+	free(raw);
+}
+
 static void
 test_engine(void)
 {
@@ -645,6 +723,7 @@ test_engine(void)
 		test_cond("auto-learned message is in the store", nh == 41);
 		bayes_close(b);
 	}
+	test_autolearn(path);
 out:
 	free(raw);
 	{
