@@ -15,6 +15,7 @@
  * the string lengths and uses no recursion.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "rules/rfcdate.h"
 #include "rules/rmatch.h"
 #include "rules/ruleset.h"
+#include "rules/rx.h"
 #include "rules/wlbl.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -990,6 +992,246 @@ check_for_to_in_subject(struct rscan *rs, const struct rule *r, int argc,
 	return hit;
 }
 
+/* ---- forged Received headers (HeaderEval) ------------------------------ */
+
+#define IPV4 "\\d{1,3}(?:\\.\\d{1,3}){3}"
+
+enum {
+	SRX_EZMLM, SRX_MLIST, SRX_QMAIL, SRX_MSNGROUPS, SRX_PICKUP_HOTMAIL,
+	SRX_MSN_PICKUP, SRX_HM1, SRX_HM2, SRX_HM3, SRX_HM4, SRX_HM5, SRX_HM6,
+	SRX_HM_FORGED, SRX_ORIGINATOR, SRX_YAHOO_FROM, SRX_YRDNS_T,
+	SRX_YRDNS_U, SRX_Y1, SRX_Y2, SRX_Y3, SRX_Y4, SRX_Y5, SRX_Y6,
+	SRX_YREPLY, SRX_IP, SRX_HOTMAIL_FROM, SRX_COUNT
+};
+
+static const struct { const char *re; unsigned fl; } srx_src[SRX_COUNT] = {
+	[SRX_EZMLM] = { "^contact \\S+\\@\\S+\\; run by ezmlm$", PCRE2_MULTILINE },
+	[SRX_MLIST] = { "^mailing list \\S+\\@\\S+", PCRE2_MULTILINE },
+	[SRX_QMAIL] = { "qmail \\d+ invoked (?:from network|by .{3,20})\\); "
+	    "\\d+ ... \\d+", 0 },
+	[SRX_MSNGROUPS] = { "from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", 0 },
+	[SRX_PICKUP_HOTMAIL] = { "from mail pickup service by hotmail\\.com "
+	    "with Microsoft SMTPSVC;", 0 },
+	[SRX_MSN_PICKUP] = { "from mail pickup service by ((?:p\\d\\d\\.)"
+	    "groups\\.msn\\.com)\\b", 0 },
+	[SRX_HM1] = { "from (?:\\S*\\.)?hotmail.com \\(\\S+\\.hotmail"
+	    "(?:\\.msn)?\\.com[ \\)]", 0 },
+	[SRX_HM2] = { "from \\S*\\.outbound\\.protection\\.outlook\\.com "
+	    "\\(\\S+\\.outbound\\.protection\\.outlook\\.com[ \\)]", 0 },
+	[SRX_HM3] = { "from \\S*\\.(?:eur|nam)prd\\d+\\.prod\\.outlook\\.com "
+	    "\\(" IPV4 "\\)", 0 },
+	[SRX_HM4] = { "from \\S*\\.hotmail.com \\(\\[" IPV4 "\\][ \\):]", 0 },
+	[SRX_HM5] = { "from \\S+ by \\S+\\.hotmail(?:\\.msn)?\\.com with "
+	    "HTTP\\;", 0 },
+	[SRX_HM6] = { "from \\[66\\.218.\\S+\\] by \\S+\\.yahoo\\.com", 0 },
+	[SRX_HM_FORGED] = { "(?:from |HELO |helo=)\\S*hotmail\\.com\\b", 0 },
+	[SRX_ORIGINATOR] = { "hotmail\\.com|msonline\\-outlook", 0 },
+	[SRX_YAHOO_FROM] = { "\\byahoo\\.com$", PCRE2_CASELESS },
+	[SRX_YRDNS_T] = { " rdns=\\S+\\.yahoo\\.com ", 0 },
+	[SRX_YRDNS_U] = { "^[^\\]]+ rdns=\\S+\\.yahoo\\.com ", 0 },
+	[SRX_Y1] = { "by web\\S+\\.mail\\S*\\.yahoo\\.com via HTTP", 0 },
+	[SRX_Y2] = { "by sonic\\S+\\.consmr\\.mail\\S*\\.yahoo\\.com with "
+	    "HTTP", 0 },
+	[SRX_Y3] = { "by smtp\\S+\\.yahoo\\.com with SMTP", 0 },
+	[SRX_Y4] = { "from \\[" IPV4 "\\] by \\S+\\.(?:groups|scd|dcn)\\."
+	    "yahoo\\.com with NNFMP", 0 },
+	[SRX_Y5] = { "\\bmailer\\d+\\.bulk\\.scd\\.yahoo\\.com\\b", 0 },
+	[SRX_Y6] = { "by \\w+\\.\\w+\\.yahoo\\.com \\(\\d+\\.\\d+\\.\\d+\\/"
+	    "\\d+\\.\\d+\\.\\d+\\)(?: with ESMTP)? id \\w+", 0 },
+	[SRX_YREPLY] = { "\\@reply\\.yahoo\\.com$", PCRE2_CASELESS },
+	[SRX_IP] = { IPV4, 0 },
+	[SRX_HOTMAIL_FROM] = { "\\bhotmail\\.com$", PCRE2_CASELESS },
+};
+
+static pcre2_code *srx[SRX_COUNT];
+static pthread_once_t srx_once = PTHREAD_ONCE_INIT;
+
+/* compiled once per process, then read-only (thread-safe) */
+static void
+srx_init(void)
+{
+	char err[256];
+
+	for (int i = 0; i < SRX_COUNT; i++)
+		srx[i] = rx_compile(srx_src[i].re, srx_src[i].fl, err,
+		    sizeof(err));
+}
+
+static int
+sm(struct rscan *rs, int which, const char *subject)
+{
+	pthread_once(&srx_once, srx_init);
+	if (srx[which] == NULL || subject == NULL)
+		return 0;
+	return pcre2_match(srx[which], (PCRE2_SPTR)subject, strlen(subject),
+	    0, 0, rs->md, rs->mc) > 0;
+}
+
+/* get('Received') with runs of whitespace as one space */
+static const char *
+received_flat(struct rscan *rs, const char *name)
+{
+	const char *v = rmatch_header(rs, name, 0, HK_NORMAL);
+	char *o, *w;
+
+	if (v == NULL)
+		return NULL;
+	o = w = pool_strdup(rs->pool, v);
+	for (const char *c = v; *c; c++) {
+		if (isspace((unsigned char)*c)) {
+			if (w == o || w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = *c;
+	}
+	*w = '\0';
+	return o;
+}
+
+static int
+gated_through_received_hdr_remover(struct rscan *rs)
+{
+	const char *ml = rmatch_header(rs, "Mailing-List", 0, HK_NORMAL);
+	const char *rcvd = rmatch_header(rs, "Received", 0, HK_NORMAL);
+
+	if (ml != NULL && sm(rs, SRX_EZMLM, ml) &&
+	    sm(rs, SRX_MLIST, rmatch_header(rs, "Delivered-To", 0,
+	    HK_NORMAL)) && sm(rs, SRX_QMAIL, rcvd))
+		return 1;
+	if (rcvd == NULL)
+		return 1;
+	return sm(rs, SRX_MSNGROUPS, rcvd);
+}
+
+/* the first address of From (scalar get('From:addr')) */
+static const char *
+from_addr(struct rscan *rs)
+{
+	const char *v = rmatch_header(rs, "From", HM_ADDR, HK_NORMAL);
+
+	return v ? pool_strndup(rs->pool, v, strcspn(v, "\n")) : "";
+}
+
+static int
+check_for_msn_groups_headers(struct rscan *rs)
+{
+	const char *to = rmatch_header(rs, "To", 0, HK_NORMAL);
+	const char *rcvd = rmatch_header(rs, "Received", 0, HK_NORMAL);
+	const char *mid = rmatch_header(rs, "Message-Id", 0, HK_NORMAL);
+	const char *p, *at;
+	char list[128], server[128], want[300];
+	PCRE2_SIZE *ov;
+
+	if (to == NULL || (at = strcasestr(to, "@groups.msn.com>")) == NULL)
+		return 0;
+	for (p = at; p > to && p[-1] != '<' && !isspace((unsigned char)p[-1]);)
+		p--;
+	if (p == to || p[-1] != '<' || (size_t)(at - p) >= sizeof(list) ||
+	    at == p)
+		return 0;
+	memcpy(list, p, (size_t)(at - p));
+	list[at - p] = '\0';
+	if (!sm(rs, SRX_MSN_PICKUP, rcvd))
+		return 0;
+	ov = pcre2_get_ovector_pointer(rs->md);
+	if (ov[3] - ov[2] >= sizeof(server))
+		return 0;
+	memcpy(server, rcvd + ov[2], ov[3] - ov[2]);
+	server[ov[3] - ov[2]] = '\0';
+	if (mid == NULL || mid[0] != '<')
+		return 0;
+	if (strcmp(list, "notifications") == 0) {
+		snprintf(want, sizeof(want), "@%s>", server);
+		return strstr(mid, want) != NULL;
+	}
+	snprintf(want, sizeof(want), "<%s-", list);
+	if (strncmp(mid, want, strlen(want)) != 0 ||
+	    strstr(mid, "@groups.msn.com>") == NULL)
+		return 0;
+	snprintf(want, sizeof(want), "%s-bounce@groups.msn.com", list);
+	p = rmatch_header(rs, "EnvelopeFrom", 0, HK_ENVFROM);
+	return p != NULL && strstr(p, want) != NULL;
+}
+
+/* 1 forged hotmail Received, 2 hotmail From but no hotmail Received */
+static int
+forged_hotmail(struct rscan *rs)
+{
+	const char *rcvd = received_flat(rs, "Received");
+	const char *ipv = rmatch_header(rs, "X-Originating-Ip", 0, HK_NORMAL);
+	const char *orig = rmatch_header(rs, "X-OriginatorOrg", 0, HK_NORMAL);
+	int ip, org;
+
+	if (rcvd == NULL)
+		rcvd = "";
+	if (sm(rs, SRX_PICKUP_HOTMAIL, rcvd))
+		return 0;
+	if (check_for_msn_groups_headers(rs))
+		return 0;
+	ip = ipv != NULL && sm(rs, SRX_IP, ipv);
+	org = orig != NULL && sm(rs, SRX_ORIGINATOR, orig);
+	if (gated_through_received_hdr_remover(rs))
+		return 0;
+	if ((ip && (sm(rs, SRX_HM1, rcvd) || sm(rs, SRX_HM4, rcvd) ||
+	    sm(rs, SRX_HM5, rcvd) || sm(rs, SRX_HM6, rcvd))) ||
+	    (org && (sm(rs, SRX_HM2, rcvd) || sm(rs, SRX_HM3, rcvd))))
+		return 0;
+	if (sm(rs, SRX_HM_FORGED, rcvd))
+		return 1;
+	return sm(rs, SRX_HOTMAIL_FROM, from_addr(rs)) ? 2 : 0;
+}
+
+static int
+check_for_forged_hotmail_received_headers(struct rscan *rs,
+    const struct rule *r, int argc, char *const *argv)
+{
+	return forged_hotmail(rs) == 1;
+}
+
+static int
+check_for_no_hotmail_received_headers(struct rscan *rs,
+    const struct rule *r, int argc, char *const *argv)
+{
+	return forged_hotmail(rs) == 2;
+}
+
+static int
+check_for_forged_yahoo_received_headers(struct rscan *rs,
+    const struct rule *r, int argc, char *const *argv)
+{
+	const char *from = from_addr(rs), *rcvd, *rf, *rt;
+	const struct relays *rl;
+
+	if (!sm(rs, SRX_YAHOO_FROM, from))
+		return 0;
+	rcvd = received_flat(rs, "Received");
+	rf = rmatch_header(rs, "Resent-From", 0, HK_NORMAL);
+	rt = rmatch_header(rs, "Resent-To", 0, HK_NORMAL);
+	if (rf && *rf && rt && *rt) {
+		const char *x = received_flat(rs, "X-Received");
+
+		if (x != NULL && *x)
+			rcvd = x;
+	}
+	if (rcvd == NULL)
+		rcvd = "";
+	if (gated_through_received_hdr_remover(rs))
+		return 0;
+	rl = rmatch_relays(rs);
+	if (sm(rs, SRX_YRDNS_T, rl->trusted_str) ||
+	    sm(rs, SRX_YRDNS_U, rl->untrusted_str))
+		return 0;
+	if (sm(rs, SRX_Y1, rcvd) || sm(rs, SRX_Y2, rcvd) ||
+	    sm(rs, SRX_Y3, rcvd) || sm(rs, SRX_Y4, rcvd))
+		return 0;
+	if (sm(rs, SRX_Y5, rcvd) && sm(rs, SRX_YREPLY, from))
+		return 0;
+	if (sm(rs, SRX_Y6, rcvd))
+		return 0;
+	return 1;
+}
+
 /* ---- registry --------------------------------------------------------- */
 
 struct evalent {
@@ -1020,6 +1262,12 @@ static const struct evalent table[] = {
 	{ "similar_recipients", similar_recipients },
 	{ "check_header_count_range", check_header_count_range },
 	{ "check_for_to_in_subject", check_for_to_in_subject },
+	{ "check_for_forged_hotmail_received_headers",
+	    check_for_forged_hotmail_received_headers },
+	{ "check_for_no_hotmail_received_headers",
+	    check_for_no_hotmail_received_headers },
+	{ "check_for_forged_yahoo_received_headers",
+	    check_for_forged_yahoo_received_headers },
 	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_whitelist", wlbl_from_in_welcomelist },
 	{ "check_from_in_blocklist", wlbl_from_in_blocklist },
