@@ -179,6 +179,14 @@ check "broken site config: message unchanged" cmp -n "$(wc -c < "$DATA/gtube.eml
 
 $H check -c "$T/bad-site.conf" --tempfail < "$DATA/gtube.eml" > "$T/tf.out" 2>/dev/null; rc=$?
 check "--tempfail: exit 75 and no output" sh -c "test $rc = 75 && test ! -s '$T/tf.out'"
+# the recipe of docs/procmail.md: procmail hands EX_TEMPFAIL to the MTA
+SITE="$T/bad-site.conf" newuser tempfail --tempfail
+printf ':0 e\n{ EXITCODE=75 HOST }\n' > "$T/tf.tail"
+sed -i "/^:0:\$/,\$d" "$U/rc"
+cat "$T/tf.tail" >> "$U/rc"
+deliver "$DATA/gtube.eml"; rc=$?
+check "--tempfail under procmail: exit 75 for the MTA to retry" test $rc = 75
+check "--tempfail under procmail: nothing delivered" test "$(nmsgs "$U/mail/inbox")" = 0
 
 # the watchdog: a user_prefs on a hung file system (a FIFO nobody writes)
 newuser hung "--timeout 1"
