@@ -133,8 +133,10 @@ report() {	# report NAME: throughput + zero-loss accounting
 	sent=$2 rej=$6 tmp=$8 err=${10}
 	wall=$(echo "$t1 - $t0" | bc -l)
 	printf '%s: %d sent, %d delivered, %d rejected, %d tempfail, %d error, lost %d; %.2f s until all delivered, %.1f msgs/s\n' \
-	    "$name" "$sent" "$delivered" "$rej" "$tmp" "$err" "$((sent - delivered - rej))" \
+	    "$name" "$sent" "$delivered" "$rej" "$tmp" "$err" "$((sent - delivered - rej - tmp))" \
 	    "$wall" "$(echo "$sent / $wall" | bc -l)"
+	awk -F '\t' '$2 == "tempfail" || $2 == "error" { print "  " $2 " " $3 " " $5 ": " $1 }' \
+	    "$B/$name.tsv" | head -n 5
 	printf '%s: SMTP transaction latency ms: %s\n' "$name" \
 	    "$(awk -F '\t' '{ print $4 * 1000 }' "$B/$name.tsv" | pcts)"
 }
@@ -206,14 +208,21 @@ for mta in $MTAS; do
 	printf 'milter RSS: %d MB at start, %d MB at 10%% of the run, %d MB at 50%%, %d MB at the end, peak (VmHWM) %d MB\n' \
 	    "$((rss0 / 1024))" "$((${early:-0} / 1024))" "$((${half:-0} / 1024))" \
 	    "$((${final:-0} / 1024))" "$((hwm / 1024))"
+	# a message the MTA refuses on its own (also without the milter, e.g.
+	# sendmail 8.17 and bare CRs) is answered, not lost, and never scanned
 	untag=$(cat "$B/$mta+milter.untagged")
 	set -- $(cat "$B/$mta+milter.sum")
 	read -r _ _ delivered < "$B/$mta+milter.time"
-	lost=$(($2 - delivered - $6))
-	if [ "$lost" = 0 ] && [ "$untag" = 0 ] && [ "$scanned" -ge "$N" ]; then
-		echo "zero loss: yes (every message delivered with X-Spam-Status or rejected)"
+	lost=$(($2 - delivered - $6 - $8 - ${10}))
+	awk -F '\t' '$2 != "ok" && $2 != "reject" { print $1 }' "$B/$mta.tsv" | sort > "$B/$mta.refused"
+	awk -F '\t' '$2 != "ok" && $2 != "reject" { print $1 }' "$B/$mta+milter.tsv" | sort > "$B/$mta+milter.refused"
+	own=$(wc -l < "$B/$mta.refused")
+	extra=$(comm -13 "$B/$mta.refused" "$B/$mta+milter.refused" | wc -l)
+	if [ "$lost" = 0 ] && [ "$untag" = 0 ] && [ "$extra" = 0 ] &&
+	    [ "$scanned" -ge $((N - own)) ]; then
+		echo "zero loss: yes (every message delivered with X-Spam-Status or rejected; $own refused by $mta itself in both runs)"
 	else
-		echo "zero loss: NO (lost $lost, delivered without X-Spam-Status $untag, scanned $scanned of $N)"
+		echo "zero loss: NO (lost $lost, delivered without X-Spam-Status $untag, refused only with the milter $extra, scanned $scanned of $N)"
 		status=1
 	fi
 done

@@ -7,7 +7,8 @@ Each of C threads keeps one SMTP connection and sends its share of the
 files (a leading mbox "From " line is dropped, line ends become CRLF).
 Every message ends as exactly one of: ok (250), reject (5xx), tempfail
 (4xx), error (connection trouble, after one reconnect). Per message the
-TSV gets: file, outcome, SMTP code, seconds for the transaction.
+TSV gets: file, outcome, SMTP code, seconds for the transaction, and the
+server's text for refusals.
 Prints one summary line: "sent N ok N reject N tempfail N error N wall S".
 Bounded: each file is tried at most twice; targets 127.0.0.1 only.
 """
@@ -54,7 +55,8 @@ def worker():
                 break
             nexti[0] += 1
         data = load(files[i])
-        outcome, code, t = "error", 0, 0.0
+        outcome, code, t, why = "error", 0, 0.0, ""
+
         for attempt in range(2):
             try:
                 if s is None:
@@ -65,9 +67,9 @@ def worker():
                     outcome, code = "ok", 250
                 except smtplib.SMTPDataError as e:
                     outcome = "reject" if 500 <= e.smtp_code < 600 else "tempfail"
-                    code = e.smtp_code
+                    code, why = e.smtp_code, e.smtp_error
                 except smtplib.SMTPRecipientsRefused as e:
-                    c = list(e.recipients.values())[0][0]
+                    c, why = list(e.recipients.values())[0]
                     outcome = "reject" if c >= 500 else "tempfail"
                     code = c
                 t = time.monotonic() - t0
@@ -79,7 +81,10 @@ def worker():
                 except Exception:
                     pass
                 s = None
-        results[i] = (files[i], outcome, code, t)
+        if isinstance(why, bytes):
+            why = why.decode("latin-1")
+        results[i] = (files[i], outcome, code, t,
+                      " ".join(str(why).split())[:200])
         if args.new_connection and s is not None:
             try:
                 s.quit()
@@ -106,6 +111,6 @@ for r in results:
 if args.out:
     with open(args.out, "w") as f:
         for r in results:
-            f.write("%s\t%s\t%d\t%.6f\n" % r)
+            f.write("%s\t%s\t%d\t%.6f\t%s\n" % r)
 print("sent %d ok %d reject %d tempfail %d error %d wall %.3f" % (
     len(files), count["ok"], count["reject"], count["tempfail"], count["error"], wall))
