@@ -240,6 +240,22 @@ main(int argc, char **argv)
 			log_fatal(EX_OSERR, "chown %s", path);
 	}
 
+	/*
+	 * From here on a signal only writes a byte to the pipe; the main
+	 * loop below acts on it (a SIGTERM during the rest of the start-up
+	 * is a clean stop right after it).
+	 */
+	if (pipe2(sig_pipe, O_CLOEXEC) != 0)
+		log_fatal(EX_OSERR, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	if (!fg) {
 		if (daemon(0, 0) != 0)
 			log_fatal(EX_OSERR, "daemon");
@@ -252,18 +268,12 @@ main(int argc, char **argv)
 	else if (geteuid() == 0)
 		log_warnx("running as root: set milter_user");
 
-	if (pipe2(sig_pipe, O_CLOEXEC) != 0)
-		log_fatal(EX_OSERR, "pipe");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	/* libmilter's threads never see our signals; only this thread does */
+	/*
+	 * libmilter's threads start with these signals blocked. Its signal
+	 * thread sigwait()s for them (and would stop on SIGHUP), but the
+	 * kernel hands a process-wide signal to the main thread first when
+	 * that thread does not block it: this one never does (SA_NODEFER).
+	 */
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
