@@ -3,8 +3,9 @@
  * scan it at end of message.
  *
  * Per connection: a struct mconn (smfi_setpriv) with the client address
- * and name, HELO, the MTA macros j and {daemon_name}, and whether the
- * client is trusted. Per message: a struct mmsg inside it, reset at MAIL
+ * and name, HELO, the MTA macros j, _ and {daemon_name}, and whether the
+ * client is trusted. Per message, also the macros i (queue id, which
+ * Postfix only offers late) and {auth_authen}. Per message: a struct mmsg inside it, reset at MAIL
  * FROM, end of message, abort (which is also how MTAs report RSET) and
  * close, so several messages on one connection never share state.
  *
@@ -18,8 +19,8 @@
  *
  * SECURITY: every string here comes from the SMTP client through the MTA
  * (untrusted): each is copied with a length bound, headers and body are
- * bounded by scan_max_size, recipients and inbound X-Spam-* headers by
- * fixed caps. The scan engine parses the bytes, not this file.
+ * bounded by scan_max_size, recipients and inbound X-Spam-*/X-Virus-*
+ * headers by fixed caps. The scan engine parses the bytes, not this file.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
