@@ -19,7 +19,7 @@
  *
  * SECURITY: every string here comes from the SMTP client through the MTA
  * (untrusted): each is copied with a length bound, headers and body are
- * bounded by scan_max_size, recipients and inbound X-Spam-*/X-Virus-*
+ * bounded by scan_max_size, recipients and inbound X-Spam-* and X-Virus-*
  * headers by fixed caps. The scan engine parses the bytes, not this file.
  */
 #include <arpa/inet.h>
