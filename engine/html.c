@@ -224,6 +224,35 @@ add_break(struct buf *b)
 		buf_addc(b, '\n');
 }
 
+/*
+ * SpamAssassin's HTML::html_whitespace() at a block tag, opening or
+ * closing: <br> and <div> add a newline each (so <br><br> is a blank
+ * line), <p>, <hr>, <blockquote> and <pre> a blank line; body rules see
+ * blank lines as paragraph breaks. Other block tags end the line.
+ */
+static void
+add_tag_break(struct buf *b, GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_BR: case GUMBO_TAG_DIV:
+		if (b->len == 0)
+			return;
+		while (b->len && b->p[b->len - 1] == ' ')
+			buf_truncate(b, b->len - 1);
+		buf_addc(b, '\n');
+		return;
+	case GUMBO_TAG_P: case GUMBO_TAG_HR: case GUMBO_TAG_BLOCKQUOTE:
+	case GUMBO_TAG_PRE:
+		add_break(b);
+		if (b->len && (b->len < 2 || b->p[b->len - 2] != '\n'))
+			buf_addc(b, '\n');
+		return;
+	default:
+		add_break(b);
+		return;
+	}
+}
+
 static void
 link_attr(struct html_render *r, GumboElement *el, const char *attr,
     enum html_link_kind kind)
@@ -300,7 +329,8 @@ html_render(struct html_render *r, const char *html, size_t len,
 			if (t == GUMBO_TAG_PRE || t == GUMBO_TAG_TEXTAREA)
 				f->pre = 1;
 			if (is_block(t))
-				add_break(f->hidden ? &r->invisible : &r->visible);
+				add_tag_break(f->hidden ? &r->invisible :
+				    &r->visible, t);
 			if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
 				add_text(&r->visible, " ", 0, max_text);
 			if (t == GUMBO_TAG_A || t == GUMBO_TAG_AREA) {
@@ -344,8 +374,9 @@ html_render(struct html_render *r, const char *html, size_t len,
 			r->on_link(r->arg, f->href, text, HTML_LINK_HREF);
 			free(text);
 		}
-		if (is_block(el->tag))
-			add_break(f->hidden ? &r->invisible : &r->visible);
+		if (is_block(el->tag) && el->tag != GUMBO_TAG_BR)
+			add_tag_break(f->hidden ? &r->invisible : &r->visible,
+			    el->tag);
 		sp--;
 	}
 	free(stack);
