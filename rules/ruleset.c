@@ -38,6 +38,7 @@
 #define RS_MAX_INCLUDE	8
 #define RS_MAX_IFS	64
 #define RS_MAX_EVAL_ARGS 16
+#define RS_MAX_USER_PREFS (1024 * 1024)	/* bytes of a user_prefs file */
 
 /* plugins whose rules load: those Debian's spamassassin loads by default */
 static const char *const default_plugins[] = {
@@ -1244,7 +1245,18 @@ ruleset_load_user(struct ruleset *rs, const char *path, int allow_rules)
 {
 	size_t mark = rs->log.len;
 	char err[512];
+	struct stat sb;
 
+	/* a FIFO or device would block or never end: regular files only */
+	if (stat(path, &sb) != 0) {
+		warnf(rs, path, 0, "not read: %s", strerror(errno));
+		return mark;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > RS_MAX_USER_PREFS) {
+		warnf(rs, path, 0, "not read: %s", S_ISREG(sb.st_mode) ?
+		    "larger than 1 MB" : "not a regular file");
+		return mark;
+	}
 	rs->user = allow_rules ? 2 : 1;
 	if (load_file(rs, path, 0, err, sizeof(err)) != ST_OK)
 		warnf(rs, path, 0, "not read: %s", err);

@@ -43,6 +43,8 @@ enum hdr_kind {
 	HK_NORMAL, HK_ALL, HK_TOCC, HK_ENVFROM, HK_MESSAGEID,
 	HK_RELAYS_UNTRUSTED,	/* X-Spam-Relays-Untrusted and -External */
 	HK_RELAYS_TRUSTED,	/* X-Spam-Relays-Trusted and -Internal */
+	HK_ALL_TRUSTED,		/* ALL-TRUSTED and ALL-INTERNAL */
+	HK_ALL_UNTRUSTED,	/* ALL-UNTRUSTED and ALL-EXTERNAL */
 	HK_UNSUPPORTED
 };
 
@@ -251,5 +253,7 @@ const char *ruleset_type_name(enum rule_type t);
 
 /* eval registry (evalfn.c) */
 evalfn *evalfn_lookup(const char *name, int *is_net /* OUT */);
+/* 0 when the eval exists but not with these arguments */
+int evalfn_supports(const char *name, int argc, char *const *argv);
 
 #endif

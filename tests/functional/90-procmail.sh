@@ -167,6 +167,18 @@ deliver "$DATA/gtube.eml"
 check "missing --prefs file: logged" grep -q 'not read' "$U/procmail.log"
 check "missing --prefs file: scanned and filed" test "$(nmsgs "$U/mail/Spam")" = 1
 
+# a user_prefs that is a FIFO, or over 1 MB: not read, mail scanned and filed
+newuser fifo
+mkfifo "$U/home/.hamlet/user_prefs"
+deliver "$DATA/gtube.eml"
+check "FIFO user_prefs: not read, logged" grep -q 'user_prefs:0: not read: not a regular file' "$U/procmail.log"
+check "FIFO user_prefs: scanned and filed" test "$(nmsgs "$U/mail/Spam")" = 1
+newuser huge
+{ echo 'required_score 2000'; head -c 1100000 /dev/zero | tr '\0' '#'; } > "$U/home/.hamlet/user_prefs"
+deliver "$DATA/gtube.eml"
+check "1.1 MB user_prefs: not read, logged" grep -q 'not read: larger than 1 MB' "$U/procmail.log"
+check "1.1 MB user_prefs: scanned and filed" test "$(nmsgs "$U/mail/Spam")" = 1
+
 printf 'required_score lots\n' > "$T/bad-site.conf"
 SITE="$T/bad-site.conf" newuser badsite
 deliver "$DATA/gtube.eml"; rc=$?
@@ -188,9 +200,10 @@ deliver "$DATA/gtube.eml"; rc=$?
 check "--tempfail under procmail: exit 75 for the MTA to retry" test $rc = 75
 check "--tempfail under procmail: nothing delivered" test "$(nmsgs "$U/mail/inbox")" = 0
 
-# the watchdog: a user_prefs on a hung file system (a FIFO nobody writes)
-newuser hung "--timeout 1"
-mkfifo "$U/home/.hamlet/user_prefs"
+# the watchdog: a site configuration on a hung file system (a FIFO nobody
+# writes: opening it blocks)
+mkfifo "$T/hung.conf"
+SITE="$T/hung.conf" newuser hung "--timeout 1"
 t0=$(date +%s)
 deliver "$DATA/gtube.eml"; rc=$?
 t1=$(date +%s)
