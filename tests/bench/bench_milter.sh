@@ -12,7 +12,10 @@
 # per message of the MTA (its daemon and every child) and of the milter
 # (engine vs front end), the milter's RSS over the run and its peak, and
 # checks zero loss: every message is delivered to the sink or rejected
-# (counted), and every delivered copy carries X-Spam-Status.
+# (counted), and every delivered copy carries X-Spam-Status. Last, the
+# same messages go BENCH_MILTER_PASSES times (default 3) through one
+# milter process behind Postfix: RSS after each pass shows whether memory
+# stays flat.
 # The milter binary: $HAMLET_MILTER, else next to HAMLET, else
 # milter/hamlet-milter. Needs root (MTA instances); installs what it needs.
 set -u
@@ -226,4 +229,40 @@ for mta in $MTAS; do
 		status=1
 	fi
 done
+
+# memory over repeated passes: the same messages three times through one
+# milter process; RSS after each pass must stay flat (no growth per message)
+PASSES=${BENCH_MILTER_PASSES:-3}
+if [ "$PASSES" -gt 1 ] && pf_install; then
+	echo
+	echo "== milter memory over $PASSES passes of the $N messages (Postfix)"
+	SOCK=$B/run/milter.sock
+	rm -f "$SOCK"
+	"$M" -f -c "$B/hamlet.conf" -p "unix:$SOCK" 2> "$B/passes.milter.log" &
+	MPID=$!
+	i=0
+	while [ ! -S "$SOCK" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	port=$(pf_free_port); sinkport=$(pf_free_port)
+	rm -rf "$B/mta" && mkdir -p "$B/mta" && chmod 755 "$B/mta"
+	python3 "$MT/smtp_sink.py" --port "$sinkport" --outdir "$B/sink" --quiet \
+	    --nostore > /dev/null 2>&1 &
+	SPID=$!
+	if mta_up postfix "$B/mta" "$port" "$sinkport" "unix:$SOCK"; then
+		i=0
+		until swaks --server 127.0.0.1 --port "$port" --quit-after CONNECT >/dev/null 2>&1 ||
+		    [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+		line="milter RSS after each pass:"
+		p=1
+		while [ $p -le "$PASSES" ]; do
+			python3 "$MT/smtp_load.py" --port "$port" --concurrency "$CONC" \
+			    < "$B/list" > "$B/pass$p.sum"
+			line="$line $(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$MPID/status") MB"
+			p=$((p + 1))
+		done
+		echo "$line (peak $(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$MPID/status") MB)"
+		cat "$B"/pass*.sum | awk '{ s += $2; t += $8 + $10 } END { printf "%d messages, %d tempfail/error\n", s, t }'
+		mta_down postfix "$B/mta"
+	fi
+	kill -TERM "$MPID" "$SPID" 2>/dev/null; wait "$MPID" "$SPID" 2>/dev/null; MPID= SPID=
+fi
 exit $status
