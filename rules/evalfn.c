@@ -541,6 +541,13 @@ html_tag_exists(struct rscan *rs, const struct rule *r, int argc,
 	return 0;
 }
 
+/* the message model knows whether there is HTML, not its styling */
+static int
+supports_html_test(int argc, char *const *argv)
+{
+	return argc >= 1 && strcmp(argv[0], "html") == 0;
+}
+
 /* ---- FreeMail --------------------------------------------------------- */
 
 /* FreeMail wildcards: '*' is [^.]*, '?' one character, whole domain */
@@ -1232,47 +1239,213 @@ check_for_forged_yahoo_received_headers(struct rscan *rs,
 	return 1;
 }
 
+/* ---- MIME structure (MIMEEval::_check_mime_header, ImageInfo) --------- */
+
+static int
+is_ascii_charset(const char *c)
+{
+	static const char *const names[] = { "us-ascii", "ansi_x3.4-1968",
+	    "iso-ir-6", "ansi_x3.4-1986", "iso_646.irv:1991", "ascii",
+	    "iso646-us", "us", "ibm367", "cp367", "csascii", NULL };
+
+	/* SpamAssassin matches these as substrings of the charset */
+	for (int i = 0; names[i]; i++)
+		if (strstr(c, names[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* the MIME facts check_for_mime() reads, over every part */
+static const char *const mime_tests[] = {
+	"mime_base64_count", "mime_qp_count", "mime_base64_encoded_text",
+	"mime_attachment", "mime_body_html_count", "mime_body_text_count",
+	"mime_bad_iso_charset", "mime_multipart_alternative", NULL
+};
+
+static int
+check_for_mime(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const struct msg *m = rs->msg;
+	int b64 = 0, qp = 0, b64text = 0, att = 0, html = 0, text = 0;
+	int badiso = 0, alt = 0;
+
+	if (argc < 1)
+		return 0;
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct msg_part *p = &m->parts[i];
+		const char *ct = p->ctype ? p->ctype : "";
+		const char *cte = p->encoding ? p->encoding : "";
+		const char *cs = p->charset ? p->charset : "";
+		const char *cd = p->disposition ? p->disposition : "";
+
+		if (strcmp(ct, "text/html") == 0)
+			html++;
+		else if (strncmp(ct, "text", 4) == 0)
+			text++;
+		if (strstr(cte, "base64"))
+			b64++;
+		else if (strstr(cte, "quoted-printable"))
+			qp++;
+		if (strstr(cd, "attachment"))
+			att++;
+		if (strncmp(ct, "text", 4) == 0 && strstr(cte, "base64") &&
+		    (!*cs || is_ascii_charset(cs)) &&
+		    strncmp(cd, "attachment", 10) != 0 &&
+		    strncmp(cd, "inline", 6) != 0)
+			b64text = 1;
+		if (strncmp(cs, "iso-", 4) == 0 && strchr(cs + 4, '-') &&
+		    strncmp(cs, "iso-8859-", 9) != 0 &&
+		    strncmp(cs, "iso-2022-jp", 11) != 0 &&
+		    strncmp(cs, "iso-2022-kr", 11) != 0)
+			badiso = 1;
+		if (strcmp(ct, "multipart/alternative") == 0)
+			alt = 1;
+	}
+	if (strcmp(argv[0], "mime_base64_count") == 0) return b64 > 0;
+	if (strcmp(argv[0], "mime_qp_count") == 0) return qp > 0;
+	if (strcmp(argv[0], "mime_base64_encoded_text") == 0) return b64text;
+	if (strcmp(argv[0], "mime_attachment") == 0) return att > 0;
+	if (strcmp(argv[0], "mime_body_html_count") == 0) return html > 0;
+	if (strcmp(argv[0], "mime_body_text_count") == 0) return text > 0;
+	if (strcmp(argv[0], "mime_bad_iso_charset") == 0) return badiso;
+	if (strcmp(argv[0], "mime_multipart_alternative") == 0) return alt;
+	return 0;
+}
+
+static int
+supports_check_for_mime(int argc, char *const *argv)
+{
+	if (argc < 1)
+		return 0;
+	for (int i = 0; mime_tests[i]; i++)
+		if (strcmp(argv[0], mime_tests[i]) == 0)
+			return 1;
+	return 0;	/* QP line lengths etc. need the encoded lines */
+}
+
+/* ImageInfo::image_count(type, min[, max]): base64 gif/png/jpeg parts */
+static int
+image_count(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const struct msg *m = rs->msg;
+	long n = 0, min, max = -1;
+
+	if (argc < 2)
+		return 0;
+	min = atol(argv[1]);
+	if (argc > 2)
+		max = atol(argv[2]);
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct msg_part *p = &m->parts[i];
+		const char *sub;
+
+		if (p->ctype == NULL || strncmp(p->ctype, "image/", 6) != 0 ||
+		    p->encoding == NULL || strcmp(p->encoding, "base64") != 0)
+			continue;
+		sub = p->ctype + 6;
+		if (strcmp(sub, "jpg") == 0)
+			sub = "jpeg";
+		if (strcmp(sub, "gif") != 0 && strcmp(sub, "png") != 0 &&
+		    strcmp(sub, "jpeg") != 0)
+			continue;
+		if (strcmp(argv[0], "all") == 0 || strcmp(argv[0], sub) == 0)
+			n++;
+	}
+	return n >= min && (max < 0 || n <= max);
+}
+
+static int
+supports_image_count(int argc, char *const *argv)
+{
+	return argc >= 2 && (strcmp(argv[0], "gif") == 0 ||
+	    strcmp(argv[0], "png") == 0 || strcmp(argv[0], "jpeg") == 0 ||
+	    strcmp(argv[0], "all") == 0);
+}
+
+/* BodyEval::check_body_length: the raw body is at most N bytes */
+static int
+check_body_length(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const struct msg *m = rs->msg;
+	size_t body;
+
+	if (argc < 1 || m->raw == NULL)
+		return 0;
+	body = m->raw_len > m->body_off ? m->raw_len - m->body_off : 0;
+	return (long long)body <= atoll(argv[0]);
+}
+
+/* HeaderEval::check_for_matching_env_and_hdr_from (two blanks match) */
+static int
+check_for_matching_env_and_hdr_from(struct rscan *rs, const struct rule *r,
+    int argc, char *const *argv)
+{
+	const char *e = rmatch_header(rs, "EnvelopeFrom", 0, HK_ENVFROM);
+	const char *f = rmatch_header(rs, "From", HM_ADDR, HK_NORMAL);
+	size_t el = e ? strcspn(e, "\n") : 0, fl = f ? strcspn(f, "\n") : 0;
+
+	return el == fl && (el == 0 || strncasecmp(e, f, el) == 0);
+}
+
+static int
+gated_through_received_hdr_remover_eval(struct rscan *rs,
+    const struct rule *r, int argc, char *const *argv)
+{
+	return gated_through_received_hdr_remover(rs);
+}
+
 /* ---- registry --------------------------------------------------------- */
 
 struct evalent {
 	const char	*name;
 	evalfn		*fn;
+	int		(*supports)(int argc, char *const *argv);	/* or NULL */
 };
 
 static const struct evalent table[] = {
-	{ "check_equal_from_domains", check_equal_from_domains },
-	{ "check_for_shifted_date", check_for_shifted_date },
-	{ "check_outlook_message_id", check_outlook_message_id },
-	{ "check_for_missing_to_header", check_for_missing_to_header },
-	{ "subject_is_all_caps", subject_is_all_caps },
-	{ "check_for_mime_html", check_for_mime_html },
-	{ "check_for_mime_html_only", check_for_mime_html_only },
-	{ "check_mime_multipart_ratio", check_mime_multipart_ratio },
-	{ "check_for_ascii_text_illegal", check_for_ascii_text_illegal },
-	{ "html_test", html_test },
-	{ "html_tag_exists", html_tag_exists },
-	{ "check_freemail_from", check_freemail_from },
-	{ "check_freemail_header", check_freemail_header },
-	{ "check_freemail_replyto", check_freemail_replyto },
-	{ "check_no_relays", check_no_relays },
-	{ "check_all_trusted", check_all_trusted },
-	{ "check_relays_unparseable", check_relays_unparseable },
-	{ "helo_ip_mismatch", helo_ip_mismatch },
-	{ "sorted_recipients", sorted_recipients },
-	{ "similar_recipients", similar_recipients },
-	{ "check_header_count_range", check_header_count_range },
-	{ "check_for_to_in_subject", check_for_to_in_subject },
+	{ "check_equal_from_domains", check_equal_from_domains, NULL },
+	{ "check_for_shifted_date", check_for_shifted_date, NULL },
+	{ "check_outlook_message_id", check_outlook_message_id, NULL },
+	{ "check_for_missing_to_header", check_for_missing_to_header, NULL },
+	{ "subject_is_all_caps", subject_is_all_caps, NULL },
+	{ "check_for_mime_html", check_for_mime_html, NULL },
+	{ "check_for_mime_html_only", check_for_mime_html_only, NULL },
+	{ "check_mime_multipart_ratio", check_mime_multipart_ratio, NULL },
+	{ "check_for_ascii_text_illegal", check_for_ascii_text_illegal, NULL },
+	{ "html_test", html_test, supports_html_test },
+	{ "html_tag_exists", html_tag_exists, NULL },
+	{ "check_freemail_from", check_freemail_from, NULL },
+	{ "check_freemail_header", check_freemail_header, NULL },
+	{ "check_freemail_replyto", check_freemail_replyto, NULL },
+	{ "check_no_relays", check_no_relays, NULL },
+	{ "check_all_trusted", check_all_trusted, NULL },
+	{ "check_relays_unparseable", check_relays_unparseable, NULL },
+	{ "helo_ip_mismatch", helo_ip_mismatch, NULL },
+	{ "sorted_recipients", sorted_recipients, NULL },
+	{ "similar_recipients", similar_recipients, NULL },
+	{ "check_header_count_range", check_header_count_range, NULL },
+	{ "check_for_to_in_subject", check_for_to_in_subject, NULL },
 	{ "check_for_forged_hotmail_received_headers",
-	    check_for_forged_hotmail_received_headers },
+	    check_for_forged_hotmail_received_headers, NULL },
 	{ "check_for_no_hotmail_received_headers",
-	    check_for_no_hotmail_received_headers },
+	    check_for_no_hotmail_received_headers, NULL },
 	{ "check_for_forged_yahoo_received_headers",
-	    check_for_forged_yahoo_received_headers },
-	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist },
-	{ "check_from_in_whitelist", wlbl_from_in_welcomelist },
-	{ "check_from_in_blocklist", wlbl_from_in_blocklist },
-	{ "check_from_in_blacklist", wlbl_from_in_blocklist },
-	{ NULL, NULL }
+	    check_for_forged_yahoo_received_headers, NULL },
+	{ "check_from_in_welcomelist", wlbl_from_in_welcomelist, NULL },
+	{ "check_from_in_whitelist", wlbl_from_in_welcomelist, NULL },
+	{ "check_from_in_blocklist", wlbl_from_in_blocklist, NULL },
+	{ "check_from_in_blacklist", wlbl_from_in_blocklist, NULL },
+	{ "check_for_mime", check_for_mime, supports_check_for_mime },
+	{ "image_count", image_count, supports_image_count },
+	{ "check_body_length", check_body_length, NULL },
+	{ "check_for_matching_env_and_hdr_from",
+	    check_for_matching_env_and_hdr_from, NULL },
+	{ "gated_through_received_hdr_remover",
+	    gated_through_received_hdr_remover_eval, NULL },
+	{ NULL, NULL, NULL }
 };
 
 /* network evals: DNS lists, digests, and what hamlet's auth module does */
@@ -1286,6 +1459,16 @@ static const char *const net_prefixes[] = {
 	"check_txrep", "check_in_", "check_from_in_auto", "check_microsoft",
 	NULL
 };
+
+int
+evalfn_supports(const char *name, int argc, char *const *argv)
+{
+	for (size_t i = 0; table[i].name != NULL; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return table[i].supports == NULL ||
+			    table[i].supports(argc, argv);
+	return 0;
+}
 
 evalfn *
 evalfn_lookup(const char *name, int *is_net)

@@ -280,6 +280,7 @@ relays_parse(struct pool *p, const struct msg *m)
 	int in_trusted = 1;
 
 	rl->r = pool_allocarray(p, MAX_RECEIVED, sizeof(*rl->r));
+	rl->last_trusted_rcvd = -1;
 	for (size_t i = 0; i < m->nmsg_hdrs && rl->nreceived < MAX_RECEIVED;
 	    i++) {
 		const struct msg_header *h = &m->hdrs[i];
@@ -292,6 +293,8 @@ relays_parse(struct pool *p, const struct msg *m)
 		case 1:
 			break;
 		case 2:
+			if (in_trusted)
+				rl->last_trusted_rcvd++;
 			/* inside the trusted area a fetcher restarts the chain */
 			if (in_trusted) {
 				rl->n = rl->ntrusted = 0;
@@ -311,14 +314,18 @@ relays_parse(struct pool *p, const struct msg *m)
 			if (strncasecmp(v, "from ", 5) == 0 &&
 			    strstr(v, " by ") == NULL)
 				rl->unparseable++;
+			if (in_trusted)
+				rl->last_trusted_rcvd++;
 			continue;
 		}
 		}
 		if (in_trusted && !r.private_ip && r.auth[0] == '\0')
 			in_trusted = 0;
 		r.trusted = in_trusted;
-		if (in_trusted)
+		if (in_trusted) {
 			rl->ntrusted++;
+			rl->last_trusted_rcvd++;
+		}
 		rl->r[rl->n++] = r;
 		add_str(r.trusted ? &tb : &ub, &r);
 	}

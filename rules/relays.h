@@ -37,6 +37,10 @@ struct relays {
 	size_t		 ntrusted;	/* r[0..ntrusted) are trusted */
 	size_t		 unparseable;	/* Received headers not understood */
 	size_t		 nreceived;
+	long		 last_trusted_rcvd;	/* index of the last Received
+						   header in the trusted part,
+						   -1 for none (SA's
+						   last_trusted_relay_index) */
 	const char	*untrusted_str;	/* never NULL */
 	const char	*trusted_str;
 };

@@ -555,6 +555,8 @@ envelope_from(struct rscan *rs)
 	return NULL;
 }
 
+static int all_headers(struct rscan *rs, enum hdr_kind kind,
+    unsigned hmods, struct buf *b);
 static char *header_value(struct rscan *rs, const char *name,
     unsigned hmods, enum hdr_kind kind);
 
@@ -605,18 +607,9 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 
 	switch (kind) {
 	case HK_ALL:
-		for (size_t i = 0; i < m->nmsg_hdrs; i++) {
-			buf_adds(&b, m->hdrs[i].name);
-			buf_adds(&b, ": ");
-			if (hmods & HM_RAW)
-				add_unfolded(&b, m->hdrs[i].raw ?
-				    m->hdrs[i].raw : "");
-			else
-				buf_adds(&b, m->hdrs[i].value ?
-				    m->hdrs[i].value : "");
-			buf_addc(&b, '\n');
-		}
-		found = m->nmsg_hdrs > 0;
+	case HK_ALL_TRUSTED:
+	case HK_ALL_UNTRUSTED:
+		found = all_headers(rs, kind, hmods, &b);
 		break;
 	case HK_TOCC:
 		add_values(m, "To", hmods, &b, &found);
@@ -663,6 +656,47 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	res = pool_strndup(rs->pool, buf_str(&b), b.len);
 	buf_free(&b);
 	return res;
+}
+
+/*
+ * get('ALL') is Message::get_all_headers(): every header as "Name: value"
+ * in message order. ALL-TRUSTED and ALL-UNTRUSTED (ALL-INTERNAL,
+ * ALL-EXTERNAL) cut that list at the first untrusted Received header,
+ * which both include (PerMsgStatus::get_all_hdrs_in_rcvd_index_range).
+ */
+static int
+all_headers(struct rscan *rs, enum hdr_kind kind, unsigned hmods,
+    struct buf *b)
+{
+	const struct msg *m = rs->msg;
+	long rcvd = -1, cut = 0;
+	int any = 0;
+
+	if (kind != HK_ALL)
+		cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
+	for (size_t i = 0; i < m->nmsg_hdrs; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+		int is_rcvd = strcasecmp(h->name, "Received") == 0;
+
+		if (is_rcvd)
+			rcvd++;
+		if (kind == HK_ALL_TRUSTED && rcvd > cut)
+			break;
+		if (kind == HK_ALL_UNTRUSTED && rcvd < cut)
+			continue;
+		buf_adds(b, h->name);
+		buf_adds(b, ": ");
+		if (hmods & HM_RAW)
+			add_unfolded(b, h->raw ? h->raw : "");
+		else
+			buf_adds(b, h->value ? h->value : "");
+		buf_addc(b, '\n');
+		any = 1;
+		/* the first untrusted Received ends the trusted part */
+		if (kind == HK_ALL_TRUSTED && is_rcvd && rcvd == cut)
+			break;
+	}
+	return any;
 }
 
 /* ---- running rules ---------------------------------------------------- */
