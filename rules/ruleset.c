@@ -500,6 +500,11 @@ parse_hdrname(struct rule *r, const char *s, size_t n)
 	else if (strcasecmp(h, "X-Spam-Relays-Trusted") == 0 ||
 	    strcasecmp(h, "X-Spam-Relays-Internal") == 0)
 		r->hkind = HK_RELAYS_TRUSTED;
+	else if (strcmp(h, "ALL-TRUSTED") == 0 || strcmp(h, "ALL-INTERNAL") == 0)
+		r->hkind = HK_ALL_TRUSTED;
+	else if (strcmp(h, "ALL-UNTRUSTED") == 0 ||
+	    strcmp(h, "ALL-EXTERNAL") == 0)
+		r->hkind = HK_ALL_UNTRUSTED;
 	else if (strncmp(h, "ALL-", 4) == 0 ||
 	    strncasecmp(h, "X-Spam-Relays-", 14) == 0)
 		r->hkind = HK_UNSUPPORTED;
@@ -1577,6 +1582,10 @@ ruleset_compile(struct ruleset *rs)
 
 			rs->st.evals++;
 			r->ev = evalfn_lookup(r->evname, &net);
+			/* e.g. check_for_mime('mime_qp_long_line') */
+			if (r->ev != NULL && !evalfn_supports(r->evname,
+			    r->evargc, r->evargv))
+				r->ev = NULL;
 			if (net || (r->tflags & TF_NET)) {
 				rs->st.evals_net++;
 				r->disabled = "network test";
