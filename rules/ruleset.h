@@ -237,7 +237,8 @@ enum status ruleset_load_path(struct ruleset *rs, const char *path,
  * only user-safe directives (score, required_score, rewrite_header,
  * report_safe, add_header, welcome/blocklists ...), rule definitions
  * too when allow_rules; anything else is a "file:line" warning and is
- * skipped. Never fails: an unreadable file is a warning as well.
+ * skipped. Never fails: an unreadable file, one that is not a regular
+ * file (a FIFO would block) or one over 1 MB is a warning as well.
  * Returns the offset in rs->log where this file's warnings begin.
  */
 size_t ruleset_load_user(struct ruleset *rs, const char *path,
