@@ -195,20 +195,30 @@ apply_style(struct frame *f, GumboElement *el)
 static void
 add_text(struct buf *b, const char *t, int pre, size_t max)
 {
+	size_t n = strlen(t);
+
 	if (b->len >= max)
 		return;
 	if (pre) {
-		size_t n = strlen(t);
 		buf_add(b, t, n > max - b->len ? max - b->len : n);
 		return;
 	}
-	for (; *t && b->len < max; t++) {
-		unsigned char c = (unsigned char)*t;
-		if (isspace(c)) {
+	buf_reserve(b, n + 1);
+	/* runs of non-space bytes are copied whole; space runs become one */
+	for (size_t i = 0; i < n && b->len < max;) {
+		size_t j = i;
+
+		if (isspace((unsigned char)t[i])) {
+			while (j < n && isspace((unsigned char)t[j]))
+				j++;
 			if (b->len && !isspace((unsigned char)b->p[b->len - 1]))
 				buf_addc(b, ' ');
-		} else
-			buf_addc(b, (char)c);
+		} else {
+			while (j < n && !isspace((unsigned char)t[j]))
+				j++;
+			buf_add(b, t + i, j - i > max - b->len ? max - b->len : j - i);
+		}
+		i = j;
 	}
 }
 

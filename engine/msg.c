@@ -200,38 +200,51 @@ hdr_push(struct pool *p, struct hdr_vec *hv)
 static const char *
 decode_value(struct pool *p, const char *raw, size_t len)
 {
-	struct buf u = BUF_INIT, d = BUF_INIT;
+	char *u = pool_alloc(p, len + 1);
+	size_t n = 0, s = 0, e;
+	int slow = 0;
+	struct buf d = BUF_INIT, v = BUF_INIT;
 	char *dec;
 	const char *r;
 
+	/* one pass: unfold, NUL and TAB to space, note what needs decoding */
 	for (size_t i = 0; i < len; i++) {
-		if (raw[i] == '\r' || raw[i] == '\n')
+		char c = raw[i];
+
+		if (c == '\r' || c == '\n')
 			continue;
-		buf_addc(&u, raw[i] == '\t' ? ' ' : raw[i]);
+		if (c == '\t' || c == '\0')
+			c = ' ';
+		else if ((unsigned char)c >= 0x80 ||
+		    (c == '=' && i + 1 < len && raw[i + 1] == '?'))
+			slow = 1;
+		u[n++] = c;
 	}
-	if (u.len == 0) {
-		buf_free(&u);
-		return "";
-	}
-	replace_nuls(u.p, u.len);
+	e = n;
+	while (s < e && isspace((unsigned char)u[s]))
+		s++;
+	while (e > s && isspace((unsigned char)u[e - 1]))
+		e--;
+	u[e] = '\0';
+	if (!slow)
+		return u + s;	/* plain ASCII: the common case */
 	/* raw 8-bit bytes first become UTF-8 so GMime sees valid text */
-	bytes_to_utf8(u.p, u.len, &d);
+	bytes_to_utf8(u + s, e - s, &d);
 	dec = g_mime_utils_header_decode_text(NULL, buf_str(&d));
-	buf_free(&u);
-	u = (struct buf)BUF_INIT;
 	if (dec) {
-		bytes_to_utf8(dec, strlen(dec), &u);
+		bytes_to_utf8(dec, strlen(dec), &v);
 		g_free(dec);
 	} else
-		buf_add(&u, d.p, d.len);
+		buf_add(&v, buf_str(&d), d.len);
 	buf_free(&d);
-	size_t s = 0, e = u.len;
-	while (s < e && isspace((unsigned char)u.p[s]))
+	s = 0;
+	e = v.len;
+	while (s < e && isspace((unsigned char)v.p[s]))
 		s++;
-	while (e > s && isspace((unsigned char)u.p[e - 1]))
+	while (e > s && isspace((unsigned char)v.p[e - 1]))
 		e--;
-	r = pool_strndup(p, u.p + s, e - s);
-	buf_free(&u);
+	r = pool_strndup(p, v.p ? v.p + s : "", e - s);
+	buf_free(&v);
 	return r;
 }
 
