@@ -153,6 +153,28 @@ else fail "timeout: on_error accept -> delivered untagged"; printf '%s\n' "$out"
 sed -i '/^scan_timeout/d; /^scan_max_size 8M/d; /^on_error/d' "$CONF"
 reload
 
+# Bayes: a small store trained with the CLI, used by the milter, and
+# reopened by a reload
+mkdir -p "$D/train/spam" "$D/train/ham" "$D/bayes"
+i=1
+while [ $i -le 12 ]; do
+	printf 'From: s%d@spam.example\nTo: you@test.example\nSubject: cheap pills %d\n\nBuy cheap pills online now, viagra discount pharmacy offer %d, order today.\n' \
+	    $i $i $i > "$D/train/spam/$i"
+	printf 'From: colleague%d@test.example\nTo: you@test.example\nSubject: meeting notes %d\n\nHi team, the meeting notes for the project review %d are attached, see you tomorrow.\n' \
+	    $i $i $i > "$D/train/ham/$i"
+	i=$((i + 1))
+done
+check "bayes: store trained" sh -c '"$1" train-spam --db "$2" "$3" && "$1" train-ham --db "$2" "$4"' \
+    sh "$HAMLET" "$D/bayes" "$D/train/spam" "$D/train/ham"
+printf 'use_bayes yes\nbayes_path %s\nbayes_min_spam 10\nbayes_min_ham 10\n' "$D/bayes" >> "$CONF"
+reload
+mtest bayes
+reload
+export MT_TAG=2
+mtest bayes
+unset MT_TAG
+check "log: Bayes bands in the milter log" grep -q 'BAYSPAM2: .*symbols=.*BAYES_9' "$LOG"
+
 # SIGTERM with a message in flight: it is finished, then the milter exits
 out=$D/inflight.out
 : > "$out"
