@@ -1397,6 +1397,73 @@ gated_through_received_hdr_remover_eval(struct rscan *rs,
 	return gated_through_received_hdr_remover(rs);
 }
 
+/* ---- message parse flags (Message.pm) ------------------------------ */
+
+/*
+ * mime_epilogue_exists: after a multipart's closing boundary, text other
+ * than whitespace and dots before the enclosing boundary or the end.
+ */
+static int
+epilogue_exists(const struct msg *m)
+{
+	const char *raw = m->raw, *end;
+
+	if (raw == NULL)
+		return 0;
+	end = raw + (m->scan_len ? m->scan_len : m->raw_len);
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct msg_part *p = &m->parts[i];
+		char delim[256];
+		const char *q, *f;
+		size_t dl;
+
+		if (!(p->flags & PART_MULTIPART) || p->boundary == NULL)
+			continue;
+		dl = (size_t)snprintf(delim, sizeof(delim), "\n--%s--",
+		    p->boundary);
+		if (dl >= sizeof(delim))
+			continue;
+		f = memmem(raw, (size_t)(end - raw), delim, dl);
+		if (f == NULL)
+			continue;
+		q = memchr(f + 1, '\n', (size_t)(end - f - 1));
+		while (q != NULL && q < end) {
+			const char *ls = q + 1, *le = memchr(ls, '\n',
+			    (size_t)(end - ls));
+
+			if (le == NULL)
+				le = end;
+			if (le - ls >= 2 && ls[0] == '-' && ls[1] == '-')
+				break;	/* the enclosing multipart goes on */
+			for (const char *c = ls; c < le; c++)
+				if (!isspace((unsigned char)*c) && *c != '.')
+					return 1;
+			q = le < end ? le : NULL;
+		}
+	}
+	return 0;
+}
+
+static int
+check_msg_parse_flags(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	if (argc < 1)
+		return 0;
+	if (strcmp(argv[0], "missing_head_body_separator") == 0)
+		return (rs->msg->anomalies & MSG_NO_HEADER_END) != 0;
+	if (strcmp(argv[0], "mime_epilogue_exists") == 0)
+		return epilogue_exists(rs->msg);
+	return 0;
+}
+
+static int
+supports_msg_parse_flags(int argc, char *const *argv)
+{
+	return argc >= 1 && (strcmp(argv[0], "missing_head_body_separator") ==
+	    0 || strcmp(argv[0], "mime_epilogue_exists") == 0);
+}
+
 /* ---- registry --------------------------------------------------------- */
 
 struct evalent {
@@ -1445,6 +1512,8 @@ static const struct evalent table[] = {
 	    check_for_matching_env_and_hdr_from, NULL },
 	{ "gated_through_received_hdr_remover",
 	    gated_through_received_hdr_remover_eval, NULL },
+	{ "check_msg_parse_flags", check_msg_parse_flags,
+	    supports_msg_parse_flags },
 	{ NULL, NULL, NULL }
 };
 
