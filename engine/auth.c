@@ -510,24 +510,43 @@ hit_detail(struct scan *s, const char *name)
 }
 
 const char *
+auth_servid(const struct cfg *c, char *buf, size_t len)
+{
+	const char *id = c->authserv_id;
+
+	if (id == NULL || *id == '\0')
+		id = c->hostname;
+	if (id && *id) {
+		snprintf(buf, len, "%s", id);
+		return buf;
+	}
+	if (len == 0 || gethostname(buf, len - 1) != 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+	return buf;
+}
+
+int
+auth_results_is_ours(const char *value, const char *id)
+{
+	size_t n;
+
+	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+		value++;
+	n = strcspn(value, "; \t\r\n");
+	return n == strlen(id) && strncasecmp(value, id, n) == 0;
+}
+
+const char *
 auth_results_header(struct scan *s)
 {
 	const char *ar = hit_detail(s, "__AUTH_AR");
-	const char *id = s->cfg->authserv_id;
 	char host[256];
 
 	if (ar == NULL)
 		return NULL;
-	if (id == NULL || *id == '\0') {
-		id = s->cfg->hostname;
-		if (id == NULL || *id == '\0') {
-			if (gethostname(host, sizeof(host) - 1) != 0)
-				snprintf(host, sizeof(host), "localhost");
-			host[sizeof(host) - 1] = '\0';
-			id = host;
-		}
-	}
-	return pool_printf(s->pool, "%s; %s", id, ar);
+	return pool_printf(s->pool, "%s; %s",
+	    auth_servid(s->cfg, host, sizeof(host)), ar);
 }
 
 int

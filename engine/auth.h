@@ -23,6 +23,7 @@
 
 #include "status.h"
 
+struct cfg;
 struct engine;
 struct resolver;
 struct scan;
@@ -48,6 +49,15 @@ enum status auth_attach_resolver(struct engine *e, struct resolver *r,
  * re-stamped). The string lives in the scan's pool.
  */
 const char *auth_results_header(struct scan *s);
+
+/*
+ * Our authserv-id: cfg authserv_id, else cfg hostname, else this host's
+ * name, written into buf (size len). Returns buf.
+ */
+const char *auth_servid(const struct cfg *c, char *buf, size_t len);
+
+/* 1 when an Authentication-Results value carries authserv-id id. */
+int auth_results_is_ours(const char *value, const char *id);
 
 /*
  * 1 when cfg dmarc_reject is on and DMARC evaluation of this message

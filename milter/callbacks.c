@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "engine/auth.h"
 #include "engine/buf.h"
 #include "engine/log.h"
 #include "engine/result.h"
@@ -59,6 +60,7 @@ struct mmsg {
 	size_t		 seen;		/* message bytes seen, all of them */
 	struct reply_xhdr *xs;
 	size_t		 nxs, xcap;
+	int		 nar;		/* Authentication-Results seen */
 	int		 have_subject;
 	char		*subject;
 };
@@ -381,12 +383,23 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	/* inbound verdict headers reply.c may have to remove */
 	tracked = strncasecmp(name, "X-Spam-", 7) == 0 ||
 	    strncasecmp(name, "X-Virus-", 8) == 0;
+	if (strcasecmp(name, "Authentication-Results") == 0) {
+		char id[256];
+
+		/* forged results in our name; the index counts all of them */
+		m->nar++;
+		tracked = auth_results_is_ours(v, auth_servid(m->snap->cfg,
+		    id, sizeof(id)));
+	}
 	if (tracked && m->nxs < MAX_XSPAM) {
 		int idx = 1;
 
-		for (size_t i = 0; i < m->nxs; i++)
-			if (strcasecmp(m->xs[i].name, name) == 0)
-				idx++;
+		if (strcasecmp(name, "Authentication-Results") == 0)
+			idx = m->nar;
+		else
+			for (size_t i = 0; i < m->nxs; i++)
+				if (strcasecmp(m->xs[i].name, name) == 0)
+					idx++;
 		if (m->nxs == m->xcap) {
 			m->xcap = m->xcap ? m->xcap * 2 : 4;
 			m->xs = xreallocarray(m->xs, m->xcap, sizeof(*m->xs));

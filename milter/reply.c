@@ -8,8 +8,11 @@
  *   2. an internal error, or a scan past scan_timeout, gives on_error
  *      (tempfail: 451 4.7.1; accept: deliver untagged, forged X-Spam-*
  *      headers still removed);
- *   3. the action the score reached (engine: discard > reject >
+ *   3. a DMARC failure under p=reject, when dmarc_reject is on (550);
+ *   4. the action the score reached (engine: discard > reject >
  *      quarantine > tag, each threshold NAN = never).
+ * Inbound Authentication-Results carrying our own authserv-id are
+ * removed like forged X-Spam-* headers (RFC 8601 section 5).
  * reply_apply() only executes the plan with smfi_* calls.
  *
  * Ownership: a plan is a plain value; nothing here allocates except the
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/auth.h"
 #include "engine/log.h"
 #include "engine/pool.h"
 #include "engine/result.h"
@@ -109,7 +113,18 @@ reply_decide(const struct cfg *c, const struct reply_in *in,
 		return;
 	}
 
-	/* 3. what the score reached */
+	/* 3. DMARC p=reject failures, when dmarc_reject asks for it */
+	if (in->dmarc_reject) {
+		out->kind = REPLY_REJECT;
+		out->rc = SMFIS_REJECT;
+		out->verdict = "dmarc-reject";
+		out->strip = 0;
+		set_reply(out, "550", "5.7.1", in->dmarc_why ? in->dmarc_why :
+		    "Rejected by DMARC policy");
+		return;
+	}
+
+	/* 4. what the score reached */
 	switch (in->action) {
 	case ACTION_DISCARD:
 		out->kind = REPLY_DISCARD;
@@ -165,6 +180,7 @@ reply_in_from_scan(struct reply_in *in, struct scan *s, enum status st)
 	h = result_get(&s->res, "AV_VIRUS", engine_symbols(s->eng));
 	if (h)
 		in->virus = h->detail && *h->detail ? h->detail : "unknown";
+	in->dmarc_reject = auth_dmarc_reject(s, &in->dmarc_why);
 }
 
 /* with SMFIP_HDR_LEADSPC the MTA adds no blank after the colon: we do */
@@ -213,6 +229,12 @@ reply_apply(SMFICTX *ctx, const struct cfg *c, const struct reply_plan *p,
 		}
 	if (p->tag && s) {
 		const char *subj = NULL;
+		const char *ar = auth_results_header(s);
+
+		/* our verification results go on top (RFC 8601 section 5) */
+		if (ar && smfi_insheader(ctx, 0, "Authentication-Results",
+		    (char *)hdr_value(s, m, ar, tmp, sizeof(tmp))) != MI_SUCCESS)
+			log_warnx("cannot add Authentication-Results");
 
 		for (size_t i = 0; i < n; i++)
 			if (smfi_addheader(ctx, (char *)h[i].name,

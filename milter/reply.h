@@ -29,6 +29,8 @@ struct reply_in {
 	double		 required;
 	int		 is_spam;
 	const char	*virus;		/* AV_VIRUS detail, or NULL */
+	int		 dmarc_reject;	/* DMARC p=reject failure, dmarc_reject on */
+	const char	*dmarc_why;
 };
 
 enum reply_kind {

@@ -27,4 +27,16 @@ t.run(function()
   t.check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag"), "forged flag deleted")
   t.check(t.added(conn, "X-Spam-Flag") == "YES", "our flag added")
   mt.disconnect(conn)
+
+  -- Authentication-Results in our name (authserv-id = hostname
+  -- test.example) are forged at the border: removed (RFC 8601 section 5);
+  -- another server's results are left alone
+  conn = t.connect("client.test.example", "192.0.2.10")
+  r = t.message(conn, "FORGED3", "results", "hi\r\n",
+    { {"Authentication-Results", "other.example; spf=fail smtp.mailfrom=x.example"},
+      {"Authentication-Results", "test.example; dkim=pass header.d=bank.example"} })
+  t.check(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE, "accepted")
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results"),
+    "our-name Authentication-Results deleted")
+  mt.disconnect(conn)
 end)
