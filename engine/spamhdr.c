@@ -351,9 +351,17 @@ expand_tag(struct scan *s, const char *p, struct buf *b)
 		buf_adds(b, s->res.is_spam ? "Yes" : "No");
 	else if (strcmp(name, "YESNOCAPS") == 0)
 		buf_adds(b, s->res.is_spam ? "YES" : "NO");
-	else if (strcmp(name, "SCORE") == 0)
-		buf_adds(b, score_tag(s));
-	else if (strcmp(name, "REQD") == 0)
+	else if (strcmp(name, "SCORE") == 0) {
+		/* _SCORE(0)_: 2.4 -> 02.4, _SCORE(00)_ -> 002.4 ("0" or " ") */
+		const char *sc = score_tag(s);
+		size_t pad = strspn(arg, "0") == strlen(arg) ||
+		    strspn(arg, " ") == strlen(arg) ? strlen(arg) : 0;
+		size_t ip = strcspn(sc + (*sc == '-'), ".");
+
+		for (size_t i = ip; i < pad + 1; i++)
+			buf_addc(b, *arg);
+		buf_adds(b, sc);
+	} else if (strcmp(name, "REQD") == 0)
 		buf_printf(b, "%2.1f", s->res.required);
 	else if (strcmp(name, "TESTS") == 0 ||
 	    strcmp(name, "TESTSSCORES") == 0) {

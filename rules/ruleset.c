@@ -1052,6 +1052,10 @@ directive(struct ruleset *rs, const char *key, const char *args,
 	} else if (strcmp(key, "report_safe") == 0) {
 		rs->has_report_safe = 1;
 		rs->report_safe = atoi(args);
+		if (rs->user && rs->report_safe != 0)
+			warnf(rs, file, line, "report_safe %d: hamlet tags "
+			    "the message in place (report_safe 0)",
+			    rs->report_safe);
 	} else if (strcmp(key, "whitelist_from") == 0 ||
 	    strcmp(key, "welcomelist_from") == 0 ||
 	    strcmp(key, "blacklist_from") == 0 ||

@@ -236,14 +236,15 @@ test_engine(void)
 	cfg_set(c, "use_bayes", "no", err, sizeof(err));
 	e = engine_new(c);
 	prefs = write_file("user_prefs2", "required_score 4\nscore SPAMMY 5\n"
-	    "add_header spam Why _TESTS(+)_\n");
+	    "add_header spam Why _TESTS(+)_\n"
+	    "add_header all Pad _SCORE(00)_/_REQD_ _YESNOCAPS_ _NOSUCH_\n");
 	rules_attach_user(e, dirs, 1, prefs, 0, err, sizeof(err));
 	engine_freeze(e);
 	{
 		struct scan *s = scan_new(e, &env, msgs[2], strlen(msgs[2]));
 		struct spamhdr h[SPAMHDR_MAX];
 		size_t n;
-		int found = 0;
+		int found = 0, pad = 0;
 
 		scan_run(s);
 		n = spamhdr_build(s, h);
@@ -251,8 +252,12 @@ test_engine(void)
 			if (strcmp(h[k].name, "X-Spam-Why") == 0 &&
 			    strcmp(h[k].value, "SPAMMY") == 0)
 				found = 1;
+			else if (strcmp(h[k].name, "X-Spam-Pad") == 0 &&
+			    strcmp(h[k].value, "005.0/4.0 YES _NOSUCH_") == 0)
+				pad = 1;
 		test_cond("user score makes it spam", s->res.is_spam);
 		test_cond("X-Spam-Why: SPAMMY", found);
+		test_cond("_SCORE(00)_ padded, unknown tag kept", pad);
 		scan_free(s);
 	}
 	engine_unref(e);
