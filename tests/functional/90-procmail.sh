@@ -352,6 +352,7 @@ touch "$T/stop"
 wait $tpid; trc=$?
 check "10 concurrent deliveries: every procmail exit 0" test $bad = 0
 check "trainer ran alongside ($(cat "$T/rounds" 2>/dev/null) rounds) and succeeded" test $trc = 0
+check "trainer was still running when the deliveries ended" test "$(cat "$T/rounds" 2>/dev/null || echo 200)" -lt 200
 got=$(( $(nmsgs "$U/mail/inbox") + $(nmsgs "$U/mail/Spam") ))
 check "10 concurrent deliveries: 10 messages delivered ($got)" test $got = 10
 check "10 concurrent deliveries: each one scanned" test "$(cat "$U/mail/inbox" "$U/mail/Spam" 2>/dev/null | grep -c '^X-Spam-Status: ')" = 10
