@@ -1464,6 +1464,83 @@ supports_msg_parse_flags(int argc, char *const *argv)
 	    0 || strcmp(argv[0], "mime_epilogue_exists") == 0);
 }
 
+/* ---- illegal characters (HeaderEval::check_illegal_chars) ----------- */
+
+static int
+valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return 0;
+		for (size_t j = 1; j <= k; j++)
+			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+				return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+static int
+check_illegal_chars(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	const unsigned char *str;
+	size_t len, illegal = 0, ctl = 0, high = 0, exempt = 0;
+	int all;
+
+	if (argc < 3)
+		return 0;
+	all = strcmp(argv[0], "ALL") == 0;
+	str = (const unsigned char *)rmatch_header(rs, argv[0], HM_RAW,
+	    all ? HK_ALL : HK_NORMAL);
+	if (str == NULL)
+		return 0;
+	len = strlen((const char *)str);
+	{
+		size_t i;
+
+		for (i = 0; i < len && isspace(str[i]); i++)
+			;
+		if (i == len)
+			return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = str[i];
+
+		if (c >= 0x80)
+			high++;
+		if (c <= 0x08 || c == 0x0b || c == 0x0c ||
+		    (c >= 0x0e && c <= 0x1f)) {
+			ctl++;
+			illegal++;
+		} else if (c >= 0x7f)
+			illegal++;
+		if (c == 0xa2 || c == 0xa3 || c == 0xae)
+			exempt++;
+	}
+	if (high > 0 && valid_utf8(str, len) && ctl == 0)
+		return 0;
+	if (illegal > 0 && strcasecmp(argv[0], "Subject") == 0 && exempt == 1)
+		illegal--;
+	return (double)illegal / (double)len >= atof(argv[1]) &&
+	    (double)illegal >= atof(argv[2]);
+}
+
 /* ---- registry --------------------------------------------------------- */
 
 struct evalent {
@@ -1512,6 +1589,7 @@ static const struct evalent table[] = {
 	    check_for_matching_env_and_hdr_from, NULL },
 	{ "gated_through_received_hdr_remover",
 	    gated_through_received_hdr_remover_eval, NULL },
+	{ "check_illegal_chars", check_illegal_chars, NULL },
 	{ "check_msg_parse_flags", check_msg_parse_flags,
 	    supports_msg_parse_flags },
 	{ NULL, NULL, NULL }
