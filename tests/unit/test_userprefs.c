@@ -5,6 +5,7 @@
  * (wlbl.c) and the whole engine path (rules_attach_user + spamhdr) on a
  * hand-made message.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "rules/rules.h"
 #include "rules/ruleset.h"
 #include "rules/wlbl.h"
+#include "train/setup.h"
 #include "tests/unit/testhelp.h"
 
 static char tmpdir[] = "/tmp/hamlet-ut-prefs.XXXXXX";
@@ -263,6 +265,54 @@ test_engine(void)
 	engine_unref(e);
 }
 
+/* pcre_jit: no JIT code when off; auto resolves by setup's oneshot */
+static void
+test_jit(void)
+{
+	const char *rf = write_file("jit.cf", "body JITTED /fo+ba[rz]/\n");
+	const char *const dirs[1] = { rf };
+	struct cfg *c = cfg_new();
+	struct ruleset *rs;
+	size_t jsz = 1;
+	uint32_t have_jit = 0;
+	char err[256];
+	struct setup o;
+	struct engine *e;
+
+	pcre2_config(PCRE2_CONFIG_JIT, &have_jit);
+	cfg_set(c, "pcre_jit", "no", err, sizeof(err));
+	test_cond("load with pcre_jit no", rules_load(dirs, 1, c, &rs, err,
+	    sizeof(err)) == ST_OK);
+	pcre2_pattern_info(ruleset_rule(rs, "JITTED")->re, PCRE2_INFO_JITSIZE,
+	    &jsz);
+	test_cond("pcre_jit no: interpreter only", jsz == 0);
+	rules_free(rs);
+	cfg_set(c, "pcre_jit", "yes", err, sizeof(err));
+	rules_load(dirs, 1, c, &rs, err, sizeof(err));
+	pcre2_pattern_info(ruleset_rule(rs, "JITTED")->re, PCRE2_INFO_JITSIZE,
+	    &jsz);
+	test_cond("pcre_jit yes: JIT code (when PCRE2 has a JIT)",
+	    !have_jit || jsz > 0);
+	rules_free(rs);
+	cfg_free(c);
+
+	memset(&o, 0, sizeof(o));
+	o.rules[0] = rf;
+	o.nrules = 1;
+	o.no_bayes = 1;
+	o.oneshot = 1;
+	o.config = write_file("empty.conf", "# nothing\n");
+	e = setup_engine(&o, err, sizeof(err));
+	test_cond("setup: oneshot resolves auto to no", e != NULL &&
+	    engine_cfg(e)->pcre_jit == PCRE_JIT_NO);
+	engine_unref(e);
+	o.oneshot = 0;
+	e = setup_engine(&o, err, sizeof(err));
+	test_cond("setup: otherwise auto is yes", e != NULL &&
+	    engine_cfg(e)->pcre_jit == PCRE_JIT_YES);
+	engine_unref(e);
+}
+
 int
 main(void)
 {
@@ -275,6 +325,7 @@ main(void)
 	test_match();
 	test_load_user();
 	test_engine();
+	test_jit();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
