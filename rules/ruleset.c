@@ -1074,6 +1074,31 @@ directive(struct ruleset *rs, const char *key, const char *args,
 			(*v)[(*n)++] = xstrdup(tok);
 		}
 		free(dup);
+	} else if (strcmp(key, "unwhitelist_from") == 0 ||
+	    strcmp(key, "unwelcomelist_from") == 0 ||
+	    strcmp(key, "unblacklist_from") == 0 ||
+	    strcmp(key, "unblocklist_from") == 0) {
+		/* drop entries written the same way (a user undoing the site's) */
+		int wl = key[2] == 'w';
+		char *dup = xstrdup(args), *save = NULL, *tok;
+		char **v = wl ? rs->welcome : rs->block;
+		size_t *n = wl ? &rs->nwelcome : &rs->nblock;
+
+		for (tok = strtok_r(dup, " \t,", &save); tok != NULL;
+		    tok = strtok_r(NULL, " \t,", &save)) {
+			size_t k = 0;
+
+			for (char *c = tok; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			for (size_t i = 0; i < *n; i++) {
+				if (strcmp(v[i], tok) == 0)
+					free(v[i]);
+				else
+					v[k++] = v[i];
+			}
+			*n = k;
+		}
+		free(dup);
 	} else if (strcmp(key, "freemail_domains") == 0) {
 		char *dup = xstrdup(args), *save = NULL, *tok;
 

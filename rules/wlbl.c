@@ -5,9 +5,10 @@
  * From, Sender and the envelope sender; a hit is any address matching
  * any pattern of the list (patterns lowercased by the parser).
  *
- * Differences from SpamAssassin: no per-pattern "unwelcomelist_from"
- * (the parser ignores it) and no welcomelist_from_rcvd here (those need
- * the trusted relays; the auth module covers authenticated senders).
+ * unwelcomelist_from / unblocklist_from (ruleset.c) drop entries written
+ * the same way. Difference from SpamAssassin: no welcomelist_from_rcvd
+ * here (it needs the trusted relays; the auth module covers
+ * authenticated senders).
  *
  * SECURITY: addresses come from the message: each is length-bounded
  * (WLBL_MAX_ADDR) and the glob match is iterative with one backtrack

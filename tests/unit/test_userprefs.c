@@ -155,6 +155,17 @@ test_load_user(void)
 	test_cond("site rule file: bayes_auto_learn ignored", rs->nucfg == 0);
 	ruleset_free(rs);
 
+	/* unwelcomelist_from undoes an entry written the same way */
+	rs = ruleset_new();
+	ruleset_load_path(rs, write_file("wl.cf", "welcomelist_from *@a.example "
+	    "*@b.example\nblocklist_from x@c.example\n"), err, sizeof(err));
+	ruleset_load_user(rs, write_file("p4", "unwelcomelist_from *@A.example\n"
+	    "unblacklist_from x@c.example nobody@d.example\n"), 0);
+	test_cond("unwelcomelist_from removes one entry", rs->nwelcome == 1 &&
+	    strcmp(rs->welcome[0], "*@b.example") == 0);
+	test_cond("unblacklist_from (old name) removes", rs->nblock == 0);
+	ruleset_free(rs);
+
 	/* add_header: a later one replaces, clear_headers empties */
 	rs = ruleset_new();
 	ruleset_load_user(rs, write_file("p2", "add_header spam A 1\n"
