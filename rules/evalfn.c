@@ -22,6 +22,7 @@
 
 #include "engine/buf.h"
 #include "engine/msg.h"
+#include "rules/htmlmeta.h"
 #include "rules/relays.h"
 #include "rules/rfcdate.h"
 #include "rules/rmatch.h"
@@ -495,21 +496,250 @@ check_for_ascii_text_illegal(struct rscan *rs, const struct rule *r,
 
 /* ---- HTMLEval (the part the message model carries) -------------------- */
 
+/* HTML.pm's facts for each HTML part, parsed once per scan */
+static size_t
+html_parts(struct rscan *rs, struct htmlmeta ***out)
+{
+	const struct msg *m = rs->msg;
+
+	if (!rs->html_built) {
+		rs->html_built = 1;
+		rs->html = pool_allocarray(rs->pool, m->nparts + 1,
+		    sizeof(*rs->html));
+		for (size_t i = 0; i < m->nparts; i++) {
+			const struct msg_part *p = &m->parts[i];
+
+			if (!(p->flags & PART_HTML) || p->text == NULL)
+				continue;
+			rs->html[rs->nhtml++] = htmlmeta_parse(rs->pool, p->text,
+			    p->text_len, p->rendered ? p->rendered : "",
+			    p->rendered ? p->rendered_len : 0);
+		}
+	}
+	*out = rs->html;
+	return rs->nhtml;
+}
+
 static int
 html_test(struct rscan *rs, const struct rule *r, int argc,
     char *const *argv)
 {
-	const struct msg *m = rs->msg;
+	struct htmlmeta **h;
+	size_t n = html_parts(rs, &h);
 
 	if (argc < 1)
 		return 0;
-	if (strcmp(argv[0], "html") == 0) {
-		for (size_t i = 0; i < m->nparts; i++)
-			if (m->parts[i].flags & PART_HTML)
-				return 1;
-		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[0], "html") == 0)
+			return 1;
+		if (strcmp(argv[0], "font_face_bad") == 0 && h[i]->font_face_bad)
+			return 1;
+		if (strcmp(argv[0], "embeds") == 0 && h[i]->embeds)
+			return 1;
+		if (strcmp(argv[0], "form_action_mailto") == 0 &&
+		    h[i]->form_action_mailto)
+			return 1;
 	}
-	return 0;	/* other HTML facts are not in the message model */
+	return 0;
+}
+
+/* the results html_range() can read, or -1 when not computed */
+static int
+html_value(const struct htmlmeta *h, const char *test, double *v)
+{
+	if (strcmp(test, "max_size") == 0)
+		*v = (double)h->max_size;
+	else if (strcmp(test, "min_size") == 0)
+		*v = (double)h->min_size;
+	else if (strcmp(test, "image_area") == 0)
+		*v = h->image_area;
+	else if (strcmp(test, "length") == 0)
+		*v = h->length;
+	else if (strcmp(test, "non_space_len") == 0)
+		*v = h->non_space_len;
+	else if (strcmp(test, "closed_extra_ratio") == 0) {
+		if (h->tags == 0)
+			return 0;
+		*v = (double)h->closed_extra / (double)h->tags;
+	} else if (strcmp(test, "bad_tag_ratio") == 0) {
+		if (h->tags == 0)
+			return 0;
+		*v = (double)(h->tags - h->elements) / (double)h->tags;
+	} else if (strcmp(test, "non_element_ratio") == 0) {
+		if (h->tags_seen == 0)
+			return 0;
+		*v = (double)(h->tags_seen - h->elements_seen) /
+		    (double)h->tags_seen;
+	} else
+		return -1;
+	return 1;
+}
+
+static int
+html_range(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct htmlmeta **h;
+	size_t n = html_parts(rs, &h);
+	double min, v;
+
+	if (argc < 2)
+		return 0;
+	min = atof(argv[1]);
+	for (size_t i = 0; i < n; i++) {
+		if (html_value(h[i], argv[0], &v) != 1)
+			continue;
+		if (argc < 3 || strcmp(argv[2], "inf") == 0) {
+			if (v > min)
+				return 1;
+		} else if (v > min && v <= atof(argv[2]))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+supports_html_range(int argc, char *const *argv)
+{
+	struct htmlmeta h;
+	double v;
+
+	memset(&h, 0, sizeof(h));
+	h.tags = h.tags_seen = 1;
+	return argc >= 2 && html_value(&h, argv[0], &v) == 1;
+}
+
+static int
+html_image_only(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct htmlmeta **h;
+	size_t n = html_parts(rs, &h);
+	long dummy;
+
+	if (argc < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (htmlmeta_inside(h[i], "img", &dummy) &&
+		    h[i]->length > atof(argv[0]) && h[i]->length <= atof(argv[1]))
+			return 1;
+	return 0;
+}
+
+static int
+html_image_ratio(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct htmlmeta **h;
+	size_t n = html_parts(rs, &h);
+
+	if (argc < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		double ratio;
+
+		if (h[i]->image_area <= 0)
+			continue;
+		ratio = h[i]->non_space_len / h[i]->image_area;
+		if (ratio > atof(argv[0]) && ratio <= atof(argv[1]))
+			return 1;
+	}
+	return 0;
+}
+
+/* html_tag_balance(tag, "OP N") with OP one of == != < > <= >= */
+static int
+html_tag_balance(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct htmlmeta **h;
+	size_t n = html_parts(rs, &h);
+	const char *e;
+	char op[3] = "";
+	long want, val;
+	size_t k = 0;
+
+	if (argc < 2)
+		return 0;
+	e = argv[1];
+	while (isspace((unsigned char)*e))
+		e++;
+	while (k < 2 && strchr("<>=!", *e))
+		op[k++] = *e++;
+	op[k] = '\0';
+	want = atol(e);
+	for (size_t i = 0; i < n; i++) {
+		int hit;
+
+		if (!htmlmeta_inside(h[i], argv[0], &val))
+			continue;
+		if (strcmp(op, "==") == 0) hit = val == want;
+		else if (strcmp(op, "!=") == 0) hit = val != want;
+		else if (strcmp(op, "<") == 0) hit = val < want;
+		else if (strcmp(op, ">") == 0) hit = val > want;
+		else if (strcmp(op, "<=") == 0) hit = val <= want;
+		else if (strcmp(op, ">=") == 0) hit = val >= want;
+		else hit = 0;
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+supports_html_tag_balance(int argc, char *const *argv)
+{
+	const char *e;
+
+	if (argc < 2)
+		return 0;
+	for (e = argv[1]; *e; e++)
+		if (!strchr("<>=!-+ 0123456789", *e))
+			return 0;
+	return 1;
+}
+
+/* html_text_match(field, regex) over comments, titles, anchors, scripts */
+static int
+html_text_match(struct rscan *rs, const struct rule *r, int argc,
+    char *const *argv)
+{
+	struct htmlmeta **h;
+	size_t n = html_parts(rs, &h);
+	pcre2_code *re;
+	pcre2_match_data *md;
+	int ec, hit = 0;
+	PCRE2_SIZE off;
+
+	if (argc < 2 || n == 0)
+		return 0;
+	re = pcre2_compile((PCRE2_SPTR)argv[1], PCRE2_ZERO_TERMINATED, 0, &ec,
+	    &off, NULL);
+	if (re == NULL)
+		return 0;
+	md = pcre2_match_data_create(1, NULL);
+	for (size_t i = 0; i < n && !hit; i++) {
+		const struct htmlmeta_list *l =
+		    strcmp(argv[0], "comment") == 0 ? &h[i]->comment :
+		    strcmp(argv[0], "title") == 0 ? &h[i]->title :
+		    strcmp(argv[0], "anchor") == 0 ? &h[i]->anchor :
+		    &h[i]->script;
+
+		for (size_t k = 0; k < l->n && !hit; k++)
+			hit = pcre2_match(re, (PCRE2_SPTR)l->s[k],
+			    strlen(l->s[k]), 0, 0, md, rs->mc) > 0;
+	}
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	return hit;
+}
+
+static int
+supports_html_text_match(int argc, char *const *argv)
+{
+	return argc >= 2 && (strcmp(argv[0], "comment") == 0 ||
+	    strcmp(argv[0], "title") == 0 || strcmp(argv[0], "anchor") == 0 ||
+	    strcmp(argv[0], "script") == 0);
 }
 
 /* html_tag_exists(tag): an opening <tag in any HTML part's source */
@@ -541,11 +771,14 @@ html_tag_exists(struct rscan *rs, const struct rule *r, int argc,
 	return 0;
 }
 
-/* the message model knows whether there is HTML, not its styling */
+/* HTML facts computed here; colour contrast is not */
 static int
 supports_html_test(int argc, char *const *argv)
 {
-	return argc >= 1 && strcmp(argv[0], "html") == 0;
+	return argc >= 1 && (strcmp(argv[0], "html") == 0 ||
+	    strcmp(argv[0], "font_face_bad") == 0 ||
+	    strcmp(argv[0], "embeds") == 0 ||
+	    strcmp(argv[0], "form_action_mailto") == 0);
 }
 
 /* ---- FreeMail --------------------------------------------------------- */
@@ -1561,6 +1794,11 @@ static const struct evalent table[] = {
 	{ "check_for_ascii_text_illegal", check_for_ascii_text_illegal, NULL },
 	{ "html_test", html_test, supports_html_test },
 	{ "html_tag_exists", html_tag_exists, NULL },
+	{ "html_range", html_range, supports_html_range },
+	{ "html_image_only", html_image_only, NULL },
+	{ "html_image_ratio", html_image_ratio, NULL },
+	{ "html_tag_balance", html_tag_balance, supports_html_tag_balance },
+	{ "html_text_match", html_text_match, supports_html_text_match },
 	{ "check_freemail_from", check_freemail_from, NULL },
 	{ "check_freemail_header", check_freemail_header, NULL },
 	{ "check_freemail_replyto", check_freemail_replyto, NULL },

@@ -17,6 +17,7 @@
 
 struct scan;
 struct strmap;
+struct htmlmeta;
 
 struct rtext {
 	const char	*p;
@@ -39,6 +40,9 @@ struct rscan {
 	int			 built;
 	struct relays		*relays;	/* parsed on first use */
 	struct strmap		*hcache;	/* header values by name+mods */
+	struct htmlmeta		**html;		/* per HTML part, on first use */
+	size_t			 nhtml;
+	int			 html_built;
 
 	/* counters for the prefilter report */
 	size_t			 re_run;	/* regex rules executed */

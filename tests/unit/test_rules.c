@@ -13,6 +13,7 @@
 #include "engine/msg.h"
 #include "engine/pool.h"
 #include "rules/ac.h"
+#include "rules/htmlmeta.h"
 #include "rules/metaexpr.h"
 #include "rules/relays.h"
 #include "rules/rfcdate.h"
@@ -457,6 +458,40 @@ test_dates_relays(void)
 	pool_free(p);
 }
 
+static void
+test_htmlmeta(void)
+{
+	struct pool *p = pool_new();
+	const char *src = "<html><body><font size=+4 face=\"%bad\">big</font>"
+	    "<!-- saved from url=(0022) --><big><big>x</big></big>"
+	    "<img width=10 height=\"50%\"><a href=\"http://x/\">go<img src=y>"
+	    "</a><embed src=y></body></body><script>var a=\"<b>\";</script>"
+	    "<title>T</title><o:p></o:p><blink>b</blink></html>";
+	struct htmlmeta *h = htmlmeta_parse(p, src, strlen(src), "big x go",
+	    8);
+	long v;
+
+	test_cond("html: font size +4 from basefont 3", h->max_size == 7);
+	test_cond("html: bad font face", h->font_face_bad);
+	test_cond("html: image area (percent of 800x600)",
+	    h->image_area == 10 * 300);
+	test_cond("html: embeds", h->embeds && !h->form_action_mailto);
+	test_cond("html: comment kept", h->comment.n == 1 &&
+	    strstr(h->comment.s[0], "saved from url") != NULL);
+	test_cond("html: extra close clamps to 0",
+	    htmlmeta_inside(h, "body", &v) && v == 0 && h->closed_extra == 1);
+	test_cond("html: script body is text, not tags",
+	    !htmlmeta_inside(h, "b", &v) && h->script.n == 1);
+	test_cond("html: anchor text with <img>", h->anchor.n == 1 &&
+	    strcmp(h->anchor.s[0], "go<img>\n") == 0);
+	test_cond("html: title", h->title.n == 1 &&
+	    strcmp(h->title.s[0], "T") == 0);
+	test_cond("html: non-elements counted", h->tags > h->elements &&
+	    h->tags_seen > h->elements_seen);
+	test_cond("html: non-space length", h->non_space_len == 6);
+	pool_free(p);
+}
+
 int
 main(void)
 {
@@ -468,5 +503,6 @@ main(void)
 	test_prefilter_default();
 	test_match_limit();
 	test_dates_relays();
+	test_htmlmeta();
 	return test_report();
 }
