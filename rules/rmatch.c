@@ -845,6 +845,85 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	}
 }
 
+#define MAX_TEXT_MAILTO	64
+
+static int
+email_char(int c)
+{
+	return c > ' ' && c < 0x7f && !strchr("<>\"'(),;:@[]\\`{|}", c);
+}
+
+/*
+ * The URIs uri rules see: the message's, plus "mailto:" for e-mail
+ * addresses written in the body text, which SpamAssassin's text URI
+ * parser (PerMsgStatus::_process_text_uri_list) adds as MUAs linkify
+ * them: a dot after the @, an alphabetic TLD, trailing punctuation cut.
+ */
+static struct rtext *
+text_uris(struct rscan *rs, size_t *n)
+{
+	const struct msg *m = rs->msg;
+	size_t cap = m->nuris + MAX_TEXT_MAILTO + 1, nu = 0, extra = 0;
+	struct rtext *u = pool_allocarray(rs->pool, cap, sizeof(*u));
+
+	for (size_t i = 0; i < m->nuris; i++) {
+		u[nu].p = m->uris[i].uri;
+		u[nu++].len = strlen(m->uris[i].uri);
+	}
+	for (size_t l = 0; l < rs->nbody && extra < MAX_TEXT_MAILTO; l++) {
+		const char *t = rs->body[l].p, *e = t + rs->body[l].len;
+
+		for (const char *at = t; at < e && extra < MAX_TEXT_MAILTO;
+		    at++) {
+			const char *b, *f, *lastdot = NULL;
+			char *uri;
+			size_t k, len;
+
+			if (*at != '@')
+				continue;
+			for (b = at; b > t && email_char((unsigned char)b[-1]) &&
+			    at - b < 251; b--)
+				;
+			for (f = at + 1; f < e && email_char((unsigned char)*f) &&
+			    f - at < 251; f++)
+				;
+			/* TBird ignores trailing punctuation */
+			while (f > at + 1 && strchr("-~!#^&*_+=?.", f[-1]))
+				f--;
+			if (b == at || f <= at + 1)
+				continue;
+			for (const char *c = at + 1; c < f; c++)
+				if (*c == '.')
+					lastdot = c;
+			if (lastdot == NULL || f - lastdot < 3 || memchr(b, '/',
+			    (size_t)(at - b)) != NULL)
+				continue;
+			for (const char *c = lastdot + 1; c < f; c++)
+				if (!isalpha((unsigned char)*c))
+					lastdot = NULL;
+			if (lastdot == NULL)
+				continue;
+			if ((size_t)(f - b) > 7 && strncasecmp(b, "mailto:", 7) == 0)
+				b += 7;
+			len = (size_t)(f - b) + 7;
+			uri = pool_alloc(rs->pool, len + 1);
+			memcpy(uri, "mailto:", 7);
+			memcpy(uri + 7, b, (size_t)(f - b));
+			for (k = 0; k < nu; k++)
+				if (u[k].len == len && strncasecmp(u[k].p, uri,
+				    len) == 0)
+					break;
+			if (k < nu)
+				continue;
+			u[nu].p = uri;
+			u[nu++].len = len;
+			extra++;
+		}
+	}
+	*n = nu;
+	return u;
+}
+
 void
 rmatch_content(struct rscan *rs)
 {
@@ -861,12 +940,12 @@ rmatch_content(struct rscan *rs)
 			run_header_rule(rs, set->by_type[RT_MIMEHEADER][i]);
 	run_texts(rs, TXT_BODY, rs->body, rs->nbody);
 	run_texts(rs, TXT_RAWBODY, rs->raw, rs->nraw);
-	uris = pool_allocarray(rs->pool, m->nuris + 1, sizeof(*uris));
-	for (size_t i = 0; i < m->nuris; i++) {
-		uris[i].p = m->uris[i].uri;
-		uris[i].len = strlen(m->uris[i].uri);
+	{
+		size_t nu = 0;
+
+		uris = text_uris(rs, &nu);
+		run_texts(rs, TXT_URI, uris, nu);
 	}
-	run_texts(rs, TXT_URI, uris, m->nuris);
 	full.p = m->raw;
 	full.len = m->scan_len ? m->scan_len : m->raw_len;
 	run_texts(rs, TXT_FULL, &full, m->raw ? 1 : 0);
