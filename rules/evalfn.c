@@ -539,6 +539,12 @@ html_test(struct rscan *rs, const struct rule *r, int argc,
 		if (strcmp(argv[0], "form_action_mailto") == 0 &&
 		    h[i]->form_action_mailto)
 			return 1;
+		if (strcmp(argv[0], "font_low_contrast") == 0 &&
+		    h[i]->font_low_contrast)
+			return 1;
+		if (strcmp(argv[0], "font_invalid_color") == 0 &&
+		    h[i]->font_invalid_color)
+			return 1;
 	}
 	return 0;
 }
@@ -771,14 +777,16 @@ html_tag_exists(struct rscan *rs, const struct rule *r, int argc,
 	return 0;
 }
 
-/* HTML facts computed here; colour contrast is not */
+/* the HTML facts htmlmeta.c computes */
 static int
 supports_html_test(int argc, char *const *argv)
 {
 	return argc >= 1 && (strcmp(argv[0], "html") == 0 ||
 	    strcmp(argv[0], "font_face_bad") == 0 ||
 	    strcmp(argv[0], "embeds") == 0 ||
-	    strcmp(argv[0], "form_action_mailto") == 0);
+	    strcmp(argv[0], "form_action_mailto") == 0 ||
+	    strcmp(argv[0], "font_low_contrast") == 0 ||
+	    strcmp(argv[0], "font_invalid_color") == 0);
 }
 
 /* ---- FreeMail --------------------------------------------------------- */

@@ -195,7 +195,186 @@ attr(struct pool *p, const char *a, const char *end, const char *name)
 struct style {
 	char	 tag[32];
 	long	 size;
+	char	 fg[12];	/* "#rrggbb", "invalid", "transparent", "?" */
+	char	 bg[12];
 };
+
+/* CSS colour names ("?" for a name not in this table: no verdict) */
+static const struct { const char *name; const char *hex; } colors[] = {
+	{ "black", "000000" }, { "white", "ffffff" }, { "red", "ff0000" },
+	{ "green", "008000" }, { "blue", "0000ff" }, { "yellow", "ffff00" },
+	{ "gray", "808080" }, { "grey", "808080" }, { "silver", "c0c0c0" },
+	{ "maroon", "800000" }, { "purple", "800080" }, { "fuchsia", "ff00ff" },
+	{ "lime", "00ff00" }, { "olive", "808000" }, { "navy", "000080" },
+	{ "teal", "008080" }, { "aqua", "00ffff" }, { "orange", "ffa500" },
+	{ "magenta", "ff00ff" }, { "cyan", "00ffff" }, { "pink", "ffc0cb" },
+	{ "brown", "a52a2a" }, { "gold", "ffd700" }, { "ivory", "fffff0" },
+	{ "beige", "f5f5dc" }, { "snow", "fffafa" }, { "azure", "f0ffff" },
+	{ "linen", "faf0e6" }, { "whitesmoke", "f5f5f5" },
+	{ "ghostwhite", "f8f8ff" }, { "floralwhite", "fffaf0" },
+	{ "darkgray", "a9a9a9" }, { "darkgrey", "a9a9a9" },
+	{ "lightgray", "d3d3d3" }, { "lightgrey", "d3d3d3" },
+	{ "dimgray", "696969" }, { "dimgrey", "696969" },
+	{ "darkblue", "00008b" }, { "darkred", "8b0000" },
+	{ "darkgreen", "006400" }, { "lightblue", "add8e6" },
+	{ "lightyellow", "ffffe0" }, { "lavender", "e6e6fa" },
+	{ "mintcream", "f5fffa" }, { "honeydew", "f0fff0" },
+	{ "aliceblue", "f0f8ff" }, { "seashell", "fff5ee" },
+	{ "oldlace", "fdf5e6" }, { "cornsilk", "fff8dc" },
+	{ NULL, NULL }
+};
+
+static int
+hexdig(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* HTML.pm::name_to_rgb into out (12 bytes) */
+static void
+name_to_rgb(const char *in, char *out)
+{
+	char c[64], hex[8];
+	size_t n = 0, h = 0;
+
+	while (isspace((unsigned char)*in))
+		in++;
+	while (*in && n + 1 < sizeof(c))
+		c[n++] = (char)tolower((unsigned char)*in++);
+	while (n > 0 && isspace((unsigned char)c[n - 1]))
+		n--;
+	c[n] = '\0';
+	for (size_t i = 0; colors[i].name; i++)
+		if (strcmp(colors[i].name, c) == 0) {
+			snprintf(out, 12, "#%s", colors[i].hex);
+			return;
+		}
+	if (strncmp(c, "rgb(", 4) == 0) {
+		int r = 0, g = 0, b = 0, pct = strchr(c, '%') != NULL;
+
+		if (sscanf(c + 4, "%d%%, %d%%, %d", &r, &g, &b) == 3 ||
+		    sscanf(c + 4, "%d , %d , %d", &r, &g, &b) == 3) {
+			if (pct) {
+				r = r * 255 / 100;
+				g = g * 255 / 100;
+				b = b * 255 / 100;
+			}
+			snprintf(out, 12, "#%02x%02x%02x", r & 0xff, g & 0xff,
+			    b & 0xff);
+		} else
+			snprintf(out, 12, "invalid");
+		return;
+	}
+	if (c[0] != '#') {
+		int alpha = 1;
+
+		for (size_t i = 0; i < n; i++)
+			if (!isalpha((unsigned char)c[i]))
+				alpha = 0;
+		/* a name this table lacks: no verdict; other text invalid */
+		snprintf(out, 12, "%s", alpha && n > 2 ? "?" : "invalid");
+		return;
+	}
+	/* any non-hex after '#' is stripped (s/[^a-f0-9]//g) */
+	for (size_t i = 1; i < n; i++)
+		if (hexdig((unsigned char)c[i]) && h < 7)
+			hex[h++] = c[i];
+	if (h > 6)
+		h = 6;
+	if (h > 3 && h < 6)
+		h = 3;
+	while (h % 3)
+		hex[h++] = '0';
+	if (h == 0) {
+		snprintf(out, 12, "#000000");
+		return;
+	}
+	if (h == 3)
+		snprintf(out, 12, "#%c%c%c%c%c%c", hex[0], hex[0], hex[1], hex[1],
+		    hex[2], hex[2]);
+	else
+		snprintf(out, 12, "#%.6s", hex);
+}
+
+/* HTML.pm::html_font_invisible's colour tests */
+static void
+check_colors(struct htmlmeta *h, const struct style *s)
+{
+	size_t fl = strlen(s->fg), bl = strlen(s->bg);
+
+	if (s->fg[0] == '?' || s->bg[0] == '?')
+		return;
+	if (strcmp(s->fg + (fl > 6 ? fl - 6 : 0),
+	    s->bg + (bl > 6 ? bl - 6 : 0)) == 0) {
+		h->font_low_contrast = 1;
+		return;
+	}
+	if (s->fg[0] == '#' && s->bg[0] == '#' && fl == 7 && bl == 7) {
+		unsigned r1, g1, b1, r2, g2, b2;
+		double r, g, b;
+
+		if (sscanf(s->fg + 1, "%2x%2x%2x", &r1, &g1, &b1) == 3 &&
+		    sscanf(s->bg + 1, "%2x%2x%2x", &r2, &g2, &b2) == 3) {
+			r = 0.2126 * ((double)r1 - r2);
+			g = 0.7152 * ((double)g1 - g2);
+			b = 0.0722 * ((double)b1 - b2);
+			if (r * r + g * g + b * b < 144.0) {
+				h->font_low_contrast = 1;
+				return;
+			}
+		}
+	}
+	if (strcmp(s->fg, "invalid") == 0 || strcmp(s->bg, "invalid") == 0)
+		h->font_invalid_color = 1;
+}
+
+/* the colour properties of a style="" attribute */
+static void
+style_colors(const char *style, struct style *ns)
+{
+	char part[256];
+
+	while (*style) {
+		size_t n = strcspn(style, ";");
+		const char *p = part, *v;
+
+		if (n >= sizeof(part))
+			n = sizeof(part) - 1;
+		memcpy(part, style, n);
+		part[n] = '\0';
+		style += strcspn(style, ";");
+		if (*style == ';')
+			style++;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (strncasecmp(p, "color", 5) == 0 ||
+		    strncasecmp(p, "background-color", 16) == 0) {
+			int bg = tolower((unsigned char)*p) == 'b';
+			char val[128], *e;
+
+			v = strchr(p, ':');
+			if (v == NULL)
+				continue;
+			v++;
+			while (isspace((unsigned char)*v))
+				v++;
+			snprintf(val, sizeof(val), "%s", v);
+			for (e = val; *e; e++)
+				*e = (char)tolower((unsigned char)*e);
+			if ((e = strstr(val, "!important")) != NULL)
+				*e = '\0';
+			e = val + strlen(val);
+			while (e > val && isspace((unsigned char)e[-1]))
+				*--e = '\0';
+			if (strcmp(val, "inherit") == 0)
+				continue;
+			if (strcmp(val, "transparent") == 0)
+				snprintf(bg ? ns->bg : ns->fg, 12, "transparent");
+			else
+				name_to_rgb(val, bg ? ns->bg : ns->fg);
+		}
+	}
+}
 
 struct htmlmeta *
 htmlmeta_parse(struct pool *pool, const char *src, size_t len,
@@ -217,6 +396,8 @@ htmlmeta_parse(struct pool *pool, const char *src, size_t len,
 			h->non_space_len++;
 	strcpy(st[0].tag, "default");
 	st[0].size = 3;
+	strcpy(st[0].fg, "#000000");
+	strcpy(st[0].bg, "#ffffff");
 	while (i < len) {
 		const char *p = src + i, *gt;
 		char name[32];
@@ -232,6 +413,20 @@ htmlmeta_parse(struct pool *pool, const char *src, size_t len,
 				extend(pool, &h->anchor, p, n);
 			if (in_title)
 				extend(pool, &h->title, p, n);
+			for (size_t k = 0; k < n; k++) {
+				unsigned char c = (unsigned char)p[k];
+
+				if (c == 0xc2 && k + 1 < n &&
+				    (unsigned char)p[k + 1] == 0xa0) {
+					k++;
+					continue;
+				}
+				if (!(c == ' ' || c == '\t' || c == '\n' ||
+				    c == '\r' || c == '\f' || c == 0x0b)) {
+					check_colors(h, &st[nst - 1]);
+					break;
+				}
+			}
 			i += n;
 			continue;
 		}
@@ -345,7 +540,49 @@ htmlmeta_parse(struct pool *pool, const char *src, size_t len,
 				if (v && isdigit((unsigned char)*v))
 					basefont = atol(v);
 			} else if (nst < MAX_STYLE) {
-				long size = st[nst - 1].size;
+				long size;
+				const char *av;
+
+				/* <td>/<tr> close open cells and fonts first */
+				if (strcmp(tn, "td") == 0 || strcmp(tn, "tr") == 0) {
+					size_t k;
+
+					for (k = nst; k > 1; k--)
+						if (strcmp(st[k - 1].tag, tn) == 0)
+							break;
+					while (k > 1 && nst > 1 &&
+					    (strcmp(st[nst - 1].tag, "font") == 0 ||
+					    strcmp(st[nst - 1].tag, "td") == 0 ||
+					    (strcmp(tn, "tr") == 0 &&
+					    strcmp(st[nst - 1].tag, "tr") == 0)))
+						nst--;
+				}
+				size = st[nst - 1].size;
+				memcpy(st[nst].fg, st[nst - 1].fg, 12);
+				memcpy(st[nst].bg, st[nst - 1].bg, 12);
+				if ((strcmp(name, "font") == 0 ||
+				    strcmp(name, "body") == 0) &&
+				    ((av = attr(pool, p, gt, name[0] == 'b' ?
+				    "text" : "color")) != NULL))
+					name_to_rgb(av, st[nst].fg);
+				if ((strcmp(name, "body") == 0 ||
+				    strcmp(name, "marquee") == 0 ||
+				    strcmp(tn, "td") == 0 ||
+				    strcmp(name, "tr") == 0 ||
+				    strcmp(name, "table") == 0) &&
+				    (av = attr(pool, p, gt, "bgcolor")) != NULL)
+					name_to_rgb(av, st[nst].bg);
+				if (strcmp(name, "font") != 0 &&
+				    strcmp(name, "body") != 0 &&
+				    strcmp(name, "marquee") != 0 &&
+				    strcmp(name, "big") != 0 &&
+				    strcmp(name, "small") != 0 &&
+				    (av = attr(pool, p, gt, "style")) != NULL)
+					style_colors(av, &st[nst]);
+				if (strcmp(st[nst].bg, "transparent") == 0)
+					memcpy(st[nst].bg, st[nst - 1].bg, 12);
+				if (strcmp(st[nst].fg, "transparent") == 0)
+					memcpy(st[nst].fg, st[nst].bg, 12);
 
 				if (strcmp(name, "big") == 0)
 					size++;

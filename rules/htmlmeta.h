@@ -2,8 +2,8 @@
  * htmlmeta.h - the facts SpamAssassin's HTML.pm records while parsing an
  * HTML part, for the HTMLEval functions: tag balance ("inside"), tag and
  * element counts, largest font size, image area, embeds, forms posting
- * to mailto:, bad font faces, comments, titles, anchor texts, scripts.
- * (Colour contrast is not computed.)
+ * to mailto:, bad font faces, text in colours too close to the background
+ * (or invalid ones), comments, titles, anchor texts, scripts.
  */
 #ifndef HAMLET_HTMLMETA_H
 #define HAMLET_HTMLMETA_H
@@ -31,6 +31,7 @@ struct htmlmeta {
 	double		 length;		/* source length */
 	double		 non_space_len;		/* rendered, not spaces */
 	int		 font_face_bad, embeds, form_action_mailto;
+	int		 font_low_contrast, font_invalid_color;
 	struct htmlmeta_list comment, title, anchor, script;
 };
 

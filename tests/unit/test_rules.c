@@ -489,6 +489,20 @@ test_htmlmeta(void)
 	test_cond("html: non-elements counted", h->tags > h->elements &&
 	    h->tags_seen > h->elements_seen);
 	test_cond("html: non-space length", h->non_space_len == 6);
+	test_cond("html: default colours readable", !h->font_low_contrast);
+	{
+		const char *w = "<body bgcolor=white><p>a<font color=\"#fefefe\">"
+		    "hidden</font></p></body>";
+		const char *g = "<table bgcolor=#6a694f><td><font color=#FFF>"
+		    "ok</font></td></table><font color=\"zz\">x</font>";
+		struct htmlmeta *hw = htmlmeta_parse(p, w, strlen(w), "", 0);
+		struct htmlmeta *hg = htmlmeta_parse(p, g, strlen(g), "", 0);
+
+		test_cond("html: near-white on white is low contrast",
+		    hw->font_low_contrast && !hw->font_invalid_color);
+		test_cond("html: white on dark is fine, bad colour invalid",
+		    !hg->font_low_contrast && hg->font_invalid_color);
+	}
 	pool_free(p);
 }
 
