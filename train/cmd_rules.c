@@ -37,12 +37,15 @@ usage(void)
 	fprintf(stderr,
 "usage: hamlet rules lint [options] [-v] [--verify] [--profile] [MSG...]\n"
 "       hamlet rules test [options] [-v] FILE\n"
+"       hamlet rules hits [options] MSG...\n"
 "  lint       load the rules and print counts, unknown directives and\n"
 "             evals, failed patterns; with MSG files, the share of regex\n"
 "             executions the prefilter avoided on them\n"
 "  --verify   (lint) check on each MSG that the prefilter changes no hit\n"
 "  --profile  (lint) regex time per message and the 20 costliest rules\n"
 "  test       run FILE's `test NAME ok|fail STRING` lines\n"
+"  hits       every rule a message hits, __sub-rules included (all\n"
+"             score sets; no Bayes, auth or AV symbols)\n"
 "  -v         list every warning / every test\n");
 	cli_common_usage(stderr);
 }
@@ -225,6 +228,56 @@ test(struct cli *c, int verbose)
 	return failed ? 1 : 0;
 }
 
+/* every rule hit on each message, __sub-rules included (debugging) */
+static int
+hits(struct cli *c)
+{
+	struct cfg *cfg;
+	struct ruleset *rs;
+	char err[1024];
+	struct msg_limits lim;
+	char *out = xmalloc(1 << 20);
+
+	cfg = setup_config(&c->setup, err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "hamlet: %s\n", err);
+		free(out);
+		return EX_CONFIG;
+	}
+	if (rules_load(c->setup.rules, c->setup.nrules, cfg, &rs, err,
+	    sizeof(err)) != ST_OK) {
+		fprintf(stderr, "hamlet: rules: %s\n", err);
+		cfg_free(cfg);
+		free(out);
+		return EX_CONFIG;
+	}
+	msg_global_init();
+	msg_limits_from_cfg(&lim, cfg);
+	for (int i = 0; i < c->nargs; i++) {
+		struct buf b = BUF_INIT;
+		struct pool *p;
+		struct msg *m;
+
+		if (cli_read_file(c->args[i], &b, cfg->scan_max_size * 4 + 1) !=
+		    ST_OK) {
+			fprintf(stderr, "hamlet: cannot read %s\n", c->args[i]);
+			buf_free(&b);
+			continue;
+		}
+		p = pool_new();
+		if (msg_parse(p, buf_str(&b), b.len, NULL, &lim, &m) == ST_OK) {
+			rules_hits(rs, m, out, 1 << 20);
+			printf("%s\t%s\n", c->args[i], out);
+		}
+		pool_free(p);
+		buf_free(&b);
+	}
+	free(out);
+	rules_free(rs);
+	cfg_free(cfg);
+	return 0;
+}
+
 int
 cmd_rules(int argc, char **argv)
 {
@@ -255,6 +308,8 @@ cmd_rules(int argc, char **argv)
 		return lint(&c, c.verbose, verify, profile);
 	if (strcmp(sub, "test") == 0)
 		return test(&c, c.verbose);
+	if (strcmp(sub, "hits") == 0)
+		return hits(&c);
 	fprintf(stderr, "hamlet: rules: unknown subcommand '%s'\n", sub);
 	usage();
 	return EX_USAGE;
