@@ -47,6 +47,11 @@ if [ -d "$SA" ]; then
 		|| fail "prefilter: $(tail -3 "$T/verify")"
 fi
 
+# rules hits lists __sub-rules too
+"$HAMLET" rules hits --rules "$ROOT/rules/default" "$FIX" >"$T/hits" 2>&1
+grep -q "__HL_HAS_MSGID" "$T/hits" && grep -q "HL_B_DEAR_FRIEND" "$T/hits" \
+	&& ok "rules hits shows sub-rules and rules" || fail "rules hits: $(cat "$T/hits")"
+
 # a missing --rules directory is a configuration error
 if "$HAMLET" check --rules "$T/nonexistent" "$FIX" >/dev/null 2>&1; then
 	# check passes mail through on errors; the report mode must fail
