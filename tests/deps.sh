@@ -1,12 +1,16 @@
 #!/bin/sh
-# deps.sh - install the Debian packages hamlet builds and tests with.
-# Idempotent and quiet when everything is present; runs apt-get update
-# at most once, only when something is missing.
+# deps.sh [bench] - install the Debian packages hamlet builds and tests
+# with (and, with "bench", what make bench compares against). Idempotent
+# and quiet when everything is present; runs apt-get update at most once,
+# only when something is missing.
 PKGS="build-essential pkg-config libmilter-dev libpcre2-dev libclamav-dev
 liblmdb-dev libgmime-3.0-dev libgumbo-dev libmagic-dev libspf2-dev
 libopendkim-dev libopendmarc-dev libc-ares-dev libssl-dev publicsuffix
 python3-dnslib iproute2 lmdb-utils miltertest procmail clamav-testfiles
-python3"
+python3 time"
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS bc npm spamassassin spamc bogofilter util-linux hyperfine"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
