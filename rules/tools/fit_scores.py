@@ -13,6 +13,14 @@ usage: fit_scores.py HAMLET CORPUS_DIR [RULES_DIR] [OUT]
    Ham errors weigh HAM_WEIGHT times more than spam errors, as
    SpamAssassin's own score fitting prefers false negatives to false
    positives. Full-batch gradient descent; Debian python3 only.
+   Scores are bounded the way SpamAssassin's rule QA bounds them, so the
+   set generalises beyond this one corpus: a rule scores in [0, MAX_SCORE]
+   unless it is marked `tflags NAME nice`, then in [NICE_MIN, 0] (HAM_MIN
+   is the floor of the others: 0, as in SpamAssassin). A free
+   negative weight would turn corpus quirks a spammer can copy (a Re:
+   subject, In-Reply-To, a mail client's User-Agent, .org senders) into
+   large bonuses; ham evidence comes from Bayes, authentication and the
+   welcome lists instead.
 3. Writes OUT (default RULES_DIR/90_scores.cf). The test part is never
    read here: tests/bench/bench_rules.sh measures it.
 """
@@ -29,7 +37,20 @@ HAM_WEIGHT = 3.0
 L2 = 0.002
 EPOCHS = 400
 RATE = 0.5
-CLIP = 6.0
+MAX_SCORE = 4.0
+HAM_MIN = 0.0
+NICE_MIN = -2.0
+
+
+def nice_rules(rules_dir):
+    """names with tflags nice in the rule files"""
+    nice = set()
+    for f in glob.glob(os.path.join(rules_dir, "*.cf")):
+        for line in open(f, encoding="utf-8", errors="replace"):
+            t = line.split()
+            if len(t) >= 3 and t[0] == "tflags" and "nice" in t[2:]:
+                nice.add(t[1])
+    return nice
 
 
 def part(path):
@@ -71,6 +92,10 @@ def main():
     n = len(names)
     if not rows:
         sys.exit("fit_scores: no batch output (%s)" % res.stderr[:300])
+    nice = nice_rules(rules)
+    inv0 = sorted(names, key=lambda k: names[k])
+    lo = [NICE_MIN if inv0[i] in nice else HAM_MIN for i in range(n)]
+    hi = [0.0 if inv0[i] in nice else MAX_SCORE for i in range(n)]
     w = [0.0] * n
     tot = sum(HAM_WEIGHT if y == 0 else 1.0 for _, y in rows)
     for epoch in range(EPOCHS):
@@ -83,7 +108,7 @@ def main():
                 g[i] += c
         for i in range(n):
             w[i] -= RATE * (g[i] / tot * 100.0 + L2 * w[i])
-            w[i] = max(-CLIP, min(CLIP, w[i]))
+            w[i] = max(lo[i], min(hi[i], w[i]))
     correct = fp = fn = 0
     for idx, y in rows:
         s = sum(w[i] for i in idx)
@@ -96,8 +121,10 @@ def main():
         fp_out.write("# hamlet default rule scores, fitted by rules/tools/"
                      "fit_scores.py on the TRAIN\n# part of the SpamAssassin "
                      "corpus split (%d messages): logistic regression,\n"
-                     "# threshold 5, ham errors weighted %.0fx. Do not edit "
-                     "by hand; re-run the script.\n" % (len(rows), HAM_WEIGHT))
+                     "# threshold 5, ham errors weighted %.0fx, scores in "
+                     "[0, %.1f] (nice rules [%.1f, 0]).\n# Do not edit "
+                     "by hand; re-run the script.\n" % (len(rows), HAM_WEIGHT,
+                     MAX_SCORE, NICE_MIN))
         fp_out.write("# train accuracy %.2f%% (false positives %d, false "
                      "negatives %d)\n" % (100.0 * correct / len(rows), fp, fn))
         for name in sorted(inv):
