@@ -35,7 +35,7 @@ errors=$(awk -F '\t' '$2 == "error"' "$TMP/batch.tsv" | wc -l)
 echo "check --batch errors: $errors"
 awk -F '\t' '{ split(FILENAME, a, "/"); cls = ($1 ~ /\/spam\//) ? "spam" : "ham";
     n[cls]++; if ($2 == "spam") s[cls]++ }
-    END { printf "verdicts (untrained, default rules): spam caught %d/%d, ham flagged %d/%d\n",
+    END { printf "verdicts on the whole corpus (default rules, no Bayes store; scores were fitted on its train part): spam caught %d/%d, ham flagged %d/%d\n",
     s["spam"], n["spam"], s["ham"], n["ham"] }' "$TMP/batch.tsv"
 
 for b in "$HERE"/bench_*.sh; do
