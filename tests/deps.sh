@@ -7,9 +7,9 @@ PKGS="build-essential pkg-config libmilter-dev libpcre2-dev libclamav-dev
 liblmdb-dev libgmime-3.0-dev libgumbo-dev libmagic-dev libspf2-dev
 libopendkim-dev libopendmarc-dev libc-ares-dev libssl-dev publicsuffix
 python3-dnslib iproute2 lmdb-utils miltertest procmail clamav-testfiles
-python3 time"
+python3 time npm"
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS bc npm spamassassin spamc bogofilter util-linux hyperfine"
+	PKGS="$PKGS bc spamassassin spamc bogofilter util-linux hyperfine"
 fi
 missing=""
 for p in $PKGS; do
