@@ -33,7 +33,9 @@
 #include "train/cli.h"
 
 /* procmail pipes whole messages; refuse absurd inputs instead of OOM */
+#ifndef CHECK_MAX_INPUT
 #define CHECK_MAX_INPUT ((size_t)1 << 31)
+#endif
 /*
  * pcre_jit auto: below this size one message is scanned faster by the
  * PCRE2 interpreter than JIT compilation pays back (measured on the
@@ -190,6 +192,27 @@ write_all(const char *p, size_t n)
 	if (n && fwrite(p, 1, n, stdout) != n)
 		return -1;
 	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* Copy what is left of the input (stdin or FILE) to stdout. */
+static int
+copy_rest(const char *path)
+{
+	FILE *in = strcmp(path, "-") == 0 ? stdin : NULL;
+	char b[65536];
+	size_t n;
+	int rc = 0;
+
+	if (in == NULL)
+		return -1;	/* files are read whole or not at all */
+	while ((n = fread(b, 1, sizeof(b), in)) > 0)
+		if (fwrite(b, 1, n, stdout) != n) {
+			rc = -1;
+			break;
+		}
+	if (ferror(in))
+		rc = -1;
+	return fflush(stdout) == 0 ? rc : -1;
 }
 
 /* Pass the message through with a header naming the problem. */
@@ -365,12 +388,17 @@ cmd_check(int argc, char **argv)
 	if (st != ST_OK) {
 		fprintf(stderr, "hamlet: %s: %s\n", path, st == ST_ERR_IO ?
 		    strerror(errno) : "message too large");
-		if (msg.len == 0 || report)
+		if (msg.len == 0 || report ||
+		    (st == ST_ERR_LIMIT && strcmp(path, "-") != 0))
 			return c.nargs ? EX_NOINPUT : EX_IOERR;
 		/* a partial message is still the user's mail: pass it on */
-		rc = pass_through(&msg, "message could not be read whole", tempfail);
+		rc = pass_through(&msg, st == ST_ERR_LIMIT ? "message too large "
+		    "to scan" : "message could not be read whole", tempfail);
+		/* too large: the rest is still unread on the input; copy it */
+		if (rc == 0 && st == ST_ERR_LIMIT && copy_rest(path) != 0)
+			rc = EX_IOERR;
 		buf_free(&msg);
-		return rc ? rc : EX_IOERR;
+		return rc ? rc : st == ST_ERR_LIMIT ? 0 : EX_IOERR;
 	}
 	c.setup.oneshot = msg.len < CHECK_JIT_MIN_BYTES;
 	if (!report)
