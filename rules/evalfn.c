@@ -28,6 +28,7 @@
 #include "rules/rmatch.h"
 #include "rules/ruleset.h"
 #include "rules/rx.h"
+#include "rules/strmap.h"
 #include "rules/wlbl.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -818,7 +819,18 @@ glob_domain(const char *g, const char *d)
 static int
 is_freemail(const struct ruleset *set, const char *dom)
 {
-	for (size_t i = 0; i < set->nfreemail; i++) {
+	size_t start = 0;
+
+	if (set->freemail_map != NULL) {
+		if (strmap_get(set->freemail_map, dom) != NULL)
+			return 1;
+		for (size_t k = 0; k < set->nfreemail_globs; k++)
+			if (glob_domain(set->freemail[set->freemail_globs[k]],
+			    dom))
+				return 1;
+		start = set->nfreemail_mapped;	/* added by user_prefs */
+	}
+	for (size_t i = start; i < set->nfreemail; i++) {
 		const char *f = set->freemail[i];
 
 		if (strchr(f, '*') || strchr(f, '?')) {

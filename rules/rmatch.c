@@ -792,10 +792,13 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 			done[k] = 1;
 	}
 	for (size_t i = 0; i < ntexts; i++) {
+		uint64_t have[4];
+
 		if (nlits) {
 			memset(seen, 0, nlits);
 			ac_scan(set->ac[txt], texts[i].p, texts[i].len, seen);
 		}
+		rx_bytes_present(texts[i].p, texts[i].len, have);
 		for (size_t k = 0; k < nrules; k++) {
 			const struct rule *r;
 			int n, cap;
@@ -814,6 +817,15 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 				if (j == r->lits->n)
 					continue;
 			}
+			/* bytes every match needs, absent from this text */
+			if (texts[i].len < r->minlen || (r->cls != NULL &&
+			    !rx_classes_met(r->cls, have)))
+				continue;
+			/* its probe (a suffix PCRE2 searches faster) fails */
+			if (r->probe != NULL && pcre2_match(r->probe,
+			    (PCRE2_SPTR)texts[i].p, texts[i].len, 0, 0, rs->md,
+			    rs->mc) == PCRE2_ERROR_NOMATCH)
+				continue;
 			ran[k] = 1;
 			n = rmatch_regex(rs, r, texts[i].p, texts[i].len,
 			    (r->tflags & TF_MULTIPLE) && !r->negate);
@@ -859,8 +871,8 @@ email_char(int c)
  * parser (PerMsgStatus::_process_text_uri_list) adds as MUAs linkify
  * them: a dot after the @, an alphabetic TLD, trailing punctuation cut.
  */
-static struct rtext *
-text_uris(struct rscan *rs, size_t *n)
+struct rtext *
+rmatch_uris(struct rscan *rs, size_t *n)
 {
 	const struct msg *m = rs->msg;
 	size_t cap = m->nuris + MAX_TEXT_MAILTO + 1, nu = 0, extra = 0;
@@ -943,7 +955,7 @@ rmatch_content(struct rscan *rs)
 	{
 		size_t nu = 0;
 
-		uris = text_uris(rs, &nu);
+		uris = rmatch_uris(rs, &nu);
 		run_texts(rs, TXT_URI, uris, nu);
 	}
 	full.p = m->raw;

@@ -79,6 +79,12 @@ int rmatch_count(const struct rscan *rs, const struct rule *r);
 /* The message's relays (Received headers), parsed once per scan. */
 struct relays *rmatch_relays(struct rscan *rs);
 
+/*
+ * The texts uri rules run on: the message's URIs, then "mailto:" for
+ * e-mail addresses in the body text (after rmatch_build_texts()).
+ */
+struct rtext *rmatch_uris(struct rscan *rs, size_t *n /* OUT */);
+
 /* Build the body and rawbody texts (idempotent). */
 void rmatch_build_texts(struct rscan *rs);
 

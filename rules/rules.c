@@ -375,6 +375,9 @@ rules_lint_print(const struct ruleset *rs, FILE *fp, int verbose)
 	    rs->nalways[TXT_URI] + rs->nalways[TXT_FULL]),
 	    st->literals[TXT_BODY], st->literals[TXT_RAWBODY],
 	    st->literals[TXT_URI], st->literals[TXT_FULL]);
+	fprintf(fp, "prefilter: %zu text regexes with required byte classes, "
+	    "%zu without literals run behind a faster probe\n",
+	    st->regex_classes, st->regex_probes);
 	for (size_t i = 0; i < rs->ntests; i++)
 		ntests++;
 	fprintf(fp, "unknown directives: %zu, warnings: %zu, test lines: "
@@ -459,11 +462,18 @@ rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
 	struct rscan *a = rmatch_new(p, rs, m, NULL, 0);
 	size_t bad = 0;
 
+	struct rtext *uris;
+	size_t nu = 0;
+
 	rmatch_content(a);
 	rmatch_build_texts(a);
+	uris = rmatch_uris(a, &nu);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
-		for (size_t k = 0; k < rs->nfiltered[t]; k++) {
-			const struct rule *r = rs->filtered[t][k];
+		/* filtered: literals; always: byte classes, minimum length, probe */
+		for (size_t k = 0; k < rs->nfiltered[t] + rs->nalways[t]; k++) {
+			const struct rule *r = k < rs->nfiltered[t] ?
+			    rs->filtered[t][k] :
+			    rs->always[t][k - rs->nfiltered[t]];
 			int any = 0;
 
 			/* run the regex on every text, no prefilter */
@@ -476,13 +486,15 @@ rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
 					any = rmatch_regex(a, r, a->raw[i].p,
 					    a->raw[i].len, 0) > 0;
 			} else if (t == TXT_URI) {
-				for (size_t i = 0; i < m->nuris && !any; i++)
-					any = rmatch_regex(a, r, m->uris[i].uri,
-					    strlen(m->uris[i].uri), 0) > 0;
+				for (size_t i = 0; i < nu && !any; i++)
+					any = rmatch_regex(a, r, uris[i].p,
+					    uris[i].len, 0) > 0;
 			} else if (m->raw != NULL) {
 				any = rmatch_regex(a, r, m->raw, m->scan_len ?
 				    m->scan_len : m->raw_len, 0) > 0;
 			}
+			if (r->negate)
+				any = !any;	/* !~ hits when nothing matched */
 			if (any != (a->hits[r->idx] > 0)) {
 				bad++;
 				if (fp)

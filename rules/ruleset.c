@@ -185,6 +185,9 @@ rule_clear(struct rule *r)
 		pcre2_code_free(r->re);
 	free(r->lits);
 	free(r->litids);
+	free(r->cls);
+	if (r->probe != NULL)
+		pcre2_code_free(r->probe);
 	free(r->hdr);
 	free(r->unset);
 	metaexpr_free(r->meta);
@@ -239,6 +242,9 @@ ruleset_free(struct ruleset *rs)
 	free_strv(rs->ucfg_key, rs->nucfg);
 	free_strv(rs->ucfg_val, rs->nucfg);
 	free_strv(rs->freemail, rs->nfreemail);
+	if (rs->freemail_map != NULL)
+		strmap_free(rs->freemail_map);
+	free(rs->freemail_globs);
 	free_strv(rs->welcome, rs->nwelcome);
 	free_strv(rs->block, rs->nblock);
 	for (size_t i = 0; i < rs->ntests; i++) {
@@ -1668,6 +1674,19 @@ ruleset_compile(struct ruleset *rs)
 		txt = ruleset_text_of(r->type);
 		if (txt < 0)
 			continue;
+		/*
+		 * The byte-class prefilter: classes a match needs (our walk
+		 * and PCRE2's own first/last code units) and its minimum
+		 * length, checked against each text's "bytes present" set.
+		 */
+		r->cls = xcalloc(1, sizeof(*r->cls));
+		(void)rx_classes(r->pat, r->reflags, r->cls);
+		r->minlen = rx_info_classes(r->re, r->cls);
+		if (r->cls->n == 0) {
+			free(r->cls);
+			r->cls = NULL;
+		} else
+			rs->st.regex_classes++;
 		r->lits = xcalloc(1, sizeof(*r->lits));
 		if (!r->negate && rx_literals(r->pat, r->reflags, r->lits)) {
 			r->litids = xcalloc(r->lits->n, sizeof(int));
@@ -1681,6 +1700,18 @@ ruleset_compile(struct ruleset *rs)
 			r->lits = NULL;
 			push_rule(&rs->always[txt], &rs->nalways[txt], r);
 		}
+		/* no literal prefilters it: a probe may (rx_probe()) */
+		if (r->lits == NULL && !rs->no_jit) {
+			char *pp = rx_probe(r->pat, r->reflags, r->re);
+
+			if (pp != NULL) {
+				r->probe = rx_compile_jit(pp, r->reflags, 1,
+				    err, sizeof(err));
+				if (r->probe != NULL)
+					rs->st.regex_probes++;
+				free(pp);
+			}
+		}
 	}
 	for (int t = 0; t < TXT_NTEXTS; t++) {
 		ac_build(rs->ac[t]);
@@ -1689,4 +1720,17 @@ ruleset_compile(struct ruleset *rs)
 	}
 	order_metas(rs);
 	rs->nvars = (int)rs->nrules;
+	/* freemail_domains: ~2,000 names looked up per address */
+	rs->freemail_map = strmap_new();
+	for (size_t i = 0; i < rs->nfreemail; i++) {
+		const char *f = rs->freemail[i];
+
+		if (strchr(f, '*') != NULL || strchr(f, '?') != NULL) {
+			rs->freemail_globs = xreallocarray(rs->freemail_globs,
+			    rs->nfreemail_globs + 1, sizeof(size_t));
+			rs->freemail_globs[rs->nfreemail_globs++] = i;
+		} else
+			strmap_put(rs->freemail_map, f, rs->freemail[i]);
+	}
+	rs->nfreemail_mapped = rs->nfreemail;
 }

@@ -76,6 +76,9 @@ struct rule {
 	int		 negate;	/* !~ */
 	struct rx_lits	*lits;		/* prefilter literals, or NULL */
 	int		*litids;	/* ids in the automaton of its text */
+	struct rx_classes *cls;	/* required byte classes, or NULL */
+	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
+	size_t		 minlen;	/* shortest text it can match */
 
 	/* header rules */
 	char		*hdr;		/* header name (modifiers stripped) */
@@ -135,6 +138,8 @@ struct rs_stats {
 	size_t	 regex_active;
 	size_t	 regex_failed;
 	size_t	 regex_prefiltered;	/* with literals in an automaton */
+	size_t	 regex_classes;	/* with required byte classes */
+	size_t	 regex_probes;	/* with a probe regex */
 	size_t	 meta_total;
 	size_t	 meta_active;
 	size_t	 meta_failed;
@@ -185,6 +190,11 @@ struct ruleset {
 
 	char		**freemail;	/* freemail_domains entries */
 	size_t		 nfreemail;
+	/* compiled: exact entries hashed, globs by index, up to nmapped */
+	struct strmap	*freemail_map;
+	size_t		*freemail_globs;
+	size_t		 nfreemail_globs;
+	size_t		 nfreemail_mapped;
 	char		**welcome, **block;	/* welcomelist_from patterns */
 	size_t		 nwelcome, nblock;
 

@@ -563,3 +563,738 @@ rx_literals(const char *pat, unsigned flags, struct rx_lits *out)
 	}
 	return 1;
 }
+
+/* ---- required byte classes --------------------------------------------- */
+
+/*
+ * A second, independent walk: instead of literal strings it collects
+ * byte classes, one of whose bytes any match must contain (an atom that
+ * must occur at least once: a literal byte, a class, or a group whose
+ * every branch requires some class). It catches the obfuscation
+ * patterns (FUZZY_*, __DRUGS_*) that have no literal at all: their
+ * letters are classes like [i1!|l], which a short paragraph often lacks.
+ * Lookarounds, anchors and optional atoms require nothing; anything
+ * not understood makes the walk give up.
+ */
+
+struct cset {
+	uint64_t	 b[4];
+};
+
+struct cwalk {
+	const char	*p;
+	const char	*end;
+	int		 giveup;
+	int		 depth;
+};
+
+/* a branch's requirements (bounded: further classes are dropped) */
+struct creq {
+	size_t		 n;
+	struct cset	 c[RX_MAX_CLASSES];
+};
+
+static void
+cset_add(struct cset *s, int c)
+{
+	s->b[(c >> 6) & 3] |= (uint64_t)1 << (c & 63);
+}
+
+static int
+cset_count(const struct cset *s)
+{
+	return __builtin_popcountll(s->b[0]) + __builtin_popcountll(s->b[1]) +
+	    __builtin_popcountll(s->b[2]) + __builtin_popcountll(s->b[3]);
+}
+
+static int
+cset_has(const struct cset *s, int c)
+{
+	return (int)((s->b[(c >> 6) & 3] >> (c & 63)) & 1);
+}
+
+/* add the other ASCII case of every letter (a superset either way) */
+static void
+cset_fold(struct cset *s)
+{
+	for (int c = 'a'; c <= 'z'; c++)
+		if (cset_has(s, c) || cset_has(s, c - 'a' + 'A')) {
+			cset_add(s, c);
+			cset_add(s, c - 'a' + 'A');
+		}
+}
+
+static void
+cset_union(struct cset *a, const struct cset *b)
+{
+	for (int i = 0; i < 4; i++)
+		a->b[i] |= b->b[i];
+}
+
+/* the byte set of \d \w \s and their negations; 0 for other letters */
+static int
+cset_escape(int e, struct cset *s)
+{
+	int neg = isupper(e);
+
+	memset(s, 0, sizeof(*s));
+	switch (tolower(e)) {
+	case 'd':
+		for (int c = '0'; c <= '9'; c++)
+			cset_add(s, c);
+		break;
+	case 'w':
+		for (int c = 0; c < 256; c++)
+			if (isascii(c) && (isalnum(c) || c == '_'))
+				cset_add(s, c);
+		break;
+	case 's':
+		/* Perl/PCRE2 \s: space \t \n \v \f \r (not 0x85/0xa0 in C tables) */
+		cset_add(s, ' ');
+		cset_add(s, '\t');
+		cset_add(s, '\n');
+		cset_add(s, 0x0b);
+		cset_add(s, '\f');
+		cset_add(s, '\r');
+		break;
+	default:
+		return 0;
+	}
+	if (neg)
+		for (int i = 0; i < 4; i++)
+			s->b[i] = ~s->b[i];
+	return 1;
+}
+
+/* a simple escape's byte after the backslash at p (p[0] is the letter): -1 none */
+static int
+escape_byte(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	int e = (unsigned char)*p, v;
+
+	switch (e) {
+	case 't': *pp = p + 1; return '\t';
+	case 'n': *pp = p + 1; return '\n';
+	case 'r': *pp = p + 1; return '\r';
+	case 'f': *pp = p + 1; return '\f';
+	case 'e': *pp = p + 1; return 0x1b;
+	case 'a': *pp = p + 1; return 0x07;
+	case 'x': {
+		int h1, h2;
+
+		if (p + 1 < end && (h1 = hexval((unsigned char)p[1])) >= 0) {
+			if (p + 2 < end && (h2 = hexval((unsigned char)p[2])) >= 0) {
+				*pp = p + 3;
+				return h1 * 16 + h2;
+			}
+			*pp = p + 2;
+			return h1;
+		}
+		return -1;	/* \x{...} or bare \x: give up */
+	}
+	case '0':
+		v = 0;
+		p++;
+		for (int k = 0; k < 2 && p < end && *p >= '0' && *p <= '7'; k++)
+			v = v * 8 + (*p++ - '0');
+		*pp = p;
+		return v & 0xff;
+	default:
+		if (!isalnum(e)) {
+			*pp = p + 1;
+			return e;
+		}
+		return -1;
+	}
+}
+
+/* parse [...] at w->p into s (folded); 0 on anything not understood */
+static int
+parse_cclass(struct cwalk *w, struct cset *s)
+{
+	const char *p = w->p + 1;
+	int neg = 0, prev = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (p < w->end && *p == '^') {
+		neg = 1;
+		p++;
+	}
+	if (p < w->end && *p == ']') {
+		cset_add(s, ']');
+		prev = ']';
+		p++;
+	}
+	while (p < w->end && *p != ']') {
+		int c;
+
+		if (*p == '[' && p + 1 < w->end && (p[1] == ':' || p[1] == '.' ||
+		    p[1] == '='))
+			return 0;	/* POSIX classes: not handled */
+		if (*p == '-' && prev >= 0 && p + 1 < w->end && p[1] != ']') {
+			int hi;
+
+			p++;
+			if (*p == '\\') {
+				p++;
+				if (p >= w->end)
+					return 0;
+				if (*p == 'b') {
+					hi = 0x08;
+					p++;
+				} else if ((hi = escape_byte(&p, w->end)) < 0)
+					return 0;
+			} else if (*p == '[')
+				return 0;
+			else
+				hi = (unsigned char)*p++;
+			if (hi < prev)
+				return 0;
+			for (int k = prev; k <= hi; k++)
+				cset_add(s, k);
+			prev = -1;
+			continue;
+		}
+		if (*p == '\\') {
+			struct cset e;
+
+			p++;
+			if (p >= w->end)
+				return 0;
+			if (cset_escape((unsigned char)*p, &e)) {
+				cset_union(s, &e);
+				p++;
+				prev = -1;
+				continue;
+			}
+			if (*p == 'b') {
+				c = 0x08;
+				p++;
+			} else if ((c = escape_byte(&p, w->end)) < 0)
+				return 0;	/* \h \v \p \Q ... */
+		} else
+			c = (unsigned char)*p++;
+		cset_add(s, c);
+		prev = c;
+	}
+	if (p >= w->end)
+		return 0;
+	w->p = p + 1;
+	if (neg)
+		for (int i = 0; i < 4; i++)
+			s->b[i] = ~s->b[i];
+	cset_fold(s);
+	return 1;
+}
+
+/* minimum repeat of a quantifier at w->p (consumed), 1 when none */
+static int
+cquant_min(struct cwalk *w)
+{
+	struct walk q;
+	int kind;
+
+	q.p = w->p;
+	q.end = w->end;
+	q.giveup = 0;
+	q.depth = 0;
+	kind = quantifier(&q);
+	w->p = q.p;
+	return kind == 2 ? 0 : 1;
+}
+
+static void
+creq_add(struct creq *r, const struct cset *s)
+{
+	if (cset_count(s) > 200)
+		return;		/* (nearly) any byte: useless */
+	for (size_t i = 0; i < r->n; i++)
+		if (memcmp(&r->c[i], s, sizeof(*s)) == 0)
+			return;
+	if (r->n < RX_MAX_CLASSES) {
+		r->c[r->n++] = *s;
+		return;
+	}
+	/* full: keep the narrower classes */
+	for (size_t i = 0; i < r->n; i++)
+		if (cset_count(&r->c[i]) > cset_count(s)) {
+			r->c[i] = *s;
+			return;
+		}
+}
+
+static void calt(struct cwalk *w, struct creq *out);
+
+static void
+cseq(struct cwalk *w, struct creq *out)
+{
+	out->n = 0;
+	while (w->p < w->end && !w->giveup) {
+		int c = (unsigned char)*w->p, have = 0, min;
+		struct cset s;
+		struct creq inner;
+
+		if (c == '|' || c == ')')
+			break;
+		if (c == '\\') {
+			int e;
+
+			if (w->p + 1 >= w->end) {
+				w->giveup = 1;
+				break;
+			}
+			e = (unsigned char)w->p[1];
+			w->p++;
+			if (strchr("bBAzZGK", e) != NULL) {
+				w->p++;
+				continue;	/* zero-width */
+			}
+			if (cset_escape(e, &s)) {
+				w->p++;
+				have = 1;
+			} else if (strchr("hHvVRNXC", e) != NULL) {
+				w->p++;		/* some byte: no class */
+			} else {
+				int b = escape_byte(&w->p, w->end);
+
+				if (b < 0) {
+					w->giveup = 1;	/* backrefs, \p, \Q ... */
+					break;
+				}
+				memset(&s, 0, sizeof(s));
+				cset_add(&s, b);
+				cset_fold(&s);
+				have = 1;
+			}
+		} else if (c == '.') {
+			w->p++;
+		} else if (c == '^' || c == '$') {
+			w->p++;
+			continue;
+		} else if (c == '[') {
+			if (!parse_cclass(w, &s)) {
+				w->giveup = 1;
+				break;
+			}
+			have = 1;
+		} else if (c == '(') {
+			int look = 0;
+			const char *g;
+
+			w->p++;
+			if (w->p < w->end && *w->p == '*') {
+				w->giveup = 1;
+				break;
+			}
+			if (w->p < w->end && *w->p == '?') {
+				g = w->p + 1;
+				if (g >= w->end) {
+					w->giveup = 1;
+					break;
+				}
+				if (*g == ':' || *g == '>')
+					w->p = g + 1;
+				else if (*g == '=' || *g == '!') {
+					look = 1;
+					w->p = g + 1;
+				} else if (*g == '<' && g + 1 < w->end &&
+				    (g[1] == '=' || g[1] == '!')) {
+					look = 1;
+					w->p = g + 2;
+				} else if (*g == '<' || *g == '\'' ||
+				    (*g == 'P' && g + 1 < w->end && g[1] == '<')) {
+					const char *nm = g + (*g == 'P' ? 2 : 1);
+					char cl = *g == '\'' ? '\'' : '>';
+
+					while (nm < w->end && *nm != cl)
+						nm++;
+					if (nm >= w->end) {
+						w->giveup = 1;
+						break;
+					}
+					w->p = nm + 1;
+				} else if (isalpha((unsigned char)*g) ||
+				    *g == '-' || *g == '^') {
+					const char *f = g;
+
+					while (f < w->end && (isalpha(
+					    (unsigned char)*f) || *f == '-' ||
+					    *f == '^')) {
+						if (*f == 'x' || *f == 'n') {
+							w->giveup = 1;
+							break;
+						}
+						f++;
+					}
+					if (w->giveup || f >= w->end) {
+						w->giveup = 1;
+						break;
+					}
+					if (*f == ')') {
+						w->p = f + 1;
+						continue;
+					}
+					if (*f != ':') {
+						w->giveup = 1;
+						break;
+					}
+					w->p = f + 1;
+				} else {
+					w->giveup = 1;	/* (?| (?# (?( (?R) ... */
+					break;
+				}
+			}
+			if (++w->depth > RX_MAX_DEPTH) {
+				w->giveup = 1;
+				break;
+			}
+			/* a capture could be backreferenced: that gives up anyway */
+			calt(w, &inner);
+			w->depth--;
+			if (w->giveup)
+				break;
+			if (w->p >= w->end || *w->p != ')') {
+				w->giveup = 1;
+				break;
+			}
+			w->p++;
+			min = cquant_min(w);
+			if (look || min == 0)
+				continue;
+			for (size_t i = 0; i < inner.n; i++)
+				creq_add(out, &inner.c[i]);
+			continue;
+		} else if (c == '*' || c == '+' || c == '?') {
+			w->giveup = 1;
+			break;
+		} else {
+			w->p++;
+			memset(&s, 0, sizeof(s));
+			cset_add(&s, c);
+			cset_fold(&s);
+			have = 1;
+		}
+		min = cquant_min(w);
+		if (have && min > 0)
+			creq_add(out, &s);
+	}
+}
+
+/*
+ * Alternation: one branch: all its classes; several: each branch gives
+ * its narrowest class and the group requires their union (a branch
+ * requiring nothing makes the group require nothing).
+ */
+static void
+calt(struct cwalk *w, struct creq *out)
+{
+	struct creq br;
+	struct cset u;
+	int nbr = 0, none = 0;
+
+	out->n = 0;
+	memset(&u, 0, sizeof(u));
+	for (;;) {
+		cseq(w, &br);
+		if (w->giveup)
+			return;
+		if (nbr == 0)
+			*out = br;
+		if (br.n == 0)
+			none = 1;
+		else {
+			size_t best = 0;
+
+			for (size_t i = 1; i < br.n; i++)
+				if (cset_count(&br.c[i]) < cset_count(&br.c[best]))
+					best = i;
+			cset_union(&u, &br.c[best]);
+		}
+		nbr++;
+		if (w->p < w->end && *w->p == '|') {
+			w->p++;
+			continue;
+		}
+		break;
+	}
+	if (nbr == 1)
+		return;
+	out->n = 0;
+	if (!none)
+		creq_add(out, &u);
+}
+
+size_t
+rx_classes(const char *pat, unsigned flags, struct rx_classes *out)
+{
+	struct cwalk w;
+	struct creq r;
+
+	memset(out, 0, sizeof(*out));
+	if (flags & PCRE2_EXTENDED)
+		return 0;
+	w.p = pat;
+	w.end = pat + strlen(pat);
+	w.giveup = 0;
+	w.depth = 0;
+	calt(&w, &r);
+	if (w.giveup || w.p != w.end)
+		return 0;
+	out->n = r.n;
+	for (size_t i = 0; i < r.n; i++)
+		memcpy(out->c[i], r.c[i].b, sizeof(out->c[i]));
+	return out->n;
+}
+
+static void
+classes_push(struct rx_classes *out, const struct cset *s)
+{
+	struct creq r;
+
+	r.n = out->n;
+	for (size_t i = 0; i < out->n; i++)
+		memcpy(r.c[i].b, out->c[i], sizeof(r.c[i].b));
+	creq_add(&r, s);
+	out->n = r.n;
+	for (size_t i = 0; i < r.n; i++)
+		memcpy(out->c[i], r.c[i].b, sizeof(out->c[i]));
+}
+
+size_t
+rx_info_classes(const pcre2_code *re, struct rx_classes *out)
+{
+	uint32_t minlen = 0, type = 0, cu = 0;
+	const uint8_t *bm = NULL;
+	struct cset s;
+
+	if (re == NULL)
+		return 0;
+	if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &minlen) != 0)
+		minlen = 0;
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	    type == 1 &&
+	    pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT, &cu) == 0) {
+		memset(&s, 0, sizeof(s));
+		cset_add(&s, (int)(cu & 0xff));
+		cset_fold(&s);
+		classes_push(out, &s);
+	} else if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) == 0 &&
+	    bm != NULL) {
+		memset(&s, 0, sizeof(s));
+		for (int c = 0; c < 256; c++)
+			if ((bm[c / 8] >> (c % 8)) & 1)
+				cset_add(&s, c);
+		cset_fold(&s);
+		classes_push(out, &s);
+	}
+	if (pcre2_pattern_info(re, PCRE2_INFO_LASTCODETYPE, &type) == 0 &&
+	    type == 1 &&
+	    pcre2_pattern_info(re, PCRE2_INFO_LASTCODEUNIT, &cu) == 0) {
+		memset(&s, 0, sizeof(s));
+		cset_add(&s, (int)(cu & 0xff));
+		cset_fold(&s);
+		classes_push(out, &s);
+	}
+	return minlen;
+}
+
+void
+rx_bytes_present(const char *p, size_t len, uint64_t have[4])
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	have[0] = have[1] = have[2] = have[3] = 0;
+	for (size_t i = 0; i < len; i++)
+		have[u[i] >> 6] |= (uint64_t)1 << (u[i] & 63);
+}
+
+/* ---- probes: a cheaper necessary regex ---------------------------------- */
+
+/*
+ * Many obfuscation patterns start with something every position
+ * satisfies, "(?:\b|\s)[_\W]{0,3}", "(?:^|\W)(?=...)(?!...)", which
+ * defeats PCRE2's start-of-match optimisations: it tries the whole
+ * pattern at almost every byte. If P is the concatenation A1 .. An (no
+ * top-level alternation), a match of P contains a match of the suffix
+ * Ak+1 .. An on the same subject (lookarounds and anchors see the same
+ * bytes), so when the suffix does not match anywhere P cannot match
+ * either. The suffix chosen is the one PCRE2 can search fastest: the
+ * narrowest set of possible first bytes. Refused when the prefix could
+ * change how the rest matches: backreferences, subroutine calls,
+ * conditionals, \G, verbs, an option setting such as "(?i)" in the
+ * prefix, the x flag.
+ */
+#define RX_PROBE_ATOMS	6
+
+/* skip one top-level atom and its quantifier; NULL on anything odd */
+static const char *
+skip_atom(const char *p, const char *end)
+{
+	struct walk w;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '\\') {
+		if (p + 1 >= end)
+			return NULL;
+		switch (p[1]) {
+		case 'x':
+			if (p + 2 < end && p[2] == '{')
+				return NULL;
+			p += 2;
+			for (int k = 0; k < 2 && p < end && hexval((unsigned char)*p) >= 0; k++)
+				p++;
+			break;
+		case '0':
+			p += 2;
+			for (int k = 0; k < 2 && p < end && *p >= '0' && *p <= '7'; k++)
+				p++;
+			break;
+		case 'c': case 'p': case 'P': case 'Q': case 'E': case 'g': case 'k':
+		case 'o': case 'N': case 'G':
+			return NULL;
+		default:
+			if (isdigit((unsigned char)p[1]))
+				return NULL;
+			p += 2;
+		}
+	} else if (*p == '[') {
+		w.p = p;
+		w.end = end;
+		w.giveup = 0;
+		w.depth = 0;
+		if (!skip_class(&w))
+			return NULL;
+		p = w.p;
+	} else if (*p == '(') {
+		int depth = 0;
+
+		if (p + 1 < end && p[1] == '*')
+			return NULL;
+		while (p < end) {
+			if (*p == '\\') {
+				p += 2;
+				continue;
+			}
+			if (*p == '[') {
+				w.p = p;
+				w.end = end;
+				w.giveup = 0;
+				w.depth = 0;
+				if (!skip_class(&w))
+					return NULL;
+				p = w.p;
+				continue;
+			}
+			if (*p == '(')
+				depth++;
+			else if (*p == ')' && --depth == 0)
+				break;
+			p++;
+		}
+		if (p >= end)
+			return NULL;
+		p++;
+	} else if (*p == '|' || *p == ')' || *p == '*' || *p == '+' ||
+	    *p == '?')
+		return NULL;
+	else
+		p++;
+	if (p > end)
+		return NULL;
+	w.p = p;
+	w.end = end;
+	w.giveup = 0;
+	w.depth = 0;
+	(void)quantifier(&w);
+	return w.p;
+}
+
+/* how many bytes PCRE2 may start a match of re with (ASCII weighs 8x) */
+static unsigned
+start_width(const pcre2_code *re)
+{
+	uint32_t type = 0;
+	const uint8_t *bm = NULL;
+	unsigned w = 0;
+
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	    type == 1)
+		return 16;	/* one code unit (and maybe its other case) */
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) != 0 ||
+	    bm == NULL)
+		return 8 * 256;
+	for (int c = 0; c < 256; c++)
+		if ((bm[c / 8] >> (c % 8)) & 1)
+			w += c < 128 ? 8 : 1;
+	return w;
+}
+
+char *
+rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
+{
+	const char *end = pat + strlen(pat), *p = pat, *best = NULL;
+	const char *bad[] = { "\\G", "\\g", "\\k", "(?P=", "(?P>", "(?R",
+	    "(?&", "(?(", "(*", "(?|", "\\Q", NULL };
+	unsigned bestw, w;
+	char err[128];
+
+	if (re == NULL || (flags & PCRE2_EXTENDED))
+		return NULL;
+	for (int i = 0; bad[i] != NULL; i++)
+		if (strstr(pat, bad[i]) != NULL)
+			return NULL;
+	for (const char *q = pat; q + 1 < end; q++) {
+		if (*q == '\\' && isdigit((unsigned char)q[1]) && q[1] != '0')
+			return NULL;	/* backreference (or octal): refuse */
+		if (*q == '(' && q[1] == '?' && q + 2 < end &&
+		    (isdigit((unsigned char)q[2]) || q[2] == '+' ||
+		    q[2] == '-'))
+			return NULL;	/* (?1) (?-1) (?+1), or (?-i) */
+		if (*q == '\\')
+			q++;
+	}
+	bestw = start_width(re);
+	if (bestw < 8 * 30)
+		return NULL;	/* PCRE2 already searches fast enough */
+	for (int k = 0; k < RX_PROBE_ATOMS; k++) {
+		const char *n = skip_atom(p, end);
+		pcre2_code *c;
+
+		if (n == NULL || n >= end)
+			break;
+		/* an option setting applies to what follows: keep it */
+		if (p[0] == '(' && p[1] == '?') {
+			const char *f = p + 2;
+
+			while (f < n && (isalpha((unsigned char)*f) || *f == '-' ||
+			    *f == '^'))
+				f++;
+			if (f < n && *f == ')')
+				break;
+		}
+		p = n;
+		c = rx_compile_jit(p, flags, 0, err, sizeof(err));
+		if (c == NULL)
+			break;
+		w = start_width(c);
+		pcre2_code_free(c);
+		/* a few ASCII bytes at most, against many for pat */
+		if (w <= 8 * 6 + 64 && w * 4 <= bestw && w < bestw) {
+			bestw = w;
+			best = p;
+		}
+	}
+	/* the suffix must itself be a top-level sequence (no '|' left) */
+	if (best == NULL)
+		return NULL;
+	for (const char *q = pat; q < end; ) {
+		const char *n = skip_atom(q, end);
+
+		if (n == NULL)
+			return NULL;	/* includes a top-level '|' */
+		q = n;
+	}
+	return xstrdup(best);
+}

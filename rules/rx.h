@@ -11,6 +11,7 @@
 #define HAMLET_RX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <pcre2.h>
 
@@ -25,6 +26,18 @@ struct rx_lits {
 	size_t	 n;
 	char	 s[RX_MAX_LITERALS][RX_MAX_LITLEN + 1];	/* lowercase */
 	size_t	 len[RX_MAX_LITERALS];
+};
+
+/*
+ * Required byte classes: every match of the pattern contains at least
+ * one byte of each class c[i] (256-bit sets, ASCII case folded). A text
+ * whose "bytes present" set misses one of them cannot match.
+ */
+#define RX_MAX_CLASSES	12
+
+struct rx_classes {
+	size_t		 n;
+	uint64_t	 c[RX_MAX_CLASSES][4];
 };
 
 /*
@@ -57,5 +70,41 @@ pcre2_code *rx_compile_jit(const char *pat, unsigned flags, int jit,
  * must then always run). Conservative: when unsure, returns 0.
  */
 int rx_literals(const char *pat, unsigned flags, struct rx_lits *out);
+
+/*
+ * The byte classes any match of pat must contain (see struct rx_classes;
+ * classes matching almost every byte are left out). Returns the number
+ * found (0: none known). Conservative: what it does not understand adds
+ * no class, or makes it give up and return 0.
+ */
+size_t rx_classes(const char *pat, unsigned flags, struct rx_classes *out);
+
+/*
+ * Add to out the classes PCRE2 itself derived for the compiled re (its
+ * first code unit or start bitmap, its last required code unit), and
+ * return its minimum subject length (PCRE2_INFO_MINLENGTH).
+ */
+size_t rx_info_classes(const pcre2_code *re, struct rx_classes *out);
+
+/* 1 when the "bytes present" set have[4] meets every class of cls */
+static inline int
+rx_classes_met(const struct rx_classes *cls, const uint64_t have[4])
+{
+	for (size_t i = 0; i < cls->n; i++)
+		if (((cls->c[i][0] & have[0]) | (cls->c[i][1] & have[1]) |
+		    (cls->c[i][2] & have[2]) | (cls->c[i][3] & have[3])) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * A probe for pat (compiled as re): a suffix of pat, as a malloc'd
+ * pattern, that PCRE2 searches much faster and that matches wherever
+ * pat does; NULL when there is none worth running first.
+ */
+char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
+
+/* the "bytes present" set of a text */
+void rx_bytes_present(const char *p, size_t len, uint64_t have[4]);
 
 #endif
