@@ -2,11 +2,14 @@
  * html.c - HTML to visible and invisible text with gumbo.
  *
  * Ownership: output goes into the caller's buffers; gumbo's tree is freed
- * before returning. Visibility is inherited down the tree from inline
+ * before returning. Gumbo allocates from a per-call arena (struct arena)
+ * released whole after the walk, instead of a malloc and a free for each
+ * node, attribute and string and a recursive gumbo_destroy_output(). Visibility is inherited down the tree from inline
  * styles and legacy attributes (font color, bgcolor, hidden); CSS from
  * <style> blocks is not evaluated (spammers mostly hide text inline).
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +276,131 @@ link_attr(struct html_render *r, GumboElement *el, const char *attr,
 		r->on_link(r->arg, a->value, "", kind);
 }
 
+/*
+ * Gumbo's allocator. Blocks up to ARENA_SMALL bytes are cut from chunks
+ * and never freed one by one; larger ones (growing buffers and vectors,
+ * which gumbo frees when it copies them to a bigger block) are malloc'd
+ * on a list so they can be freed at once. Every block has a header word
+ * in front saying which kind it is. Past ARENA_MAX bytes of chunks all
+ * blocks go the large way, so memory stays bounded by what gumbo holds
+ * plus ARENA_MAX.
+ */
+#define ARENA_SMALL	2048
+#define ARENA_CHUNK	(64 * 1024)
+#define ARENA_CHUNK_MAX	(1024 * 1024)
+#define ARENA_MAX	((size_t)32 << 20)
+#define ARENA_ALIGN	sizeof(void *)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t		 used, cap;
+	unsigned char	*data;
+};
+
+struct arena_big {
+	struct arena_big *prev, *next;
+	size_t		 tag;		/* BIG_TAG, just before the block */
+};
+
+#define SMALL_TAG	((size_t)0x5a11)
+#define BIG_TAG		((size_t)0xb16)
+
+struct arena {
+	struct arena_chunk *chunks;
+	size_t		 total;		/* bytes of chunks */
+	struct arena_big *big;
+};
+
+static void *
+arena_big_alloc(struct arena *a, size_t n)
+{
+	struct arena_big *h;
+
+	if (n > SIZE_MAX - sizeof(*h))
+		return NULL;
+	h = xmalloc(sizeof(*h) + n);
+	h->prev = NULL;
+	h->next = a->big;
+	h->tag = BIG_TAG;
+	if (a->big)
+		a->big->prev = h;
+	a->big = h;
+	return h + 1;
+}
+
+static void *
+arena_alloc(void *ud, size_t n)
+{
+	struct arena *a = ud;
+	struct arena_chunk *c = a->chunks;
+	size_t need;
+
+	if (n > ARENA_SMALL)
+		return arena_big_alloc(a, n);
+	need = (sizeof(size_t) + n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (c == NULL || c->cap - c->used < need) {
+		size_t cap = c ? c->cap * 2 : ARENA_CHUNK;
+
+		if (cap > ARENA_CHUNK_MAX)
+			cap = ARENA_CHUNK_MAX;
+		if (a->total + cap > ARENA_MAX)
+			return arena_big_alloc(a, n);
+		c = xmalloc(sizeof(*c) + cap);
+		c->data = (unsigned char *)(c + 1);
+		c->used = 0;
+		c->cap = cap;
+		c->next = a->chunks;
+		a->chunks = c;
+		a->total += cap;
+	}
+	unsigned char *p = c->data + c->used;
+	size_t tag = SMALL_TAG;
+
+	memcpy(p, &tag, sizeof(tag));
+	c->used += need;
+	return p + sizeof(size_t);
+}
+
+static void
+arena_dealloc(void *ud, void *ptr)
+{
+	struct arena *a = ud;
+	size_t tag;
+
+	if (ptr == NULL)
+		return;
+	memcpy(&tag, (unsigned char *)ptr - sizeof(size_t), sizeof(tag));
+	if (tag == BIG_TAG) {
+		struct arena_big *h = (struct arena_big *)ptr - 1;
+
+		if (h->prev)
+			h->prev->next = h->next;
+		else
+			a->big = h->next;
+		if (h->next)
+			h->next->prev = h->prev;
+		free(h);
+	}
+	/* small blocks go with their chunk */
+}
+
+static void
+arena_free(struct arena *a)
+{
+	while (a->chunks) {
+		struct arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		free(c);
+	}
+	while (a->big) {
+		struct arena_big *h = a->big;
+
+		a->big = h->next;
+		free(h);
+	}
+}
+
 /* bound the input so gumbo's tree (freed recursively) stays shallow */
 static size_t
 bound_tags(const char *html, size_t len, int max_tags, int *truncated)
@@ -296,11 +424,19 @@ html_render(struct html_render *r, const char *html, size_t len,
 	struct frame *stack;
 	int sp = 0;
 
+	struct arena arena = { NULL, 0, NULL };
+
 	len = bound_tags(html, len, max_tags, &r->truncated);
-	opts.max_errors = 100;
+	opts.allocator = arena_alloc;
+	opts.deallocator = arena_dealloc;
+	opts.userdata = &arena;
+	/* parse errors are not used: do not record any */
+	opts.max_errors = 0;
 	out = gumbo_parse_with_options(&opts, html, len);
-	if (out == NULL)
+	if (out == NULL) {
+		arena_free(&arena);
 		return;
+	}
 	stack = xcalloc(MAX_DEPTH, sizeof(*stack));
 	stack[0].node = out->root;
 	stack[0].fg = NOCOLOR;
@@ -390,5 +526,6 @@ html_render(struct html_render *r, const char *html, size_t len,
 		sp--;
 	}
 	free(stack);
-	gumbo_destroy_output(&opts, out);
+	/* the whole tree lives in the arena: no gumbo_destroy_output() */
+	arena_free(&arena);
 }

@@ -74,6 +74,81 @@ msg_is_spam_header(const char *name, size_t len)
 /* ---- charset conversion ---------------------------------------------- */
 
 /*
+ * Conversion descriptors are kept per thread, a few charsets at a time:
+ * glibc unloads a converter module when its last descriptor is closed,
+ * so an iconv_open() per part meant a dlopen() per part.
+ */
+#define ICONV_CACHE	8
+#define ICONV_NAME	48
+
+struct iconv_cache {
+	struct {
+		char	name[ICONV_NAME];	/* "" for a free slot */
+		iconv_t	cd;
+	} e[ICONV_CACHE];
+	unsigned	next;			/* slot to replace */
+};
+
+static __thread struct iconv_cache *tls_iconv;
+static pthread_key_t iconv_key;
+static pthread_once_t iconv_once = PTHREAD_ONCE_INIT;
+
+static void
+iconv_cache_release(void *arg)
+{
+	struct iconv_cache *c = arg;
+
+	for (unsigned i = 0; i < ICONV_CACHE; i++)
+		if (c->e[i].name[0])
+			iconv_close(c->e[i].cd);
+	free(c);
+}
+
+static void
+iconv_key_init(void)
+{
+	pthread_key_create(&iconv_key, iconv_cache_release);
+}
+
+/*
+ * A descriptor from name to UTF-8, in its initial state; *cached says
+ * whether it belongs to the cache (else the caller closes it).
+ */
+static iconv_t
+iconv_get(const char *name, int *cached)
+{
+	struct iconv_cache *c;
+	iconv_t cd;
+	unsigned i;
+
+	*cached = 0;
+	if (strlen(name) >= ICONV_NAME)
+		return iconv_open("UTF-8", name);
+	pthread_once(&iconv_once, iconv_key_init);
+	if ((c = tls_iconv) == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		tls_iconv = c;
+		pthread_setspecific(iconv_key, c);
+	}
+	for (i = 0; i < ICONV_CACHE; i++)
+		if (c->e[i].name[0] && strcmp(c->e[i].name, name) == 0) {
+			iconv(c->e[i].cd, NULL, NULL, NULL, NULL);
+			*cached = 1;
+			return c->e[i].cd;
+		}
+	if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
+		return cd;
+	i = c->next;
+	c->next = (c->next + 1) % ICONV_CACHE;
+	if (c->e[i].name[0])
+		iconv_close(c->e[i].cd);
+	strcpy(c->e[i].name, name);
+	c->e[i].cd = cd;
+	*cached = 1;
+	return cd;
+}
+
+/*
  * Convert len bytes from charset to UTF-8 into b. Invalid input bytes
  * become U+FFFD; returns 0 when the charset was usable, -1 when it was
  * unknown (nothing appended).
@@ -82,7 +157,8 @@ static int
 iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 {
 	const char *name = g_mime_charset_iconv_name(charset);
-	iconv_t cd = iconv_open("UTF-8", name ? name : charset);
+	int cached;
+	iconv_t cd = iconv_get(name ? name : charset, &cached);
 	char *ip = (char *)in;
 	size_t il = len;
 
@@ -109,7 +185,8 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 			iconv(cd, NULL, NULL, NULL, NULL);
 		}
 	}
-	iconv_close(cd);
+	if (!cached)
+		iconv_close(cd);
 	return 0;
 }
 
@@ -513,6 +590,8 @@ part_headers(struct builder *b, GMimeObject *obj, struct msg_part *pt)
 
 		if (name == NULL || msg_is_spam_header(name, strlen(name)))
 			continue;
+		if (pt->index == 0 && strncasecmp(name, "Content-", 8) != 0)
+			continue;
 		mh = hdr_push(b->pool, &b->hdrs);
 		mh->name = pool_strdup(b->pool, name);
 		raw = raw ? raw : "";
@@ -767,7 +846,7 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	size_t start = 0;
 	GMimeStream *stream;
 	GMimeParser *parser;
-	GMimeMessage *gm;
+	GMimeObject *gm;
 
 	msg_global_init();
 	memset(&b, 0, sizeof(b));
@@ -797,9 +876,9 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	stream = g_mime_stream_mem_new_with_buffer(raw + start, m->scan_len - start);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	gm = g_mime_parser_construct_message(parser, NULL);
-	if (gm && g_mime_message_get_mime_part(gm))
-		walk_mime(&b, g_mime_message_get_mime_part(gm));
+	gm = g_mime_parser_construct_part(parser, NULL);
+	if (gm)
+		walk_mime(&b, gm);
 	else {
 		m->anomalies |= MSG_MIME_BROKEN;
 		fallback_body(&b, raw + m->body_off, m->scan_len - m->body_off);
