@@ -709,10 +709,29 @@ rule_off(const struct rscan *rs, const struct rule *r)
 	return rs->s != NULL && off != NULL && off[r->idx];
 }
 
+/*
+ * Does header value p hold a byte of each class rule r needs? The
+ * "bytes present" sets of values are cached by address (values come
+ * from the per-scan header cache, so one value is seen by many rules).
+ */
+static int
+classes_met(struct rscan *rs, const struct rule *r, const char *p,
+    size_t len)
+{
+	size_t h = ((uintptr_t)p >> 3) % RSCAN_HCLS;
+
+	if (rs->hcls_key[h] != p) {
+		rx_bytes_present(p, len, rs->hcls[h]);
+		rs->hcls_key[h] = p;
+	}
+	return rx_classes_met(r->cls, rs->hcls[h]);
+}
+
 static void
 run_header_rule(struct rscan *rs, const struct rule *r)
 {
 	char *v;
+	size_t len;
 	int n;
 
 	if (r->type == RT_MIMEHEADER) {
@@ -752,13 +771,32 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 	}
 	if (v == NULL)
 		v = r->unset ? r->unset : "";
-	rs->re_run++;
-	n = rmatch_regex(rs, r, v, strlen(v), (r->tflags & TF_MULTIPLE) &&
-	    !r->negate);
+	len = strlen(v);
+	if (len < r->minlen || (r->cls != NULL && !classes_met(rs, r, v, len))) {
+		rs->re_skipped++;	/* bytes every match needs are absent */
+		n = 0;
+	} else {
+		rs->re_run++;
+		n = rmatch_regex(rs, r, v, len, (r->tflags & TF_MULTIPLE) &&
+		    !r->negate);
+	}
 	if (r->negate)
 		rmatch_hit(rs, r, n == 0);
 	else
 		rmatch_hit(rs, r, n > 0 ? n : 0);
+}
+
+/* 0 when r's probe finds no match in t (so r cannot match there) */
+static int
+probe_ok(struct rscan *rs, const struct rule *r, const struct rtext *t)
+{
+	uint64_t t0 = rs->prof != NULL ? clock_ns() : 0;
+	int rc = pcre2_match(r->probe, (PCRE2_SPTR)t->p, t->len, 0, 0, rs->md,
+	    rs->mc);
+
+	if (rs->prof != NULL)
+		rs->prof[r->idx] += clock_ns() - t0;
+	return rc != PCRE2_ERROR_NOMATCH;
 }
 
 /*
@@ -822,9 +860,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 			    !rx_classes_met(r->cls, have)))
 				continue;
 			/* its probe (a suffix PCRE2 searches faster) fails */
-			if (r->probe != NULL && pcre2_match(r->probe,
-			    (PCRE2_SPTR)texts[i].p, texts[i].len, 0, 0, rs->md,
-			    rs->mc) == PCRE2_ERROR_NOMATCH)
+			if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
 				continue;
 			ran[k] = 1;
 			n = rmatch_regex(rs, r, texts[i].p, texts[i].len,

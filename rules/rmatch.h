@@ -8,6 +8,7 @@
 #define HAMLET_RMATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <pcre2.h>
 
@@ -43,6 +44,11 @@ struct rscan {
 	struct htmlmeta		**html;		/* per HTML part, on first use */
 	size_t			 nhtml;
 	int			 html_built;
+
+	/* "bytes present" sets of header values, by value address */
+#define RSCAN_HCLS	61
+	const char		*hcls_key[RSCAN_HCLS];
+	uint64_t		 hcls[RSCAN_HCLS][4];
 
 	/* counters for the prefilter report */
 	size_t			 re_run;	/* regex rules executed */

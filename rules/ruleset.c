@@ -1671,13 +1671,11 @@ ruleset_compile(struct ruleset *rs)
 		}
 		rs->st.regex_active++;
 		push_rule(&rs->by_type[r->type], &rs->nby_type[r->type], r);
-		txt = ruleset_text_of(r->type);
-		if (txt < 0)
-			continue;
 		/*
 		 * The byte-class prefilter: classes a match needs (our walk
 		 * and PCRE2's own first/last code units) and its minimum
-		 * length, checked against each text's "bytes present" set.
+		 * length, checked against each text's (or header value's)
+		 * "bytes present" set.
 		 */
 		r->cls = xcalloc(1, sizeof(*r->cls));
 		(void)rx_classes(r->pat, r->reflags, r->cls);
@@ -1687,6 +1685,9 @@ ruleset_compile(struct ruleset *rs)
 			r->cls = NULL;
 		} else
 			rs->st.regex_classes++;
+		txt = ruleset_text_of(r->type);
+		if (txt < 0)
+			continue;
 		r->lits = xcalloc(1, sizeof(*r->lits));
 		if (!r->negate && rx_literals(r->pat, r->reflags, r->lits)) {
 			r->litids = xcalloc(r->lits->n, sizeof(int));
