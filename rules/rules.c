@@ -375,7 +375,7 @@ rules_lint_print(const struct ruleset *rs, FILE *fp, int verbose)
 	    rs->nalways[TXT_URI] + rs->nalways[TXT_FULL]),
 	    st->literals[TXT_BODY], st->literals[TXT_RAWBODY],
 	    st->literals[TXT_URI], st->literals[TXT_FULL]);
-	fprintf(fp, "prefilter: %zu text regexes with required byte classes, "
+	fprintf(fp, "prefilter: %zu regexes with required byte classes, "
 	    "%zu without literals run behind a faster probe\n",
 	    st->regex_classes, st->regex_probes);
 	for (size_t i = 0; i < rs->ntests; i++)

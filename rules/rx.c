@@ -1125,7 +1125,7 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
  * conditionals, \G, verbs, an option setting such as "(?i)" in the
  * prefix, the x flag.
  */
-#define RX_PROBE_ATOMS	6
+#define RX_PROBE_ATOMS	10
 
 /* skip one top-level atom and its quantifier; NULL on anything odd */
 static const char *
@@ -1256,7 +1256,7 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 			q++;
 	}
 	bestw = start_width(re);
-	if (bestw < 8 * 30)
+	if (bestw < 8 * 24)
 		return NULL;	/* PCRE2 already searches fast enough */
 	for (int k = 0; k < RX_PROBE_ATOMS; k++) {
 		const char *n = skip_atom(p, end);
@@ -1281,7 +1281,7 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 		w = start_width(c);
 		pcre2_code_free(c);
 		/* a few ASCII bytes at most, against many for pat */
-		if (w <= 8 * 6 + 64 && w * 4 <= bestw && w < bestw) {
+		if (w <= 8 * 8 + 64 && w * 3 <= bestw && w < bestw) {
 			bestw = w;
 			best = p;
 		}

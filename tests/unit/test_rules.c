@@ -506,10 +506,125 @@ test_htmlmeta(void)
 	pool_free(p);
 }
 
+/*
+ * The byte classes, minimum length and probe of a pattern are necessary
+ * conditions: whenever the pattern matches a subject, all of them hold.
+ */
+static void
+test_conditions(void)
+{
+	static const char *const pats[] = {
+		"(?:\\b|\\s)[_\\W]{0,3}v[_\\W]{0,3}[i1!|l][_\\W]{0,3}a",
+		"(?:^|\\W)(?=n)(?!norton)n[o0]rt[o0]n(?:$|\\W)",
+		"\\bfoo(?:bar|baz)+", "[^a-z]{3}x", "(?i)HeLLo", "colou?r",
+		"a.c", "(?:abc|de)f{2,}", "\\x41\\042z", "[\\d\\-]+x",
+		"(?:\\b|\\s)_{0,3}[a4@][_\\W]?m[_\\W]?b", "(?i:x)Y",
+	};
+	static const char *const subj[] = {
+		"v.i.a", " v_1_a", " norton", "n0rt0n!", " nort0n", "foobarbaz",
+		"123x", "hello", "HELLO", "color", "colour", "abc", "a\nc",
+		"deff", "abcf", "A\"z", "a\"z", "12-x", "", "@mb", " 4-m-b",
+		"xY", "XY", "xy",
+	};
+	char err[256];
+	int sound = 1, nprobe = 0, nmatch = 0;
+	struct rx_classes c;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		pcre2_code *re = rx_compile(pats[i], 0, err, sizeof(err));
+		pcre2_code *pr = NULL;
+		pcre2_match_data *md;
+		char *pp;
+		size_t minlen;
+
+		if (re == NULL) {
+			test_cond("conditions: pattern compiles", 0);
+			continue;
+		}
+		(void)rx_classes(pats[i], 0, &c);
+		minlen = rx_info_classes(re, &c);
+		pp = rx_probe(pats[i], 0, re);
+		if (pp != NULL) {
+			pr = rx_compile(pp, 0, err, sizeof(err));
+			nprobe++;
+			free(pp);
+		}
+		md = pcre2_match_data_create(4, NULL);
+		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
+			size_t len = strlen(subj[k]);
+			uint64_t have[4];
+
+			if (pcre2_match(re, (PCRE2_SPTR)subj[k], len, 0, 0, md,
+			    NULL) < 0)
+				continue;
+			nmatch++;
+			rx_bytes_present(subj[k], len, have);
+			if (len < minlen || !rx_classes_met(&c, have) ||
+			    (pr != NULL && pcre2_match(pr, (PCRE2_SPTR)subj[k],
+			    len, 0, 0, md, NULL) < 0)) {
+				fprintf(stderr, "unsound: /%s/ on \"%s\"\n",
+				    pats[i], subj[k]);
+				sound = 0;
+			}
+		}
+		pcre2_match_data_free(md);
+		if (pr != NULL)
+			pcre2_code_free(pr);
+		pcre2_code_free(re);
+	}
+	test_cond("conditions hold on every match", sound && nmatch >= 15);
+	test_cond("conditions: some patterns get a probe", nprobe > 0);
+
+	test_cond("classes: letters required", rx_classes("amb[i1!|l]en", 0,
+	    &c) >= 4);
+	{
+		uint64_t have[4];
+
+		rx_bytes_present("a quiet day", 11, have);
+		test_cond("classes: absent letter fails", !rx_classes_met(&c,
+		    have));
+		rx_bytes_present("AMB!EN", 6, have);
+		test_cond("classes: case folded, class member", rx_classes_met(
+		    &c, have));
+	}
+	test_cond("classes: none for optional", rx_classes("(?:abc)?\\d*", 0,
+	    &c) == 0);
+	test_cond("classes: give up on backreference", rx_classes(
+	    "(a)x\\1", 0, &c) == 0);
+	{
+		pcre2_code *re;
+		char *pp;
+
+		re = rx_compile("(?:\\b|\\s)[_\\W]{0,3}m[_\\W]{0,3}b[_\\W]"
+		    "{0,3}x", 0, err, sizeof(err));
+		pp = rx_probe("(?:\\b|\\s)[_\\W]{0,3}m[_\\W]{0,3}b[_\\W]{0,3}x",
+		    0, re);
+		test_cond("probe: leading word boundary dropped", pp != NULL &&
+		    pp[0] != '(');
+		free(pp);
+		pcre2_code_free(re);
+		re = rx_compile("(a)[_\\W]{0,3}zq\\1", 0, err, sizeof(err));
+		test_cond("probe: none with a backreference", rx_probe(
+		    "(a)[_\\W]{0,3}zq\\1", 0, re) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("(?i)(?:\\b|\\s)[_\\W]{0,3}zq", 0, err,
+		    sizeof(err));
+		test_cond("probe: an option setting is never dropped",
+		    rx_probe("(?i)(?:\\b|\\s)[_\\W]{0,3}zq", 0, re) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("(?:\\b|\\s)[_\\W]{0,3}zq|y", 0, err,
+		    sizeof(err));
+		test_cond("probe: none with a top-level alternation",
+		    rx_probe("(?:\\b|\\s)[_\\W]{0,3}zq|y", 0, re) == NULL);
+		pcre2_code_free(re);
+	}
+}
+
 int
 main(void)
 {
 	msg_global_init();
+	test_conditions();
 	test_meta();
 	test_rx();
 	test_ac();
