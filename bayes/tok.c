@@ -68,17 +68,30 @@ cls_init(void)
 	pthread_once(&cls_once, cls_fill);
 }
 
-uint64_t
-tok_hash(const char *s, size_t n)
+/*
+ * FNV-1a, 64 bit: short keys, good enough spread for a 64-bit key. It
+ * streams, so a prefix and a word are hashed without joining them.
+ */
+#define FNV_INIT	0xcbf29ce484222325ULL
+#define FNV_PRIME	0x100000001b3ULL
+
+static inline uint64_t
+fnv_add(uint64_t h, const char *s, size_t n)
 {
-	/* FNV-1a, 64 bit: short keys, good enough spread for a 64-bit key */
-	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
+		h *= FNV_PRIME;
 	}
+	return h;
+}
+
+uint64_t
+tok_hash(const char *s, size_t n)
+{
+	uint64_t h = fnv_add(FNV_INIT, s, n);
+
 	return h == 0 ? 1 : h;
 }
 
@@ -140,14 +153,18 @@ emit2(struct tokctx *c, const char *pfx, size_t plen, const char *w,
 
 	if (plen + wlen > sizeof(b))
 		wlen = sizeof(b) - plen;
+	if (!c->l->keep_text) {
+		h = fnv_add(fnv_add(FNV_INIT, pfx, plen), w, wlen);
+		h = h == 0 ? 1 : h;
+		add_hash(c, h);
+		return h;
+	}
 	memcpy(b, pfx, plen);
 	memcpy(b + plen, w, wlen);
 	h = tok_hash(b, plen + wlen);
 	add_hash(c, h);
-	if (c->l->keep_text) {
-		buf_add(&c->l->text, b, plen + wlen);
-		buf_addc(&c->l->text, '\n');
-	}
+	buf_add(&c->l->text, b, plen + wlen);
+	buf_addc(&c->l->text, '\n');
 	return h;
 }
 
@@ -201,6 +218,17 @@ fold(const char *w, size_t n, char *out)
 	memcpy(out, f, len);
 	g_free(f);
 	return len;
+}
+
+static int
+ascii_word(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)w[i] >= 0x80)
+			return 0;
+	return 1;
 }
 
 /* word filters */
@@ -261,8 +289,19 @@ word(struct tokctx *c, const char *pfx, size_t plen, const char *w, size_t n,
 		}
 		return;
 	}
-	len = fold(w, n, f);
-	h = emit2(c, pfx, plen, f, len);
+	if (!c->l->keep_text && plen + n <= TOK_BUF && ascii_word(w, n)) {
+		/* the common case: fold while hashing, as emit2() would */
+		h = fnv_add(FNV_INIT, pfx, plen);
+		for (i = 0; i < n; i++) {
+			h ^= (unsigned char)tolower((unsigned char)w[i]);
+			h *= FNV_PRIME;
+		}
+		h = h == 0 ? 1 : h;
+		add_hash(c, h);
+	} else {
+		len = fold(w, n, f);
+		h = emit2(c, pfx, plen, f, len);
+	}
 	if (flags & W_PAIRS) {
 		for (i = 0; i < c->nring && i < OSB_WINDOW; i++) {
 			uint64_t prev = c->ring[(c->nring - 1 - i) % OSB_WINDOW];

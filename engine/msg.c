@@ -257,6 +257,7 @@ replace_nuls(char *s, size_t len)
 struct hdr_vec {
 	struct msg_header *v;
 	size_t n, cap;
+	int odd;	/* a line GMime might split differently (see mime_stream) */
 };
 
 static struct msg_header *
@@ -367,6 +368,8 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 			m->anomalies |= MSG_BAD_HEADER | MSG_NO_HEADER_END;
 			return i;
 		}
+		if (c != name_len)
+			hv->odd = 1;
 		vstart = i + c + 1;
 		/* the value runs over continuation lines */
 		next = i + ll + (nl ? 1 : 0);
@@ -388,7 +391,9 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 		}
 		if (msg_is_spam_header(line, name_len))
 			m->nspam_hdrs++;
-		else if (hv->n < MAX_HEADERS) {
+		else if (hv->n >= MAX_HEADERS)
+			hv->odd = 1;
+		else {
 			struct msg_header *h = hdr_push(p, hv);
 			size_t rs = vstart;
 			while (rs < vend && (raw[rs] == ' ' || raw[rs] == '\t'))
@@ -791,6 +796,45 @@ walk_mime(struct builder *b, GMimeObject *root)
 	free(stack);
 }
 
+/*
+ * The bytes GMime parses. GMime turns every header of the top-level
+ * block into objects (and the root part keeps only the Content-* ones),
+ * which cost more than the rest of its parse; when split_headers() found
+ * a clean block, GMime gets just the Content-* headers as split here and
+ * the body, which gives it the same root part and MIME tree. Otherwise
+ * (a line without a colon, no end of the header block, NUL bytes, "Name
+ * :", the header cap) GMime reads the block itself, as it was sent.
+ */
+static GMimeStream *
+mime_stream(const struct msg *m, const struct hdr_vec *hv, const char *raw,
+    size_t start)
+{
+	GByteArray *ba;
+	size_t body = m->scan_len - m->body_off;
+
+	if (hv->odd || (m->anomalies & (MSG_NO_HEADER_END | MSG_BAD_HEADER |
+	    MSG_NUL_BYTES)) || m->body_off < start || body > G_MAXUINT / 2)
+		return g_mime_stream_mem_new_with_buffer(raw + start,
+		    m->scan_len - start);
+	ba = g_byte_array_sized_new((guint)(body + 256));
+	for (size_t i = 0; i < hv->n; i++) {
+		const struct msg_header *h = &hv->v[i];
+
+		if (strncasecmp(h->name, "Content-", 8) != 0)
+			continue;
+		g_byte_array_append(ba, (const guint8 *)h->name,
+		    (guint)strlen(h->name));
+		g_byte_array_append(ba, (const guint8 *)": ", 2);
+		g_byte_array_append(ba, (const guint8 *)h->raw,
+		    (guint)strlen(h->raw));
+		g_byte_array_append(ba, (const guint8 *)"\n", 1);
+	}
+	g_byte_array_append(ba, (const guint8 *)"\n", 1);
+	g_byte_array_append(ba, (const guint8 *)raw + m->body_off, (guint)body);
+	/* the stream owns the array */
+	return g_mime_stream_mem_new_with_byte_array(ba);
+}
+
 /* MIME could not be parsed: the whole body is one text/plain part */
 static void
 fallback_body(struct builder *b, const char *body, size_t len)
@@ -869,11 +913,10 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	}
 	m->body_off = split_headers(pool, m, raw, start, m->scan_len, &b.hdrs);
 	m->nmsg_hdrs = b.hdrs.n;
+	/* MIME structure from GMime (the NUL check is for the headers) */
+	stream = mime_stream(m, &b.hdrs, raw, start);
 	if (memchr(raw + m->body_off, 0, m->scan_len - m->body_off))
 		m->anomalies |= MSG_NUL_BYTES;
-
-	/* MIME structure from GMime over the same bytes */
-	stream = g_mime_stream_mem_new_with_buffer(raw + start, m->scan_len - start);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	gm = g_mime_parser_construct_part(parser, NULL);

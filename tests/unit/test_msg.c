@@ -2,6 +2,7 @@
  * test_msg.c - the message model: headers raw and decoded, charsets,
  * HTML visible/invisible text, URIs, attachments, limits and broken mail.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,76 @@ main(void)
 		test_cond("size limit recorded", (m->limits & MSG_LIM_SIZE) && m->scan_len == 2048);
 		test_cond("raw length kept", m->raw_len == b.len);
 		buf_free(&b);
+	}
+	/*
+	 * GMime gets only the Content-* headers of a clean header block;
+	 * "Subject :" sends it the block as written. Both must give the
+	 * same MIME tree, text and root-part headers.
+	 */
+	{
+		static const char *const fmt[2] = {
+		    "Subject: hi\nFrom: a@b.example\nContent-Type: multipart/alternative;\n"
+		    "\tboundary=\"zz\"\nMIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\n\n"
+		    "--zz\nContent-Type: text/plain; charset=iso-8859-1\n"
+		    "Content-Transfer-Encoding: quoted-printable\n\ncaf=E9 one\n"
+		    "--zz\nContent-Type: text/html\n\n<p>two <a href=\"http://x.example/\">x</a></p>\n"
+		    "--zz--\n",
+		    "Subject : hi\nFrom: a@b.example\nContent-Type: multipart/alternative;\n"
+		    "\tboundary=\"zz\"\nMIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\n\n"
+		    "--zz\nContent-Type: text/plain; charset=iso-8859-1\n"
+		    "Content-Transfer-Encoding: quoted-printable\n\ncaf=E9 one\n"
+		    "--zz\nContent-Type: text/html\n\n<p>two <a href=\"http://x.example/\">x</a></p>\n"
+		    "--zz--\n" };
+		struct msg *mm[2];
+
+		for (int k = 0; k < 2; k++)
+			mm[k] = parse(p, fmt[k]);
+		test_cond("Content-* only to GMime: 3 parts", mm[0]->nparts == 3 &&
+		    mm[1]->nparts == 3);
+		test_cond("Content-* only to GMime: same text",
+		    strcmp(mm[0]->visible, mm[1]->visible) == 0 &&
+		    strstr(mm[0]->visible, "caf\xc3\xa9 one") &&
+		    strstr(mm[0]->visible, "two x"));
+		test_cond("Content-* only to GMime: same URIs", mm[0]->nuris == 1 &&
+		    mm[1]->nuris == 1 && strcmp(mm[0]->uris[0].uri, mm[1]->uris[0].uri) == 0);
+		test_cond("root part keeps its Content-* headers only",
+		    mm[0]->parts[0].nhdrs == 2 && mm[1]->parts[0].nhdrs == 2 &&
+		    strcmp(mm[0]->hdrs[mm[0]->parts[0].hdr_first].raw,
+		    "multipart/alternative;\n\tboundary=\"zz\"") == 0 &&
+		    strcmp(mm[1]->hdrs[mm[1]->parts[0].hdr_first].raw,
+		    mm[0]->hdrs[mm[0]->parts[0].hdr_first].raw) == 0);
+		test_cond("Content-* only to GMime: same parts",
+		    strcmp(mm[0]->parts[1].ctype, "text/plain") == 0 &&
+		    strcmp(mm[1]->parts[1].ctype, "text/plain") == 0 &&
+		    strcmp(mm[0]->parts[1].encoding, mm[1]->parts[1].encoding) == 0 &&
+		    strcmp(mm[0]->parts[2].ctype, "text/html") == 0 &&
+		    strcmp(mm[1]->parts[2].ctype, "text/html") == 0);
+	}
+	/* the iconv descriptor cache: many charsets in turn, then again */
+	{
+		static const char *const cs[] = { "iso-8859-1", "koi8-r",
+		    "windows-1251", "iso-8859-2", "iso-8859-15", "cp1252",
+		    "iso-8859-5", "iso-8859-7", "iso-8859-9", "koi8-u" };
+		int ok = 1;
+
+		for (int round = 0; round < 3; round++)
+			for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+				char raw[256];
+
+				snprintf(raw, sizeof(raw), "Subject: x\nContent-Type: "
+				    "text/plain; charset=%s\n\nA\xe9Z\n", cs[k]);
+				m = parse(p, raw);
+				if (m->nparts != 1 || m->visible == NULL ||
+				    strncmp(m->visible, "A", 1) != 0 ||
+				    strstr(m->visible, "Z") == NULL ||
+				    strlen(m->visible) < 4)
+					ok = 0;
+			}
+		test_cond("charsets decoded through the descriptor cache", ok);
+		m = parse(p, "Subject: x\nContent-Type: text/plain; charset=iso-8859-1\n\n"
+		    "caf\xe9\n");
+		test_cond("cached descriptor still right", strcmp(m->visible,
+		    "caf\xc3\xa9\n") == 0 || strcmp(m->visible, "caf\xc3\xa9") == 0);
 	}
 	pool_free(p);
 	cfg_free(c);
