@@ -837,6 +837,10 @@ cseq(struct cwalk *w, struct creq *out)
 
 		if (c == '|' || c == ')')
 			break;
+		if (c == '{' && w->p + 1 < w->end && w->p[1] == ',') {
+			w->giveup = 1;	/* {,n}: a quantifier in newer PCRE2 */
+			break;
+		}
 		if (c == '\\') {
 			int e;
 
@@ -1072,14 +1076,17 @@ rx_info_classes(const pcre2_code *re, struct rx_classes *out)
 		return 0;
 	if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &minlen) != 0)
 		minlen = 0;
-	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	/* a first byte only when no match can be empty */
+	if (minlen > 0 &&
+	    pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
 	    type == 1 &&
 	    pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT, &cu) == 0) {
 		memset(&s, 0, sizeof(s));
 		cset_add(&s, (int)(cu & 0xff));
 		cset_fold(&s);
 		classes_push(out, &s);
-	} else if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) == 0 &&
+	} else if (minlen > 0 &&
+	    pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) == 0 &&
 	    bm != NULL) {
 		memset(&s, 0, sizeof(s));
 		for (int c = 0; c < 256; c++)
@@ -1236,7 +1243,7 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 {
 	const char *end = pat + strlen(pat), *p = pat, *best = NULL;
 	const char *bad[] = { "\\G", "\\g", "\\k", "(?P=", "(?P>", "(?R",
-	    "(?&", "(?(", "(*", "(?|", "\\Q", NULL };
+	    "(?&", "(?(", "(*", "(?|", "\\Q", "{,", NULL };
 	unsigned bestw, w;
 	char err[128];
 

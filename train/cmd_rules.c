@@ -299,18 +299,26 @@ cmd_rules(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	rc = cli_parse(&c, argc - 1, argv + 1, opts);
 	if (rc < 0) {
+		cli_free(&c);
 		usage();
 		return 0;
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		cli_free(&c);
 		return rc;
+	}
 	if (strcmp(sub, "lint") == 0)
-		return lint(&c, c.verbose, verify, profile);
-	if (strcmp(sub, "test") == 0)
-		return test(&c, c.verbose);
-	if (strcmp(sub, "hits") == 0)
-		return hits(&c);
-	fprintf(stderr, "hamlet: rules: unknown subcommand '%s'\n", sub);
-	usage();
-	return EX_USAGE;
+		rc = lint(&c, c.verbose, verify, profile);
+	else if (strcmp(sub, "test") == 0)
+		rc = test(&c, c.verbose);
+	else if (strcmp(sub, "hits") == 0)
+		rc = hits(&c);
+	else {
+		fprintf(stderr, "hamlet: rules: unknown subcommand '%s'\n",
+		    sub);
+		usage();
+		rc = EX_USAGE;
+	}
+	cli_free(&c);
+	return rc;
 }
