@@ -242,13 +242,13 @@ text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
 static int
 replace_nuls(char *s, size_t len)
 {
+	char *p = s, *e = s + len;
 	int found = 0;
 
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\0') {
-			s[i] = ' ';
-			found = 1;
-		}
+	while (p < e && (p = memchr(p, '\0', (size_t)(e - p))) != NULL) {
+		*p++ = ' ';
+		found = 1;
+	}
 	return found;
 }
 
@@ -681,7 +681,7 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 	if (t.len)
 		replace_nuls(t.p, t.len);
 	/* CRLF -> LF so text rules see one line ending */
-	{
+	if (t.len && memchr(t.p, '\r', t.len)) {
 		size_t o = 0;
 		for (size_t k = 0; k < t.len; k++)
 			if (!(t.p[k] == '\r' && k + 1 < t.len && t.p[k + 1] == '\n'))
