@@ -464,29 +464,40 @@ add_floor(uint32_t v, int64_t d)
 }
 
 /* write the batch's changes into transaction t */
+/* store_update_many() callback: delta i of the batch onto its counts */
+static void
+delta_apply(void *arg, size_t i, struct store_counts *c)
+{
+	struct bayes_batch *bb = arg;
+	const struct delta *d = &bb->d[i];
+
+	c->spam = add_floor(c->spam, d->ds);
+	c->ham = add_floor(c->ham, d->dh);
+	if (d->ds > 0 || d->dh > 0 || c->day == 0)
+		c->day = bb->day;
+}
+
 static enum status
 batch_apply(struct bayes_batch *bb, struct store_txn *t)
 {
 	struct store_counts c;
 	struct store_seen ss;
 	enum status rc;
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < bb->dn; i++) {
-		const struct delta *d = &bb->d[i];
+	/* deltas that cancelled out change nothing (idempotent on a retry) */
+	for (i = 0, j = 0; i < bb->dn; i++)
+		if (bb->d[i].ds != 0 || bb->d[i].dh != 0)
+			bb->d[j++] = bb->d[i];
+	bb->dn = j;
+	if (bb->dn > 0) {
+		uint64_t *keys = xreallocarray(NULL, bb->dn, sizeof(*keys));
 
-		if (d->ds == 0 && d->dh == 0)
-			continue;
-		rc = store_get(t, d->key, &c);
-		if (rc == ST_NOTFOUND)
-			memset(&c, 0, sizeof(c));
-		else if (rc != ST_OK)
-			return rc;
-		c.spam = add_floor(c.spam, d->ds);
-		c.ham = add_floor(c.ham, d->dh);
-		if (d->ds > 0 || d->dh > 0 || c.day == 0)
-			c.day = bb->day;
-		if ((rc = store_put(t, d->key, &c)) != ST_OK)
+		for (i = 0; i < bb->dn; i++)
+			keys[i] = bb->d[i].key;
+		rc = store_update_many(t, keys, bb->dn, delta_apply, bb);
+		free(keys);
+		if (rc != ST_OK)
 			return rc;
 	}
 	if (bb->dspam != 0 || bb->dham != 0) {

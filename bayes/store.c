@@ -62,6 +62,29 @@ store_get_many(struct store_txn *t, const uint64_t *keys, size_t n,
 }
 
 enum status
+store_update_many(struct store_txn *t, const uint64_t *keys, size_t n,
+    void (*fn)(void *, size_t, struct store_counts *), void *arg)
+{
+	struct store_counts c;
+	enum status st;
+	size_t i;
+
+	if (t->st->ops->update_many != NULL)
+		return t->st->ops->update_many(t, keys, n, fn, arg);
+	for (i = 0; i < n; i++) {
+		st = t->st->ops->get(t, keys[i], &c);
+		if (st == ST_NOTFOUND)
+			memset(&c, 0, sizeof(c));
+		else if (st != ST_OK)
+			return st;
+		fn(arg, i, &c);
+		if ((st = store_put(t, keys[i], &c)) != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
+enum status
 store_put(struct store_txn *t, uint64_t key, const struct store_counts *c)
 {
 	if (key != STORE_TOTALS_KEY && c->spam == 0 && c->ham == 0) {

@@ -81,6 +81,9 @@ struct store_ops {
 	enum status (*info)(struct store_txn *, struct store_info *);
 	enum status (*grow)(struct store *);
 	void (*close)(struct store *);
+	/* optional: see store_update_many(); NULL: get and put each key */
+	enum status (*update_many)(struct store_txn *, const uint64_t *, size_t,
+	    void (*)(void *, size_t, struct store_counts *), void *);
 };
 
 /* every backend's handle starts with this */
@@ -133,6 +136,15 @@ enum status store_get_many(struct store_txn *t, const uint64_t *keys,
 enum status store_put(struct store_txn *t, uint64_t key,
     const struct store_counts *c);
 enum status store_del(struct store_txn *t, uint64_t key);
+/*
+ * Read-modify-write of n keys given in ascending order: fn(arg, i, c)
+ * gets key i's counts (zero when missing) and changes them; they are
+ * then stored as by store_put(). One B-tree walk instead of a lookup
+ * and an insert per key (the trainer's batch commit).
+ */
+enum status store_update_many(struct store_txn *t, const uint64_t *keys,
+    size_t n, void (*fn)(void *arg, size_t i, struct store_counts *c),
+    void *arg);
 
 enum status store_seen_get(struct store_txn *t, const uint8_t *digest,
     struct store_seen *out /* OUT */);

@@ -293,6 +293,61 @@ lmdb_get_many(struct store_txn *bt, const uint64_t *keys, size_t n,
 	return ST_OK;
 }
 
+/*
+ * Keys in ascending order: each MDB_SET mostly finds the cursor already
+ * on the right leaf page, and an existing record is overwritten where it
+ * is (MDB_CURRENT, same size) instead of being searched for again.
+ */
+static enum status
+lmdb_update_many(struct store_txn *bt, const uint64_t *keys, size_t n,
+    void (*fn)(void *, size_t, struct store_counts *), void *arg)
+{
+	MDB_cursor *cur;
+	struct store_counts c;
+	uint8_t kb[8], vb[LMDB_TOKVAL];
+	MDB_val k, v;
+	size_t i;
+	int rc, found;
+
+	if ((rc = mdb_cursor_open(lt(bt), ls(bt)->e->tok, &cur)) != 0)
+		return mdb_status(ls(bt), rc, "cursor");
+	for (i = 0; i < n; i++) {
+		key_enc(kb, keys[i]);
+		k.mv_size = 8;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+		if (rc == 0) {
+			counts_dec(&v, &c);
+			found = 1;
+		} else if (rc == MDB_NOTFOUND) {
+			memset(&c, 0, sizeof(c));
+			found = 0;
+		} else
+			goto fail;
+		fn(arg, i, &c);
+		if (keys[i] != STORE_TOTALS_KEY && c.spam == 0 && c.ham == 0) {
+			/* as store_put(): an empty record goes */
+			if (found && (rc = mdb_cursor_del(cur, 0)) != 0)
+				goto fail;
+			continue;
+		}
+		u32_enc(vb, c.spam);
+		u32_enc(vb + 4, c.ham);
+		u32_enc(vb + 8, c.day);
+		k.mv_size = 8;
+		k.mv_data = kb;
+		v.mv_size = sizeof(vb);
+		v.mv_data = vb;
+		if ((rc = mdb_cursor_put(cur, &k, &v, found ? MDB_CURRENT : 0)) != 0)
+			goto fail;
+	}
+	mdb_cursor_close(cur);
+	return ST_OK;
+fail:
+	mdb_cursor_close(cur);
+	return mdb_status(ls(bt), rc, "update tokens");
+}
+
 static enum status
 lmdb_put(struct store_txn *bt, uint64_t key, const struct store_counts *c)
 {
@@ -525,7 +580,8 @@ static const struct store_ops lmdb_ops = {
 	lmdb_begin, lmdb_commit, lmdb_abort, lmdb_get, lmdb_get_many,
 	lmdb_put, lmdb_del,
 	lmdb_seen_get, lmdb_seen_put, lmdb_seen_del, lmdb_foreach,
-	lmdb_seen_foreach, lmdb_clear, lmdb_info, lmdb_grow, lmdb_close
+	lmdb_seen_foreach, lmdb_clear, lmdb_info, lmdb_grow, lmdb_close,
+	lmdb_update_many
 };
 
 /* mkdir -p with mode 0700 for the components we create */

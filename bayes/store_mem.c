@@ -331,7 +331,8 @@ mem_close(struct store *st)
 static const struct store_ops mem_ops = {
 	mem_begin, mem_commit, mem_abort, mem_get, NULL, mem_put, mem_del,
 	mem_seen_get, mem_seen_put, mem_seen_del, mem_foreach,
-	mem_seen_foreach, mem_clear, mem_info, mem_grow, mem_close
+	mem_seen_foreach, mem_clear, mem_info, mem_grow, mem_close,
+	NULL		/* update_many: get and put */
 };
 
 struct store *

@@ -736,6 +736,75 @@ out:
 	free(path);
 }
 
+/* store_update_many() callback for test_update_many: add arg[i] to spam */
+static void
+upd_fn(void *arg, size_t i, struct store_counts *c)
+{
+	const int *d = arg;
+
+	c->spam = (uint32_t)((int)c->spam + d[i]);
+	c->ham += d[i] > 0 ? 1 : 0;
+	c->day = 7;
+}
+
+/* the LMDB cursor walk and the get/put fallback give the same store */
+static void
+test_update_many(void)
+{
+	char dir[] = "/tmp/hamlet-test-upd.XXXXXX", err[256];
+	static const uint64_t keys[] = { 5, 9, 11, 400, 70000 };
+	static const int d[] = { 2, -1, 3, 1, 4 };
+	struct store *st[2];
+	struct store_txn *t;
+	struct store_counts c;
+	int ok = 1;
+
+	if (mkdtemp(dir) == NULL) {
+		test_cond("mkdtemp", 0);
+		return;
+	}
+	st[0] = store_mem_new();
+	if (store_lmdb_open(dir, STORE_CREATE, &st[1], err, sizeof(err)) != ST_OK) {
+		test_cond("update_many: open lmdb", 0);
+		store_close(st[0]);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		/* 9 has 1 spam 0 ham: -1 empties it, so it goes */
+		c.spam = 1, c.ham = 0, c.day = 3;
+		ok &= store_begin(st[k], 1, &t) == ST_OK;
+		ok &= store_put(t, 9, &c) == ST_OK;
+		c.spam = 4, c.ham = 2;
+		ok &= store_put(t, 400, &c) == ST_OK;
+		ok &= store_update_many(t, keys, 5, upd_fn, (void *)d) == ST_OK;
+		ok &= store_commit(t) == ST_OK;
+	}
+	test_cond("update_many: both backends commit", ok);
+	for (int k = 0; k < 2; k++) {
+		ok = store_begin(st[k], 0, &t) == ST_OK;
+		ok &= store_get(t, 9, &c) == ST_NOTFOUND;
+		ok &= store_get(t, 5, &c) == ST_OK && c.spam == 2 && c.ham == 1 &&
+		    c.day == 7;
+		ok &= store_get(t, 400, &c) == ST_OK && c.spam == 5 &&
+		    c.ham == 3;
+		ok &= store_get(t, 70000, &c) == ST_OK && c.spam == 4;
+		ok &= store_get(t, 11, &c) == ST_OK && c.spam == 3;
+		store_abort(t);
+		test_cond(k ? "update_many: lmdb walk" : "update_many: get/put", ok);
+	}
+	store_close(st[0]);
+	store_close(st[1]);
+	{
+		char *p = xasprintf("%s/data.mdb", dir);
+		unlink(p);
+		free(p);
+		p = xasprintf("%s/lock.mdb", dir);
+		unlink(p);
+		free(p);
+		rmdir(dir);
+	}
+}
+
 int
 main(void)
 {
@@ -748,6 +817,7 @@ main(void)
 	test_expire();
 	test_dump_restore();
 	test_lmdb();
+	test_update_many();
 	test_engine();
 	cfg_free(cfg);
 	return test_report();
