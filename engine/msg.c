@@ -326,10 +326,23 @@ decode_value(struct pool *p, const char *raw, size_t len)
 	return r;
 }
 
-static int
-is_header_name_char(unsigned char c)
+size_t
+msg_header_name_len(const char *line, size_t len, size_t *colon)
 {
-	return c > 32 && c < 127 && c != ':';
+	size_t n = 0, c;
+
+	while (n < len && (unsigned char)line[n] > 32 &&
+	    (unsigned char)line[n] < 127 && line[n] != ':')
+		n++;
+	/* "Name :" is tolerated like most MTAs do */
+	c = n;
+	while (c < len && (line[c] == ' ' || line[c] == '\t'))
+		c++;
+	if (n == 0 || c >= len || line[c] != ':')
+		return 0;
+	if (colon)
+		*colon = c;
+	return n;
 }
 
 /*
@@ -346,18 +359,13 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 		const char *line = raw + i;
 		const char *nl = memchr(line, '\n', len - i);
 		size_t ll = nl ? (size_t)(nl - line) : len - i;
-		size_t name_len = 0, vstart, vend, next;
+		size_t name_len, c = 0, vstart, vend, next;
 
 		/* empty line: end of headers */
 		if (ll == 0 || (ll == 1 && line[0] == '\r'))
 			return i + ll + (nl ? 1 : 0);
-		while (name_len < ll && is_header_name_char((unsigned char)line[name_len]))
-			name_len++;
-		/* "Name :" is tolerated like most MTAs do */
-		size_t c = name_len;
-		while (c < ll && (line[c] == ' ' || line[c] == '\t'))
-			c++;
-		if (name_len == 0 || c >= ll || line[c] != ':') {
+		name_len = msg_header_name_len(line, ll, &c);
+		if (name_len == 0) {
 			if (line[0] == ' ' || line[0] == '\t') {
 				/* continuation without a header: skip it */
 				m->anomalies |= MSG_BAD_HEADER;

@@ -164,6 +164,14 @@ const struct msg_header *msg_header(const struct msg *m, const char *name,
 /* Number of top-level headers named name. */
 size_t msg_header_count(const struct msg *m, const char *name);
 
+/*
+ * When line (len bytes) starts a header field, the length of its name
+ * (and in *colon, may be NULL, the offset of its colon: "Name :" is
+ * accepted); 0 when it does not. The one definition of a header line,
+ * shared by the parser and the tagger.
+ */
+size_t msg_header_name_len(const char *line, size_t len, size_t *colon);
+
 /* 1 if name is an inbound filter header hamlet must ignore (X-Spam-*). */
 int msg_is_spam_header(const char *name, size_t len);
 

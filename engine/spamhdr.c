@@ -547,16 +547,7 @@ is_cont(const char *raw, size_t i, size_t len)
 static size_t
 header_name(const char *raw, size_t i, size_t len)
 {
-	size_t k = i;
-
-	while (k < len && raw[k] > 32 && raw[k] < 127 && raw[k] != ':')
-		k++;
-	if (k == i)
-		return 0;
-	size_t c = k;
-	while (c < len && (raw[c] == ' ' || raw[c] == '\t'))
-		c++;
-	return c < len && raw[c] == ':' ? k - i : 0;
+	return i < len ? msg_header_name_len(raw + i, len - i, NULL) : 0;
 }
 
 /* append one header, folding "\n" to the message's line ending */
