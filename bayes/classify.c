@@ -4,10 +4,14 @@
  * f(w) = (s*x + n*p(w)) / (s + n), p(w) = (b/nspam) / (b/nspam + g/nham)
  * where b, g are the token's spam and ham counts and n = b + g (Gary
  * Robinson, "A statistical approach to the spam problem", 2003).
- * The most significant tokens (largest |f - 0.5|, at least min_dev)
- * are combined with Fisher's method:
+ * The most significant tokens (largest |f - 0.5|, at least min_dev:
+ * max_tokens of the body, URI and MIME tokens and, when max_hdr is set,
+ * max_hdr header tokens besides) are combined with Fisher's method:
  *   S = 1 - Q(-2 sum ln(1 - f), 2n)   H = 1 - Q(-2 sum ln f, 2n)
  *   prob = (1 + S - H) / 2
+ * and, for ranking, ln(prob / (1 - prob)) in the log domain: with 1 - Q
+ * computed as the chi-square's lower tail where it is small, this keeps
+ * its resolution where prob is 0, 1 or exactly 0.5 in a double.
  * No allocation except one scratch array per call; no I/O.
  */
 #include <math.h>
@@ -25,12 +29,7 @@ classify_params_from_cfg(struct classify_params *p, const struct cfg *c)
 	p->x = c->bayes_robinson_x;
 	p->min_dev = c->bayes_min_dev;
 	p->max_tokens = c->bayes_max_tokens;
-	/*
-	 * Capping header tokens (they come in correlated bunches) to a
-	 * third of the evidence measured no better in cross-validation on
-	 * the training part of the corpus: off.
-	 */
-	p->max_hdr = 0;
+	p->max_hdr = c->bayes_max_header_tokens;
 }
 
 double
@@ -83,6 +82,53 @@ classify_chi2q(double x2, int v)
 	return exp(classify_log_chi2q(x2, v));
 }
 
+/* bound of the lower-tail series (it stops far earlier, see below) */
+#define CHI2P_TERMS	1000000
+
+double
+classify_log_chi2p(double x2, int v)
+{
+	double m, lq, lterm, lsum;
+	int n, k;
+
+	if (x2 <= 0 || v < 2)
+		return -INFINITY;	/* P = 0 */
+	lq = classify_log_chi2q(x2, v);
+	if (lq < -M_LN2)
+		return log1p(-exp(lq));	/* P > 1/2: no cancellation */
+	/*
+	 * P = e^-m sum_{k >= v/2} m^k / k! (Poisson upper tail). Q >= 1/2
+	 * puts v/2 at or above about the mean m, so the terms fall from
+	 * the first one on, and 45 e-folds below the sum is far below a
+	 * double's precision.
+	 */
+	m = x2 / 2.0;
+	n = v / 2;
+	lterm = -m + n * log(m) - lgamma(n + 1.0);
+	lsum = lterm;
+	for (k = n + 1; k < n + CHI2P_TERMS; k++) {
+		lterm += log(m / k);
+		if (lterm > lsum)
+			lsum = lterm + log1p(exp(lsum - lterm));
+		else
+			lsum = lsum + log1p(exp(lterm - lsum));
+		if (k > m && lterm < lsum - 45)
+			break;
+	}
+	return lsum > 0 ? 0 : lsum;
+}
+
+/* ln(e^a + e^b) */
+static double
+log_add(double a, double b)
+{
+	if (a == -INFINITY)
+		return b;
+	if (b == -INFINITY)
+		return a;
+	return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
 struct sig {
 	double	 f;
 	double	 dev;
@@ -103,8 +149,8 @@ classify_combine(const struct classify_params *p, const uint64_t *keys,
     struct classify_result *out)
 {
 	struct sig *sg;
-	double f, sl = 0, hl = 0, lqs, lqh, qs, qh;
-	size_t i, k = 0, use, nhdr = 0;
+	double f, sl = 0, hl = 0, lqs, lqh, lps, lph, qs, qh;
+	size_t i, k = 0, use, nhdr = 0, nbody = 0;
 
 	out->prob = 0.5;
 	out->rank = 0;
@@ -126,11 +172,24 @@ classify_combine(const struct classify_params *p, const uint64_t *keys,
 	qsort(sg, k, sizeof(*sg), cmp_dev);
 	use = 0;
 	for (i = 0; i < k; i++) {
-		if (p->max_tokens > 0 && use >= (size_t)p->max_tokens)
-			break;
-		if (sg[i].hdr && p->max_hdr > 0 && nhdr >= (size_t)p->max_hdr)
-			continue;
-		nhdr += sg[i].hdr;
+		/*
+		 * With a header quota, header and other tokens are picked
+		 * apart: a long text with many mildly hammy words cannot
+		 * push every header token out, nor a header block full of
+		 * correlated relay tokens the text.
+		 */
+		if (p->max_hdr > 0 && sg[i].hdr) {
+			if (nhdr >= (size_t)p->max_hdr)
+				continue;
+			nhdr++;
+		} else {
+			if (p->max_tokens > 0 && nbody >= (size_t)p->max_tokens) {
+				if (p->max_hdr > 0 && nhdr < (size_t)p->max_hdr)
+					continue;
+				break;
+			}
+			nbody++;
+		}
 		/* f is strictly inside (0, 1) for s > 0 */
 		f = sg[i].f;
 		if (f < 1e-300)
@@ -154,6 +213,12 @@ classify_combine(const struct classify_params *p, const uint64_t *keys,
 		out->prob = 0;
 	if (out->prob > 1)
 		out->prob = 1;
-	out->rank = lqh - lqs;
+	/*
+	 * prob = (qh + ps) / 2 and 1 - prob = (ph + qs) / 2 with p = 1 - q:
+	 * the log-odds from the four tails, each exact in the log domain.
+	 */
+	lps = classify_log_chi2p(-2.0 * sl, 2 * (int)use);
+	lph = classify_log_chi2p(-2.0 * hl, 2 * (int)use);
+	out->rank = log_add(lqh, lps) - log_add(lph, lqs);
 	out->nused = (int)use;
 }

@@ -18,15 +18,19 @@ struct classify_params {
 	double	 s;		/* Robinson strength */
 	double	 x;		/* Robinson prior for unknown words */
 	double	 min_dev;	/* ignore tokens with |f - 0.5| below this */
-	int	 max_tokens;	/* most significant tokens used */
-	int	 max_hdr;	/* of which at most this many header tokens
-				   (TOK_HDR_BIT set in the key); 0 = any */
+	int	 max_tokens;	/* most significant tokens used (with
+				   max_hdr: of the non-header tokens) */
+	int	 max_hdr;	/* > 0: besides, this many header tokens
+				   (TOK_HDR_BIT set in the key), picked
+				   apart; 0: one selection of max_tokens */
 };
 
 struct classify_result {
 	double	 prob;		/* 0 (ham) .. 1 (spam) */
-	double	 rank;		/* ln Q(ham) - ln Q(spam): orders messages
-				   where prob saturates at 0 or 1 */
+	double	 rank;		/* ln(prob / (1 - prob)) computed in the
+				   log domain: the same order as prob, and
+				   still distinct where prob is 0, 1 or 0.5
+				   in a double; 0 with no tokens */
 	int	 nused;		/* tokens combined */
 };
 
@@ -46,10 +50,13 @@ double classify_f(const struct classify_params *p, uint32_t spam,
  */
 double classify_chi2q(double x2, int v);
 double classify_log_chi2q(double x2, int v);
+/* ln(1 - Q(x2, v)), exact also where 1 - Q is tiny; -inf for x2 <= 0. */
+double classify_log_chi2p(double x2, int v);
 
 /*
- * Combine the counts of n tokens (keys may be NULL: no header limit)
- * into a probability. With no significant token the result is 0.5.
+ * Combine the counts of n tokens (keys may be NULL: none is a header
+ * token) into a probability and a rank. With no significant token the
+ * result is 0.5 and rank 0.
  */
 void classify_combine(const struct classify_params *p, const uint64_t *keys,
     const struct store_counts *c, size_t n, uint32_t nspam, uint32_t nham,

@@ -52,6 +52,7 @@ struct cfg {
 	int	 bayes_min_spam;
 	int	 bayes_min_ham;
 	int	 bayes_max_tokens;	/* most significant tokens used */
+	int	 bayes_max_header_tokens; /* and header tokens besides */
 	double	 bayes_min_dev;		/* |p - 0.5| below this is ignored */
 	double	 bayes_robinson_s;
 	double	 bayes_robinson_x;

@@ -7,6 +7,7 @@
  *   hamlet bayes expire [--keep N]    drop old and rare tokens
  * and, for tests and benchmarks (not in the help):
  *   hamlet bayes classify FILE...     "path<TAB>prob<TAB>rank" per message
+ *                                     (rank: log-odds, the full-resolution order)
  *   hamlet bayes tokens FILE          the tokens of one message
  *
  * Exit: 0 fine, 1 stats found the store inconsistent, EX_* otherwise.
@@ -152,7 +153,7 @@ do_classify(struct bayes *b, const struct cfg *cfg, char **args, int n)
 			buf_free(&raw);
 			return EX_IOERR;
 		}
-		printf("%s\t%.6f\t%.4f\n", args[i], sc.prob, sc.rank);
+		printf("%s\t%.6f\t%.6g\n", args[i], sc.prob, sc.rank);
 		pool_free(pool);
 	}
 	buf_free(&raw);

@@ -6,7 +6,9 @@
 # Reports per filter: FP% and FN% at the default threshold (hamlet: Bayes
 # probability > 0.5, the decision boundary of a probability, fixed before
 # looking at any result; bogofilter: its own verdict at its default
-# spam_cutoff), (1-AUC)% over the raw probabilities, lam% (logistic
+# spam_cutoff), (1-AUC)% over the raw scores (hamlet: its log-odds
+# rank, the same order as its probability at full resolution;
+# bogofilter: its printed probability), lam% (logistic
 # average misclassification, TREC), training and classification
 # messages per CPU second (user+sys; the machine is shared); then
 # hamlet/bogofilter ratios.
@@ -106,8 +108,10 @@ def load(path, verdict):
         spam = "/spam/" in f[0]
         prob = float(f[1])
         if verdict == "hamlet":
-            # rank refines the order where prob saturates at 0 or 1
-            key = (prob, float(f[2]))
+            # rank is hamlet's log-odds ln(prob / (1 - prob)) at full
+            # resolution (prob prints as 0, 1 or 0.5 long before the
+            # evidence stops growing): the order of the AUC
+            key = (float(f[2]), 0.0)
             said = prob > 0.5
         else:
             key = (prob, 0.0)

@@ -119,6 +119,89 @@ test_math(void)
 	test_cond("min_dev drops weak tokens", r.nused == 0 && r.prob == 0.5);
 }
 
+static void
+test_rank(void)
+{
+	struct classify_params p = { 0.45, 0.5, 0.0, 150, 0 };
+	struct classify_result r, r2;
+	struct store_counts c[80];
+	uint64_t keys[80];
+	double x, sum;
+	int i, ok;
+
+	test_cond("chi2p(2, 2) = 1 - e^-1",
+	    fabs(classify_log_chi2p(2, 2) - log(1 - exp(-1))) < 1e-12);
+	test_cond("chi2p(0) = 0", classify_log_chi2p(0, 10) == -INFINITY);
+	for (ok = 1, x = 0.5; x < 400; x *= 1.7) {
+		sum = exp(classify_log_chi2p(x, 40)) +
+		    exp(classify_log_chi2q(x, 40));
+		ok &= fabs(sum - 1) < 1e-9;
+	}
+	test_cond("chi2p + chi2q = 1", ok);
+	/* P(chi2_60 <= 1) = e^-0.5 sum_{k>=30} 0.5^k/k!, about 1.5e-42 */
+	x = classify_log_chi2p(1, 60);
+	test_cond("chi2p exact where 1 - Q underflows",
+	    isfinite(x) && fabs(x - (-0.5 + 30 * log(0.5) - lgamma(31.0) +
+	    log1p(0.5 / 31 + 0.25 / (31.0 * 32) +
+	    0.125 / (31.0 * 32 * 33)))) < 1e-6);
+
+	/* rank is the log-odds of prob where prob is not saturated */
+	for (i = 0; i < 6; i++) {
+		c[i].spam = i < 4 ? 3 : 0;
+		c[i].ham = i < 4 ? 1 : 2;
+		c[i].day = 1;
+	}
+	classify_combine(&p, NULL, c, 6, 100, 100, &r);
+	test_cond("rank = ln(prob / (1 - prob))", r.prob > 0.01 &&
+	    r.prob < 0.99 && fabs(r.rank - log(r.prob / (1 - r.prob))) < 1e-9);
+
+	/* strong evidence both ways: prob is exactly 0.5, rank still says */
+	for (i = 0; i < 80; i++) {
+		c[i].spam = i < 41 ? 90 : 0;
+		c[i].ham = i < 41 ? 0 : 90;
+	}
+	classify_combine(&p, NULL, c, 80, 100, 100, &r);
+	test_cond("saturated both ways: prob 0.5, rank > 0 with one more "
+	    "spam token", r.prob == 0.5 && r.rank > 0);
+	for (i = 0; i < 80; i++) {
+		c[i].spam = i < 39 ? 90 : 0;
+		c[i].ham = i < 39 ? 0 : 90;
+	}
+	classify_combine(&p, NULL, c, 80, 100, 100, &r2);
+	test_cond("... and rank < 0 with one more ham token",
+	    r2.prob == 0.5 && r2.rank < 0);
+
+	/* strong spam evidence: prob is 1 in a double, rank keeps growing */
+	for (i = 0; i < 80; i++) {
+		c[i].spam = 90;
+		c[i].ham = 0;
+	}
+	classify_combine(&p, NULL, c, 40, 100, 100, &r);
+	classify_combine(&p, NULL, c, 80, 100, 100, &r2);
+	test_cond("saturated prob: more evidence, higher rank",
+	    r.prob == 1 && r2.prob == 1 && r2.rank > r.rank && r.rank > 30);
+
+	/* header quota: header and other tokens are picked apart */
+	for (i = 0; i < 40; i++) {
+		keys[i] = (uint64_t)(i + 1) | (i < 20 ? TOK_HDR_BIT : 0);
+		c[i].spam = i < 20 ? 80 : 0;	/* headers spammy */
+		c[i].ham = i < 20 ? 0 : 90;	/* text hammier */
+	}
+	p.max_tokens = 5;
+	p.max_hdr = 0;
+	classify_combine(&p, keys, c, 40, 100, 100, &r);
+	test_cond("no header quota: the strongest tokens only",
+	    r.nused == 5 && r.prob < 0.01);
+	p.max_hdr = 5;
+	classify_combine(&p, keys, c, 40, 100, 100, &r);
+	test_cond("header quota: 5 header tokens besides 5 others",
+	    r.nused == 10 && fabs(r.prob - 0.5) < 0.45);
+	p.max_hdr = 30;
+	classify_combine(&p, keys, c, 40, 100, 100, &r);
+	test_cond("quota larger than the header tokens: all of them",
+	    r.nused == 25);
+}
+
 static int
 has_tok(const struct toklist *l, const char *t)
 {
@@ -812,6 +895,7 @@ main(void)
 	cfg = cfg_new();
 	msg_limits_from_cfg(&lim, cfg);
 	test_math();
+	test_rank();
 	test_tokenizer();
 	test_mem_store();
 	test_expire();
