@@ -235,6 +235,7 @@ ascii_word(const char *w, size_t n)
 #define W_HDR	1	/* header word: drop ID-like words */
 #define W_PAIRS	2	/* body: emit OSB pairs */
 #define W_DOTTED 4	/* only words with a dot (hosts, addresses) */
+#define W_NET	8	/* addresses and IPv4: also domain and /24 */
 
 static int
 id_like(const char *w, size_t n)
@@ -256,6 +257,46 @@ id_like(const char *w, size_t n)
 	return 0;
 }
 
+/*
+ * What an address or an IPv4 address of a header says beyond itself,
+ * under the same prefix: the domain of an address ("a@mx.example.com":
+ * mx.example.com; kept whole, where the address itself becomes a skip
+ * token past TOK_MAXLEN), the /24 of a dotted quad ("10.1.2."). A
+ * sender or relay never seen before often has a known domain or
+ * network. Host names give nothing more: their parent domains measured
+ * no better (cross-validation on the training part).
+ */
+static void
+net_extra(struct tokctx *c, const char *pfx, size_t plen, const char *w,
+    size_t n)
+{
+	char f[TOK_BUF];
+	const char *e = w + n, *at, *p;
+	size_t i, len, dots = 0;
+
+	if ((at = memchr(w, '@', n)) != NULL) {
+		w = at + 1;
+		n = (size_t)(e - w);
+		if (n < TOK_MIN || plen + n > TOK_BUF ||
+		    memchr(w, '.', n) == NULL)
+			return;
+		len = fold(w, n, f);
+		emit2(c, pfx, plen, f, len);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (w[i] == '.')
+			dots++;
+		else if (!isdigit((unsigned char)w[i]))
+			return;		/* a host name (or a version) */
+	}
+	if (dots != 3 || w[n - 1] == '.')
+		return;
+	for (p = e; p > w && p[-1] != '.'; p--)
+		;
+	emit2(c, pfx, plen, w, (size_t)(p - w));
+}
+
 static void
 word(struct tokctx *c, const char *pfx, size_t plen, const char *w, size_t n,
     unsigned flags)
@@ -271,6 +312,8 @@ word(struct tokctx *c, const char *pfx, size_t plen, const char *w, size_t n,
 		return;
 	if ((flags & W_DOTTED) && memchr(w, '.', n) == NULL)
 		return;
+	if ((flags & W_NET) && memchr(w, '.', n) != NULL)
+		net_extra(c, pfx, plen, w, n);
 	if (n > TOK_MAXLEN) {
 		char b[TOK_BUF];
 		size_t bl;
@@ -531,10 +574,11 @@ headers(struct tokctx *c, const struct msg *m)
 				snprintf(pfx, sizeof(pfx), "H%s:", lname);
 				p = pfx;
 			}
-			words(c, p, h->value, n, W_HDR, 1);
+			words(c, p, h->value, n, W_HDR | W_NET, 1);
 		} else if (strcmp(lname, "received") == 0) {
 			/* relay names and addresses, not dates and ids */
-			words(c, "RCV:", h->value, n, W_HDR | W_DOTTED, 0);
+			words(c, "RCV:", h->value, n,
+			    W_HDR | W_DOTTED | W_NET, 0);
 		} else if (strcmp(lname, "message-id") == 0) {
 			hdr_message_id(c, h->value, n);
 		} else if (strcmp(lname, "date") == 0) {

@@ -8,8 +8,9 @@
  *   (OSB; off: on the SpamAssassin corpus they made (1-AUC) worse, the
  *   pairs of one phrase are strongly correlated evidence); invisible
  *   HTML text "I:"; Subject "S:"; address headers (From, To, Cc,
- *   Reply-To, Sender, ...) as words and whole addresses; Received relays
- *   (host names and addresses only); Message-ID host; X-Mailer and
+ *   Reply-To, Sender, ...) as words, whole addresses and their domains;
+ *   Received relays (host names and addresses only, and the /24 of an
+ *   IPv4 address); Message-ID host; X-Mailer and
  *   User-Agent; Content-Type; Date zone; List-Id (the other List-*
  *   headers repeat it); other headers as the start of the value plus its
  *   first six words (a long free-text header must not outvote the

@@ -99,7 +99,7 @@ static const struct cfg_key keys[] = {
 	  "most significant header tokens combined besides (0: headers compete for bayes_max_tokens)" },
 	{ "bayes_min_dev", T_DOUBLE, O(bayes_min_dev), 0, 0.5, "0.45", NULL,
 	  "tokens with |p-0.5| below this are ignored" },
-	{ "bayes_robinson_s", T_DOUBLE, O(bayes_robinson_s), 0.001, 100, "0.05", NULL,
+	{ "bayes_robinson_s", T_DOUBLE, O(bayes_robinson_s), 0.001, 100, "0.1", NULL,
 	  "Robinson strength of the prior" },
 	{ "bayes_robinson_x", T_DOUBLE, O(bayes_robinson_x), 0, 1, "0.5", NULL,
 	  "Robinson prior probability for unknown tokens" },

@@ -220,6 +220,7 @@ test_tokenizer(void)
 	const char *raw =
 	    "From: \"Bob\" <bob@mail.example.com>\n"
 	    "To: alice@example.org\n"
+	    "Reply-To: a.very.long.mailbox.name@Bulk.Example.biz\n"
 	    "Subject: Cheap PILLS today\n"
 	    "X-Spam-Status: Yes, score=99\n"
 	    "X-Bogosity: Spam, tests=bogofilter\n"
@@ -227,6 +228,8 @@ test_tokenizer(void)
 	    "Message-ID: <123@host.example.net>\n"
 	    "Received: from relay.example.net ([192.0.2.1]) by mx.example.org"
 	    " with ESMTP id ABC123DEF456; Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Received: from mx.example.org (8.12.5/8.12.5) by mail.example.org;"
+	    " Mon, 1 Jan 2024 00:00:00 +0000\n"
 	    "Content-Type: text/plain; charset=utf-8\n"
 	    "\n"
 	    "Only $19.99 for 1,000 pills! Visit http://www.shop.example.com/buy/now.html\n"
@@ -266,6 +269,15 @@ test_tokenizer(void)
 	test_cond("received relays, not ids", has_tok(&l,
 	    "RCV:relay.example.net") && has_tok(&l, "RCV:192.0.2.1") &&
 	    !has_tok(&l, "RCV:abc123def456"));
+	test_cond("address domains", has_tok(&l, "F:mail.example.com") &&
+	    has_tok(&l, "T:example.org"));
+	test_cond("long address: skip token and its whole domain, folded",
+	    has_tok(&l, "sk:R:a.very.lon") && has_tok(&l, "R:bulk.example.biz"));
+	test_cond("relay IPv4 address and its /24",
+	    has_tok(&l, "RCV:192.0.2.1") && has_tok(&l, "RCV:192.0.2."));
+	test_cond("no /24 of a version number, no parents of a host",
+	    !has_tok(&l, "RCV:8.12.") && !has_tok(&l, "RCV:8.12.5.") &&
+	    !has_tok(&l, "RCV:example.net"));
 	test_cond("message-id host", has_tok(&l, "MID:host.example.net"));
 	test_cond("mailer", has_tok(&l, "XM:foo mailer 1.0"));
 	test_cond("X-Spam-* and X-Bogosity ignored",
