@@ -6,7 +6,9 @@
  * Robinson, "A statistical approach to the spam problem", 2003).
  * The most significant tokens (largest |f - 0.5|, at least min_dev:
  * max_tokens of the body, URI and MIME tokens and, when max_hdr is set,
- * max_hdr header tokens besides) are combined with Fisher's method:
+ * max_hdr header tokens besides; when fewer than min_tokens pass
+ * min_dev, the strongest of the rest fill up to min_tokens) are
+ * combined with Fisher's method:
  *   S = 1 - Q(-2 sum ln(1 - f), 2n)   H = 1 - Q(-2 sum ln f, 2n)
  *   prob = (1 + S - H) / 2
  * and, for ranking, ln(prob / (1 - prob)) in the log domain: with 1 - Q
@@ -30,6 +32,7 @@ classify_params_from_cfg(struct classify_params *p, const struct cfg *c)
 	p->min_dev = c->bayes_min_dev;
 	p->max_tokens = c->bayes_max_tokens;
 	p->max_hdr = c->bayes_max_header_tokens;
+	p->min_tokens = c->bayes_min_tokens;
 }
 
 double
@@ -143,52 +146,39 @@ cmp_dev(const void *a, const void *b)
 	return x > y ? -1 : x < y;
 }
 
-void
-classify_combine(const struct classify_params *p, const uint64_t *keys,
-    const struct store_counts *c, size_t n, uint32_t nspam, uint32_t nham,
-    struct classify_result *out)
-{
-	struct sig *sg;
-	double f, sl = 0, hl = 0, lqs, lqh, lps, lph, qs, qh;
-	size_t i, k = 0, use, nhdr = 0, nbody = 0;
+/* the running selection of classify_combine() */
+struct pick {
+	double	 sl, hl;	/* sum ln(1 - f), sum ln f */
+	size_t	 use, nhdr, nbody;
+};
 
-	out->prob = 0.5;
-	out->rank = 0;
-	out->nused = 0;
-	if (n == 0)
-		return;
-	sg = xreallocarray(NULL, n, sizeof(*sg));
-	for (i = 0; i < n; i++) {
-		if (c[i].spam == 0 && c[i].ham == 0)
-			continue;	/* unknown: f = x, no evidence */
-		f = classify_f(p, c[i].spam, c[i].ham, nspam, nham);
-		if (fabs(f - 0.5) < p->min_dev)
-			continue;
-		sg[k].f = f;
-		sg[k].dev = fabs(f - 0.5);
-		sg[k].hdr = keys != NULL && (keys[i] & TOK_HDR_BIT) != 0;
-		k++;
-	}
-	qsort(sg, k, sizeof(*sg), cmp_dev);
-	use = 0;
-	for (i = 0; i < k; i++) {
-		/*
-		 * With a header quota, header and other tokens are picked
-		 * apart: a long text with many mildly hammy words cannot
-		 * push every header token out, nor a header block full of
-		 * correlated relay tokens the text.
-		 */
+/*
+ * Take tokens of sg (sorted, strongest first) while fewer than limit are
+ * used. With a header quota, header and other tokens are picked apart: a
+ * long text with many mildly hammy words cannot push every header token
+ * out, nor a header block full of correlated relay tokens the text.
+ */
+static void
+pick_tokens(const struct classify_params *p, const struct sig *sg, size_t k,
+    size_t limit, struct pick *pk)
+{
+	double f;
+	size_t i;
+
+	for (i = 0; i < k && pk->use < limit; i++) {
 		if (p->max_hdr > 0 && sg[i].hdr) {
-			if (nhdr >= (size_t)p->max_hdr)
+			if (pk->nhdr >= (size_t)p->max_hdr)
 				continue;
-			nhdr++;
+			pk->nhdr++;
 		} else {
-			if (p->max_tokens > 0 && nbody >= (size_t)p->max_tokens) {
-				if (p->max_hdr > 0 && nhdr < (size_t)p->max_hdr)
+			if (p->max_tokens > 0 &&
+			    pk->nbody >= (size_t)p->max_tokens) {
+				if (p->max_hdr > 0 &&
+				    pk->nhdr < (size_t)p->max_hdr)
 					continue;
-				break;
+				return;
 			}
-			nbody++;
+			pk->nbody++;
 		}
 		/* f is strictly inside (0, 1) for s > 0 */
 		f = sg[i].f;
@@ -196,11 +186,61 @@ classify_combine(const struct classify_params *p, const uint64_t *keys,
 			f = 1e-300;
 		if (f > 1 - 1e-16)
 			f = 1 - 1e-16;
-		sl += log(1.0 - f);
-		hl += log(f);
-		use++;
+		pk->sl += log(1.0 - f);
+		pk->hl += log(f);
+		pk->use++;
+	}
+}
+
+void
+classify_combine(const struct classify_params *p, const uint64_t *keys,
+    const struct store_counts *c, size_t n, uint32_t nspam, uint32_t nham,
+    struct classify_result *out)
+{
+	struct pick pk = { 0, 0, 0, 0, 0 };
+	struct sig *sg, *e;
+	double f, sl, hl, lqs, lqh, lps, lph, qs, qh;
+	size_t i, k = 0, nweak = 0, use;
+
+	out->prob = 0.5;
+	out->rank = 0;
+	out->nused = 0;
+	if (n == 0)
+		return;
+	/* significant tokens from the front, weaker ones from the back */
+	sg = xreallocarray(NULL, n, sizeof(*sg));
+	for (i = 0; i < n; i++) {
+		if (c[i].spam == 0 && c[i].ham == 0)
+			continue;	/* unknown: f = x, no evidence */
+		f = classify_f(p, c[i].spam, c[i].ham, nspam, nham);
+		if (fabs(f - 0.5) < p->min_dev) {
+			if (p->min_tokens <= 0)
+				continue;
+			e = &sg[n - 1 - nweak++];
+		} else {
+			e = &sg[k++];
+		}
+		e->f = f;
+		e->dev = fabs(f - 0.5);
+		e->hdr = keys != NULL && (keys[i] & TOK_HDR_BIT) != 0;
+	}
+	qsort(sg, k, sizeof(*sg), cmp_dev);
+	pick_tokens(p, sg, k, (size_t)-1, &pk);
+	/*
+	 * Too few strong tokens: one or two of them would make the verdict
+	 * alone, at any strength. The strongest of the others fill up to
+	 * min_tokens, which pulls such thin evidence toward 0.5.
+	 */
+	if (pk.use < (size_t)(p->min_tokens > 0 ? p->min_tokens : 0) &&
+	    nweak > 0) {
+		qsort(sg + n - nweak, nweak, sizeof(*sg), cmp_dev);
+		pick_tokens(p, sg + n - nweak, nweak, (size_t)p->min_tokens,
+		    &pk);
 	}
 	free(sg);
+	use = pk.use;
+	sl = pk.sl;
+	hl = pk.hl;
 	if (use == 0)
 		return;
 	lqs = classify_log_chi2q(-2.0 * sl, 2 * (int)use);	/* Q spam test */

@@ -23,6 +23,8 @@ struct classify_params {
 	int	 max_hdr;	/* > 0: besides, this many header tokens
 				   (TOK_HDR_BIT set in the key), picked
 				   apart; 0: one selection of max_tokens */
+	int	 min_tokens;	/* fewer tokens pass min_dev: the strongest
+				   others fill up to this many; 0: off */
 };
 
 struct classify_result {

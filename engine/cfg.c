@@ -97,6 +97,8 @@ static const struct cfg_key keys[] = {
 	  "most significant tokens combined per message (text, URIs, MIME parts; all tokens when bayes_max_header_tokens is 0)" },
 	{ "bayes_max_header_tokens", T_INT, O(bayes_max_header_tokens), 0, 10000, "15", NULL,
 	  "most significant header tokens combined besides (0: headers compete for bayes_max_tokens)" },
+	{ "bayes_min_tokens", T_INT, O(bayes_min_tokens), 0, 10000, "15", NULL,
+	  "when fewer tokens pass bayes_min_dev, the strongest others fill up to this many (0: off)" },
 	{ "bayes_min_dev", T_DOUBLE, O(bayes_min_dev), 0, 0.5, "0.45", NULL,
 	  "tokens with |p-0.5| below this are ignored" },
 	{ "bayes_robinson_s", T_DOUBLE, O(bayes_robinson_s), 0.001, 100, "0.1", NULL,

@@ -53,6 +53,7 @@ struct cfg {
 	int	 bayes_min_ham;
 	int	 bayes_max_tokens;	/* most significant tokens used */
 	int	 bayes_max_header_tokens; /* and header tokens besides */
+	int	 bayes_min_tokens;	/* fill up to this many below min_dev */
 	double	 bayes_min_dev;		/* |p - 0.5| below this is ignored */
 	double	 bayes_robinson_s;
 	double	 bayes_robinson_x;

@@ -65,7 +65,7 @@ synth(int spam, int i)
 static void
 test_math(void)
 {
-	struct classify_params p = { 0.45, 0.5, 0.0, 150, 0 };
+	struct classify_params p = { 0.45, 0.5, 0.0, 150, 0, 0 };
 	struct classify_result r;
 	struct store_counts c[40];
 	double f;
@@ -122,7 +122,7 @@ test_math(void)
 static void
 test_rank(void)
 {
-	struct classify_params p = { 0.45, 0.5, 0.0, 150, 0 };
+	struct classify_params p = { 0.45, 0.5, 0.0, 150, 0, 0 };
 	struct classify_result r, r2;
 	struct store_counts c[80];
 	uint64_t keys[80];
@@ -200,6 +200,32 @@ test_rank(void)
 	classify_combine(&p, keys, c, 40, 100, 100, &r);
 	test_cond("quota larger than the header tokens: all of them",
 	    r.nused == 25);
+
+	/* min_tokens: one strong token among weak ones */
+	c[0].spam = 90;
+	c[0].ham = 0;
+	for (i = 1; i < 21; i++) {
+		c[i].spam = 2;	/* f about 0.29 */
+		c[i].ham = 5;
+	}
+	p.min_dev = 0.45;
+	p.max_tokens = 15;
+	p.max_hdr = 0;
+	p.min_tokens = 0;
+	classify_combine(&p, NULL, c, 21, 100, 100, &r);
+	test_cond("without min_tokens one strong token decides",
+	    r.nused == 1 && r.prob > 0.99);
+	p.min_tokens = 15;
+	classify_combine(&p, NULL, c, 21, 100, 100, &r);
+	test_cond("min_tokens fills up with the strongest weak tokens",
+	    r.nused == 15 && r.prob < 0.5);
+	p.min_tokens = 40;
+	classify_combine(&p, NULL, c, 21, 100, 100, &r);
+	test_cond("... bounded by max_tokens", r.nused == 15);
+	for (i = 1; i < 21; i++)
+		c[i].spam = c[i].ham = 0;	/* unknown */
+	classify_combine(&p, NULL, c, 21, 100, 100, &r);
+	test_cond("... never with unknown tokens", r.nused == 1);
 }
 
 static int
