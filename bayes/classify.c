@@ -88,15 +88,15 @@ classify_chi2q(double x2, int v)
 /* bound of the lower-tail series (it stops far earlier, see below) */
 #define CHI2P_TERMS	1000000
 
-double
-classify_log_chi2p(double x2, int v)
+/* ln(1 - Q(x2, v)) given lq = ln Q(x2, v) */
+static double
+log_chi2p_q(double x2, int v, double lq)
 {
-	double m, lq, lterm, lsum;
+	double m, lterm, lsum;
 	int n, k;
 
 	if (x2 <= 0 || v < 2)
 		return -INFINITY;	/* P = 0 */
-	lq = classify_log_chi2q(x2, v);
 	if (lq < -M_LN2)
 		return log1p(-exp(lq));	/* P > 1/2: no cancellation */
 	/*
@@ -119,6 +119,12 @@ classify_log_chi2p(double x2, int v)
 			break;
 	}
 	return lsum > 0 ? 0 : lsum;
+}
+
+double
+classify_log_chi2p(double x2, int v)
+{
+	return log_chi2p_q(x2, v, classify_log_chi2q(x2, v));
 }
 
 /* ln(e^a + e^b) */
@@ -257,8 +263,8 @@ classify_combine(const struct classify_params *p, const uint64_t *keys,
 	 * prob = (qh + ps) / 2 and 1 - prob = (ph + qs) / 2 with p = 1 - q:
 	 * the log-odds from the four tails, each exact in the log domain.
 	 */
-	lps = classify_log_chi2p(-2.0 * sl, 2 * (int)use);
-	lph = classify_log_chi2p(-2.0 * hl, 2 * (int)use);
+	lps = log_chi2p_q(-2.0 * sl, 2 * (int)use, lqs);
+	lph = log_chi2p_q(-2.0 * hl, 2 * (int)use, lqh);
 	out->rank = log_add(lqh, lps) - log_add(lph, lqs);
 	out->nused = (int)use;
 }
