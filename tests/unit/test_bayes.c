@@ -140,6 +140,12 @@ test_rank(void)
 	test_cond("chi2p + chi2q = 1", ok);
 	/* P(chi2_60 <= 1) = e^-0.5 sum_{k>=30} 0.5^k/k!, about 1.5e-42 */
 	x = classify_log_chi2p(1, 60);
+	test_cond("chi2p at the extremes of 20,000 tokens",
+	    classify_log_chi2p(2.8e7, 40000) == 0 &&
+	    isfinite(classify_log_chi2p(1e-300, 40000)) &&
+	    classify_log_chi2p(1e-300, 40000) < -1e6 &&
+	    isfinite(classify_log_chi2p(40000, 40000)) &&
+	    fabs(classify_log_chi2p(40000, 40000) - log(0.5)) < 0.01);
 	test_cond("chi2p exact where 1 - Q underflows",
 	    isfinite(x) && fabs(x - (-0.5 + 30 * log(0.5) - lgamma(31.0) +
 	    log1p(0.5 / 31 + 0.25 / (31.0 * 32) +
