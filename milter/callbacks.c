@@ -179,6 +179,8 @@ msg_reset(struct mmsg *m, int keep_raw)
 	if (!keep_raw || raw.cap > RAW_KEEP)
 		buf_free(&raw);
 	raw.len = 0;
+	if (raw.p)
+		raw.p[0] = '\0';	/* a buf is NUL-terminated at len */
 	for (size_t i = 0; i < m->nxs; i++)
 		free(m->xs[i].name);
 	free(m->xs);
