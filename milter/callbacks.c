@@ -16,6 +16,8 @@
  *
  * Ownership: mconn and everything in it is malloc'd here and freed at
  * close; the snapshot reference a message holds is dropped when it ends.
+ * The buffer a message is rebuilt in is kept for the connection's next
+ * message when it is at most RAW_KEEP bytes (freed at close).
  *
  * SECURITY: every string here comes from the SMTP client through the MTA
  * (untrusted): each is copied with a length bound, headers and body are
@@ -46,6 +48,7 @@
 #define MAX_RCPT	1000	/* recipients passed to the engine */
 #define MAX_XSPAM	1000	/* inbound X-Spam-* / X-Virus-* headers kept track of */
 #define LOG_SYMS	1200	/* bytes of symbol names in the log line */
+#define RAW_KEEP	(64 * 1024)	/* message buffer kept between messages */
 
 struct mmsg {
 	int		 active;	/* between MAIL FROM and its end */
@@ -154,9 +157,16 @@ replace(char **dst, const char *src)
 	*dst = field_dup(src);
 }
 
+/*
+ * End a message. The buffer the message was rebuilt in stays with the
+ * connection for its next message (no regrowth from 64 bytes each time)
+ * unless it grew past RAW_KEEP; keep_raw 0 frees it (connection close).
+ */
 static void
-msg_reset(struct mmsg *m)
+msg_reset(struct mmsg *m, int keep_raw)
 {
+	struct buf raw = m->raw;
+
 	if (m->active)
 		inflight_add(-1);
 	snap_put(m->snap);
@@ -166,12 +176,17 @@ msg_reset(struct mmsg *m)
 		free(m->rcpt[i]);
 	free(m->rcpt);
 	free(m->auth);
-	buf_free(&m->raw);
+	if (!keep_raw || raw.cap > RAW_KEEP)
+		buf_free(&raw);
+	raw.len = 0;
+	if (raw.p)
+		raw.p[0] = '\0';	/* a buf is NUL-terminated at len */
 	for (size_t i = 0; i < m->nxs; i++)
 		free(m->xs[i].name);
 	free(m->xs);
 	free(m->subject);
 	memset(m, 0, sizeof(*m));
+	m->raw = raw;
 }
 
 static struct mconn *
@@ -284,7 +299,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	struct mconn *c = conn_get(ctx);
 	struct snap *sn = snap_get();
 
-	msg_reset(&c->m);
+	msg_reset(&c->m, 1);
 	replace(&c->hostname, hostname);
 	replace(&c->mta, smfi_getsymval(ctx, "j"));
 	replace(&c->daemon, smfi_getsymval(ctx, "{daemon_name}"));
@@ -325,7 +340,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	struct mmsg *m = &c->m;
 	const char *auth;
 
-	msg_reset(m);
+	msg_reset(m, 1);
 	m->active = 1;
 	inflight_add(1);
 	m->snap = snap_get();
@@ -345,7 +360,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		    qid_str(m), c->trusted ? "trusted-client" :
 		    "authenticated", m->from, c->ip[0] ? c->ip : "local",
 		    m->auth ? " auth=" : "", m->auth ? m->auth : "");
-		msg_reset(m);
+		msg_reset(m, 1);
 		return SMFIS_ACCEPT;
 	}
 	return SMFIS_CONTINUE;
@@ -376,25 +391,36 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct mconn *c = conn_get(ctx);
 	struct mmsg *m = &c->m;
 	const char *v = value ? value : "";
-	int tracked;
+	int tracked = 0, is_ar = 0;
+	size_t nlen;
 
 	if (!m->active || name == NULL)
 		return go_on(c, SMFIP_NR_HDR);
+	nlen = strlen(name);
 	/* inbound verdict headers reply.c may have to remove */
-	tracked = strncasecmp(name, "X-Spam-", 7) == 0 ||
-	    strncasecmp(name, "X-Virus-", 8) == 0;
-	if (strcasecmp(name, "Authentication-Results") == 0) {
+	switch (name[0]) {
+	case 'X':
+	case 'x':
+		tracked = strncasecmp(name, "X-Spam-", 7) == 0 ||
+		    strncasecmp(name, "X-Virus-", 8) == 0;
+		break;
+	case 'A':
+	case 'a':
+		is_ar = strcasecmp(name, "Authentication-Results") == 0;
+		break;
+	}
+	if (is_ar) {
 		char id[256];
 
 		/* forged results in our name; the index counts all of them */
 		m->nar++;
-		tracked = auth_results_is_ours(v, auth_servid(m->snap->cfg,
-		    id, sizeof(id)));
+		tracked = m->snap != NULL && auth_results_is_ours(v,
+		    auth_servid(m->snap->cfg, id, sizeof(id)));
 	}
 	if (tracked && m->nxs < MAX_XSPAM) {
 		int idx = 1;
 
-		if (strcasecmp(name, "Authentication-Results") == 0)
+		if (is_ar)
 			idx = m->nar;
 		else
 			for (size_t i = 0; i < m->nxs; i++)
@@ -410,11 +436,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	} else if (tracked)
 		log_warnx("%s: more than %d X-Spam-*/X-Virus-* headers, not all "
 		    "removed", qid_str(m), MAX_XSPAM);
-	if (!m->have_subject && strcasecmp(name, "Subject") == 0) {
+	if (!m->have_subject && nlen == 7 && strcasecmp(name, "Subject") == 0) {
 		m->have_subject = 1;
 		m->subject = xstrdup(c->leadspc && *v == ' ' ? v + 1 : v);
 	}
-	raw_add(m, name, strlen(name));
+	raw_add(m, name, nlen);
 	if (c->leadspc)
 		raw_add(m, ":", 1);
 	else
@@ -514,7 +540,7 @@ cb_eom(SMFICTX *ctx)
 		log_warnx("%s: verdict=%s reason=no-configuration", qid_str(m),
 		    plan.verdict);
 		cfg_free(def);
-		msg_reset(m);
+		msg_reset(m, 1);
 		return rc;
 	}
 	cfg = m->snap->cfg;
@@ -551,7 +577,7 @@ cb_eom(SMFICTX *ctx)
 	    in.virus ? " virus=" : "", in.virus ? in.virus : "",
 	    in.error ? " error=" : "", in.error ? in.error : "");
 	scan_free(s);
-	msg_reset(m);
+	msg_reset(m, 1);
 	return rc;
 }
 
@@ -561,7 +587,7 @@ cb_abort(SMFICTX *ctx)
 	struct mconn *c = smfi_getpriv(ctx);
 
 	if (c)
-		msg_reset(&c->m);
+		msg_reset(&c->m, 1);
 	return SMFIS_CONTINUE;
 }
 
@@ -572,7 +598,7 @@ cb_close(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
-	msg_reset(&c->m);
+	msg_reset(&c->m, 0);
 	free(c->hostname);
 	free(c->helo);
 	free(c->mta);

@@ -46,6 +46,7 @@
 #include "engine/xalloc.h"
 #include "milter/callbacks.h"
 #include "milter/snap.h"
+#include "milter/tcpopt.h"
 #include "train/setup.h"
 
 static int sig_pipe[2] = { -1, -1 };
@@ -233,6 +234,11 @@ main(int argc, char **argv)
 	}
 	if (smfi_opensocket(1) != MI_SUCCESS)
 		log_fatalx(EX_UNAVAILABLE, "cannot open milter socket %s", sock);
+	/* small writes in a row must not wait for the MTA's delayed ACKs */
+	if ((strncmp(sock, "inet:", 5) == 0 || strncmp(sock, "inet6:", 6) == 0) &&
+	    tcpopt_nodelay_listeners(256) == 0)
+		log_warnx("no listening TCP socket found to set TCP_NODELAY on: "
+		    "replies may wait for delayed ACKs");
 	if (path) {
 		if (chmod(path, (mode_t)first->cfg->milter_socket_mode) != 0)
 			log_fatal(EX_OSERR, "chmod %s", path);

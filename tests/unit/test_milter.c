@@ -1,16 +1,23 @@
 /*
  * test_milter.c - the milter's pure parts: trusted network lists and the
- * result -> reply decision (reply_decide), without a libmilter context.
+ * result -> reply decision (reply_decide), without a libmilter context;
+ * TCP_NODELAY on a listening socket reaching the sockets it accepts.
  */
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "engine/cfg.h"
 #include "engine/scan.h"
 #include "milter/netlist.h"
 #include "milter/reply.h"
+#include "milter/tcpopt.h"
 #include "tests/unit/testhelp.h"
 
 static void
@@ -184,11 +191,66 @@ test_escape(void)
 	test_cond("escape NULL", b[0] == '\0');
 }
 
+/* the TCP_NODELAY of a connection accepted on lfd, or -1 */
+static int
+accepted_nodelay(int lfd, const struct sockaddr_in *sa)
+{
+	int c, a, v = -1;
+	socklen_t l = sizeof(v);
+
+	if ((c = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(c, (const struct sockaddr *)sa, sizeof(*sa)) == 0 &&
+	    (a = accept(lfd, NULL, NULL)) >= 0) {
+		if (getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &v, &l) != 0)
+			v = -1;
+		close(a);
+	}
+	close(c);
+	return v;
+}
+
+static void
+test_nodelay(void)
+{
+	struct sockaddr_in sa;
+	struct sockaddr_un su;
+	socklen_t l = sizeof(sa);
+	int lfd, ufd, v;
+
+	/* a unix listener next to it must be left alone */
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	snprintf(su.sun_path + 1, sizeof(su.sun_path) - 1,
+	    "hamlet-test-%ld", (long)getpid());
+	ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+	test_cond("unix listener (abstract name)", ufd >= 0 &&
+	    bind(ufd, (struct sockaddr *)&su, sizeof(su)) == 0 &&
+	    listen(ufd, 1) == 0);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	test_cond("tcp listener on 127.0.0.1",
+	    lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    listen(lfd, 4) == 0 &&
+	    getsockname(lfd, (struct sockaddr *)&sa, &l) == 0);
+	test_cond("Nagle on by default", accepted_nodelay(lfd, &sa) == 0);
+	test_cond("one TCP listener found", tcpopt_nodelay_listeners(1024) == 1);
+	v = accepted_nodelay(lfd, &sa);
+	test_cond("accepted connection inherits TCP_NODELAY", v > 0);
+	test_cond("no fd below 0 looked at", tcpopt_nodelay_listeners(0) == 0);
+	close(lfd);
+	close(ufd);
+	test_cond("none once closed", tcpopt_nodelay_listeners(1024) == 0);
+}
+
 int
 main(void)
 {
 	test_netlist();
 	test_decide();
 	test_escape();
+	test_nodelay();
 	return test_report();
 }
