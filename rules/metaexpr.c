@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,24 @@ struct ins {
 	double	 k;
 };
 
+/*
+ * The same expression as a tree, for short-circuit evaluation: chains of
+ * && and || are one node with n operands, left-leaning chains of + too
+ * (evaluated in the same order, so the same double). kid[] holds the
+ * operands as written, ord[] the order to evaluate them in (cheapest
+ * first, see metaexpr_plan()).
+ */
+struct node {
+	enum op	 op;
+	int	 var;
+	double	 k;
+	int	*kid;
+	int	*ord;
+	int	 nk;
+	int	 boolctx;	/* only its truth is used */
+	double	 cost;
+};
+
 struct metaexpr {
 	struct ins	*ins;
 	size_t		 n;
@@ -37,7 +56,11 @@ struct metaexpr {
 	int		*vars;
 	size_t		 nvars;
 	size_t		 maxstack;
+	struct node	*nodes;		/* NULL: too deep, postfix only */
+	int		 root;
 };
+
+#define MAX_TREE_DEPTH	256
 
 struct parser {
 	const char	*s;
@@ -269,6 +292,91 @@ parse_or(struct parser *ps)
 	}
 }
 
+static void
+add_kid(struct node *nd, int k)
+{
+	nd->kid = xreallocarray(nd->kid, (size_t)nd->nk + 1, sizeof(int));
+	nd->kid[nd->nk++] = k;
+}
+
+/* operand k of nd; a same-op operand's list is merged when allowed */
+static void
+take(struct metaexpr *m, struct node *nd, int k, int merge)
+{
+	struct node *c = &m->nodes[k];
+
+	if (!merge || c->op != nd->op) {
+		add_kid(nd, k);
+		return;
+	}
+	for (int j = 0; j < c->nk; j++)
+		add_kid(nd, c->kid[j]);
+	free(c->kid);
+	c->kid = NULL;
+	c->nk = 0;
+}
+
+static void
+free_tree(struct metaexpr *m)
+{
+	if (m->nodes == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->nodes[i].kid);
+		free(m->nodes[i].ord);
+	}
+	free(m->nodes);
+	m->nodes = NULL;
+}
+
+/* the tree of the postfix program; none when deeper than the bound */
+static void
+build_tree(struct metaexpr *m)
+{
+	int *st, *depth;
+	size_t sp = 0;
+
+	if (m->n == 0)
+		return;
+	st = xcalloc(m->maxstack + 1, sizeof(int));
+	depth = xcalloc(m->n, sizeof(int));
+	m->nodes = xcalloc(m->n, sizeof(*m->nodes));
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ins *in = &m->ins[i];
+		struct node *nd = &m->nodes[i];
+		int a, b;
+
+		nd->op = in->op;
+		nd->var = in->var;
+		nd->k = in->k;
+		switch (in->op) {
+		case OP_CONST: case OP_VAR:
+			break;
+		case OP_NOT: case OP_NEG:
+			add_kid(nd, st[--sp]);
+			break;
+		default:
+			b = st[--sp];
+			a = st[--sp];
+			/* && and || are associative in value; + only leftwards */
+			take(m, nd, a, in->op == OP_AND || in->op == OP_OR ||
+			    in->op == OP_ADD);
+			take(m, nd, b, in->op == OP_AND || in->op == OP_OR);
+			break;
+		}
+		depth[i] = 1;
+		for (int j = 0; j < nd->nk; j++)
+			if (depth[nd->kid[j]] + 1 > depth[i])
+				depth[i] = depth[nd->kid[j]] + 1;
+		st[sp++] = (int)i;
+	}
+	m->root = st[0];
+	if (sp != 1 || depth[m->root] > MAX_TREE_DEPTH)
+		free_tree(m);
+	free(st);
+	free(depth);
+}
+
 enum status
 metaexpr_compile(const char *src, metaexpr_resolve *fn, void *arg,
     struct metaexpr **out, char *err, size_t errlen)
@@ -307,12 +415,42 @@ metaexpr_compile(const char *src, metaexpr_resolve *fn, void *arg,
 		if (depth > m->maxstack)
 			m->maxstack = depth;
 	}
+	build_tree(m);
 	*out = m;
 	return ST_OK;
 }
 
-double
-metaexpr_eval(const struct metaexpr *m, const double *vals)
+static double
+binop(enum op op, double a, double b)
+{
+	switch (op) {
+	case OP_MUL: return a * b;
+	case OP_DIV: return b == 0 ? 0 : a / b;
+	case OP_ADD: return a + b;
+	case OP_SUB: return a - b;
+	case OP_LT: return a < b;
+	case OP_LE: return a <= b;
+	case OP_GT: return a > b;
+	case OP_GE: return a >= b;
+	case OP_EQ: return a == b;
+	case OP_NE: return a != b;
+	case OP_AND: return a != 0 ? b : a;
+	case OP_OR: return a != 0 ? a : b;
+	default: return 0;
+	}
+}
+
+static double
+fetch_array(int var, void *arg)
+{
+	const double *vals = arg;
+
+	return vals[var];
+}
+
+/* the postfix program, every operand evaluated */
+static double
+eval_postfix(const struct metaexpr *m, metaexpr_fetch *fn, void *arg)
 {
 	double stackbuf[64], *st = stackbuf, a, b, r = 0;
 	size_t sp = 0;
@@ -327,7 +465,7 @@ metaexpr_eval(const struct metaexpr *m, const double *vals)
 			st[sp++] = in->k;
 			continue;
 		case OP_VAR:
-			st[sp++] = vals[in->var];
+			st[sp++] = fn(in->var, arg);
 			continue;
 		case OP_NOT:
 			st[sp - 1] = st[sp - 1] == 0 ? 1 : 0;
@@ -340,27 +478,187 @@ metaexpr_eval(const struct metaexpr *m, const double *vals)
 		}
 		b = st[--sp];
 		a = st[sp - 1];
-		switch (in->op) {
-		case OP_MUL: r = a * b; break;
-		case OP_DIV: r = b == 0 ? 0 : a / b; break;
-		case OP_ADD: r = a + b; break;
-		case OP_SUB: r = a - b; break;
-		case OP_LT: r = a < b; break;
-		case OP_LE: r = a <= b; break;
-		case OP_GT: r = a > b; break;
-		case OP_GE: r = a >= b; break;
-		case OP_EQ: r = a == b; break;
-		case OP_NE: r = a != b; break;
-		case OP_AND: r = a != 0 ? b : a; break;
-		case OP_OR: r = a != 0 ? a : b; break;
-		default: r = 0; break;
-		}
-		st[sp - 1] = r;
+		st[sp - 1] = binop(in->op, a, b);
 	}
 	r = sp ? st[sp - 1] : 0;
 	if (st != stackbuf)
 		free(st);
 	return isnan(r) ? 0 : r;
+}
+
+/*
+ * The tree, short-circuit: && stops at the first false operand (in the
+ * planned order: the value is 0 either way, and when all are true it is
+ * the last operand's as written); || at the first true one (reordered
+ * only where just its truth is used). Recursion is bounded by
+ * MAX_TREE_DEPTH (checked when the tree was built).
+ */
+static double
+eval_node(const struct metaexpr *m, int i, metaexpr_fetch *fn, void *arg)
+{
+	const struct node *nd = &m->nodes[i];
+	const int *o = nd->ord != NULL ? nd->ord : nd->kid;
+	double v = 0, last = 0;
+
+	switch (nd->op) {
+	case OP_CONST:
+		return nd->k;
+	case OP_VAR:
+		return fn(nd->var, arg);
+	case OP_NOT:
+		return eval_node(m, nd->kid[0], fn, arg) == 0 ? 1 : 0;
+	case OP_NEG:
+		return -eval_node(m, nd->kid[0], fn, arg);
+	case OP_AND:
+		for (int j = 0; j < nd->nk; j++) {
+			v = eval_node(m, o[j], fn, arg);
+			if (v == 0)
+				return v;
+			if (o[j] == nd->kid[nd->nk - 1])
+				last = v;
+		}
+		return last;
+	case OP_OR:
+		for (int j = 0; j < nd->nk; j++) {
+			v = eval_node(m, o[j], fn, arg);
+			if (v != 0)
+				return v;
+		}
+		return v;
+	case OP_ADD:
+		v = eval_node(m, nd->kid[0], fn, arg);
+		for (int j = 1; j < nd->nk; j++)
+			v = v + eval_node(m, nd->kid[j], fn, arg);
+		return v;
+	default:
+		v = eval_node(m, nd->kid[0], fn, arg);
+		return binop(nd->op, v, eval_node(m, nd->kid[1], fn, arg));
+	}
+}
+
+double
+metaexpr_eval(const struct metaexpr *m, const double *vals)
+{
+	return eval_postfix(m, fetch_array, (void *)(uintptr_t)vals);
+}
+
+double
+metaexpr_eval_fn(const struct metaexpr *m, metaexpr_fetch *fn, void *arg)
+{
+	double r;
+
+	if (m->nodes == NULL)
+		return eval_postfix(m, fn, arg);
+	r = eval_node(m, m->root, fn, arg);
+	return isnan(r) ? 0 : r;
+}
+
+/* cost bottom-up, contexts top-down, operand order by cost (stable) */
+static double
+plan_node(struct metaexpr *m, int i, int boolctx, metaexpr_cost *fn,
+    void *arg)
+{
+	struct node *nd = &m->nodes[i];
+	double cost = 0;
+
+	nd->boolctx = boolctx;
+	switch (nd->op) {
+	case OP_CONST:
+		break;
+	case OP_VAR:
+		cost = fn(nd->var, arg);
+		break;
+	case OP_NOT:
+		cost = plan_node(m, nd->kid[0], 1, fn, arg);
+		break;
+	case OP_AND:
+		for (int j = 0; j < nd->nk; j++)
+			cost += plan_node(m, nd->kid[j], j < nd->nk - 1 ? 1 :
+			    boolctx, fn, arg);
+		break;
+	case OP_OR:
+		for (int j = 0; j < nd->nk; j++)
+			cost += plan_node(m, nd->kid[j], boolctx, fn, arg);
+		break;
+	default:
+		for (int j = 0; j < nd->nk; j++)
+			cost += plan_node(m, nd->kid[j], 0, fn, arg);
+		break;
+	}
+	nd->cost = cost;
+	free(nd->ord);
+	nd->ord = NULL;
+	if (nd->op == OP_AND || (nd->op == OP_OR && boolctx)) {
+		nd->ord = xcalloc((size_t)nd->nk, sizeof(int));
+		for (int j = 0; j < nd->nk; j++) {
+			int k = j, c = nd->kid[j];
+
+			while (k > 0 && m->nodes[nd->ord[k - 1]].cost >
+			    m->nodes[c].cost) {
+				nd->ord[k] = nd->ord[k - 1];
+				k--;
+			}
+			nd->ord[k] = c;
+		}
+	}
+	return cost;
+}
+
+double
+metaexpr_plan(struct metaexpr *m, int boolroot, metaexpr_cost *fn,
+    void *arg)
+{
+	double c = 0;
+
+	if (m->nodes != NULL)
+		return plan_node(m, m->root, boolroot != 0, fn, arg);
+	for (size_t i = 0; i < m->nvars; i++)
+		c += fn(m->vars[i], arg);
+	return c;
+}
+
+static void
+uses_node(const struct metaexpr *m, int i, int boolctx,
+    unsigned char *numeric)
+{
+	const struct node *nd = &m->nodes[i];
+
+	switch (nd->op) {
+	case OP_CONST:
+		break;
+	case OP_VAR:
+		if (!boolctx)
+			numeric[nd->var] = 1;
+		break;
+	case OP_NOT:
+		uses_node(m, nd->kid[0], 1, numeric);
+		break;
+	case OP_AND:
+		for (int j = 0; j < nd->nk; j++)
+			uses_node(m, nd->kid[j], j < nd->nk - 1 ? 1 : boolctx,
+			    numeric);
+		break;
+	case OP_OR:
+		for (int j = 0; j < nd->nk; j++)
+			uses_node(m, nd->kid[j], boolctx, numeric);
+		break;
+	default:
+		for (int j = 0; j < nd->nk; j++)
+			uses_node(m, nd->kid[j], 0, numeric);
+		break;
+	}
+}
+
+void
+metaexpr_numeric_uses(const struct metaexpr *m, int boolroot,
+    unsigned char *numeric)
+{
+	if (m->nodes == NULL) {
+		for (size_t i = 0; i < m->nvars; i++)
+			numeric[m->vars[i]] = 1;
+		return;
+	}
+	uses_node(m, m->root, boolroot != 0, numeric);
 }
 
 size_t
@@ -375,6 +673,7 @@ metaexpr_free(struct metaexpr *m)
 {
 	if (m == NULL)
 		return;
+	free_tree(m);
 	free(m->ins);
 	free(m->vars);
 	free(m);

@@ -72,6 +72,10 @@ rmatch_new(struct pool *pool, const struct ruleset *rs, const struct msg *m,
 		pcre2_set_depth_limit(r->mc, (uint32_t)rs->depth_limit);
 	if (s == NULL)
 		r->hits = pool_allocarray(pool, rs->nrules + 1, sizeof(int));
+	r->lazy = s != NULL && rs->lazy != NULL;
+	if (r->lazy)
+		r->lazyf = pool_allocarray(pool, rs->nlazyf + 1,
+		    sizeof(*r->lazyf));
 	return r;
 }
 
@@ -709,6 +713,13 @@ rule_off(const struct rscan *rs, const struct rule *r)
 	return rs->s != NULL && off != NULL && off[r->idx];
 }
 
+/* r runs only when a meta asks for it (rmatch_meta) */
+static int
+is_lazy(const struct rscan *rs, const struct rule *r)
+{
+	return rs->lazy && rs->rs->lazy[r->idx];
+}
+
 /*
  * Does header value p hold a byte of each class rule r needs? The
  * "bytes present" sets of values are cached by address (values come
@@ -799,6 +810,24 @@ probe_ok(struct rscan *rs, const struct rule *r, const struct rtext *t)
 	return rc != PCRE2_ERROR_NOMATCH;
 }
 
+/* text i holds a literal of lazy rule r (run_lazy() looks only there) */
+static void
+lazy_note(struct rscan *rs, const struct rule *r, size_t i)
+{
+	struct rscan_lazy *l = &rs->lazyf[r->lazyid];
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 8;
+		size_t *nv = pool_allocarray(rs->pool, nc, sizeof(*nv));
+
+		if (l->n)
+			memcpy(nv, l->v, l->n * sizeof(*nv));
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = i;
+}
+
 /*
  * Run one text-type's rules over a list of texts (body lines, rawbody
  * chunks, URIs, the full message). The automaton runs once per text; a
@@ -828,9 +857,15 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 
 		if (rule_off(rs, r))
 			done[k] = 1;
+		else if (is_lazy(rs, r))
+			done[k] = k < set->nalways[txt] ? 1 : 2;
 	}
+	/* kept for the lazy rules of this type (run_lazy()) */
+	if (rs->lazy)
+		rs->have[txt] = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
+		    sizeof(*rs->have[txt]));
 	for (size_t i = 0; i < ntexts; i++) {
-		uint64_t have[4];
+		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
 
 		if (nlits) {
 			memset(seen, 0, nlits);
@@ -841,7 +876,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 			const struct rule *r;
 			int n, cap;
 
-			if (done[k])
+			if (done[k] == 1)
 				continue;
 			if (k < set->nalways[txt])
 				r = set->always[txt][k];
@@ -854,6 +889,11 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 						break;
 				if (j == r->lits->n)
 					continue;
+				if (done[k] == 2) {
+					/* lazy: where its literals are */
+					lazy_note(rs, r, i);
+					continue;
+				}
 			}
 			/* bytes every match needs, absent from this text */
 			if (texts[i].len < r->minlen || (r->cls != NULL &&
@@ -880,7 +920,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		    set->filtered[txt][k - set->nalways[txt]];
 		int cap = r->maxhits > 0 ? r->maxhits : 1000;
 
-		if (rule_off(rs, r))
+		if (rule_off(rs, r) || is_lazy(rs, r))
 			continue;
 		if (ran[k])
 			rs->re_run++;
@@ -993,10 +1033,13 @@ rmatch_content(struct rscan *rs)
 
 		uris = rmatch_uris(rs, &nu);
 		run_texts(rs, TXT_URI, uris, nu);
+		rs->uris = uris;
+		rs->nuris = nu;
 	}
 	full.p = m->raw;
 	full.len = m->scan_len ? m->scan_len : m->raw_len;
-	run_texts(rs, TXT_FULL, &full, m->raw ? 1 : 0);
+	rs->full = full;
+	run_texts(rs, TXT_FULL, &rs->full, m->raw ? 1 : 0);
 	for (size_t i = 0; i < set->nevals; i++) {
 		const struct rule *r = set->evals[i];
 
@@ -1004,29 +1047,127 @@ rmatch_content(struct rscan *rs)
 			continue;
 		rmatch_hit(rs, r, r->ev(rs, r, r->evargc, r->evargv));
 	}
+	rs->content_ran = 1;
+}
+
+/*
+ * A lazy text rule, now that a meta needs it: the same checks and count
+ * as run_texts(), rule by rule instead of text by text.
+ */
+static void
+run_lazy(struct rscan *rs, const struct rule *r)
+{
+	int txt = ruleset_text_of(r->type), count = 0, n, ran = 0;
+	int cap = r->maxhits > 0 ? r->maxhits : 1000;
+	int multiple = (r->tflags & TF_MULTIPLE) && !r->negate;
+	const struct rtext *texts;
+	size_t ntexts, *at = NULL;
+
+	switch (txt) {
+	case TXT_BODY:
+		texts = rs->body;
+		ntexts = rs->nbody;
+		break;
+	case TXT_RAWBODY:
+		texts = rs->raw;
+		ntexts = rs->nraw;
+		break;
+	case TXT_URI:
+		texts = rs->uris;
+		ntexts = rs->nuris;
+		break;
+	case TXT_FULL:
+		texts = &rs->full;
+		ntexts = rs->msg->raw ? 1 : 0;
+		break;
+	default:
+		return;
+	}
+	if (rs->have[txt] == NULL)
+		ntexts = 0;
+	if (r->lits != NULL) {
+		/* only the texts where one of its literals is */
+		at = rs->lazyf[r->lazyid].v;
+		ntexts = rs->lazyf[r->lazyid].n;
+	}
+	for (size_t j = 0; j < ntexts; j++) {
+		size_t i = at != NULL ? at[j] : j;
+
+		if (texts[i].len < r->minlen || (r->cls != NULL &&
+		    !rx_classes_met(r->cls, rs->have[txt][i])))
+			continue;
+		if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
+			continue;
+		ran = 1;
+		n = rmatch_regex(rs, r, texts[i].p, texts[i].len, multiple);
+		if (n <= 0)
+			continue;
+		count += n;
+		if (!multiple || count >= cap)
+			break;
+	}
+	if (ran)
+		rs->re_run++;
+	else
+		rs->re_skipped++;
+	if (r->negate)
+		rmatch_hit(rs, r, count == 0);
+	else
+		rmatch_hit(rs, r, count > cap ? cap : count);
+}
+
+/*
+ * The value of rule idx var for a meta: a hit count, or a meta's value.
+ * Lazy rules are run here on first use; a lazy meta recurses through
+ * its own variables, to a depth ruleset_compile() bounded.
+ */
+static double
+meta_fetch(int var, void *arg)
+{
+	struct rscan *rs = arg;
+	const struct rule *r = rs->rs->rules[var];
+	double v = 0;
+
+	if (rs->known[var])
+		return rs->vals[var];
+	rs->known[var] = 1;
+	if (rule_off(rs, r))
+		v = 0;
+	else if (r->type == RT_META) {
+		/* an eager meta not evaluated (disabled): 0 */
+		if (is_lazy(rs, r) && r->meta != NULL &&
+		    rs->lazy_depth < RULESET_LAZY_DEPTH + 1) {
+			rs->lazy_depth++;
+			v = metaexpr_eval_fn(r->meta, meta_fetch, rs);
+			rs->lazy_depth--;
+			if (v != 0)
+				rmatch_hit(rs, r, 1);
+		}
+	} else {
+		if (is_lazy(rs, r) && rs->content_ran)
+			run_lazy(rs, r);
+		v = rmatch_count(rs, r);
+	}
+	rs->vals[var] = v;
+	return v;
 }
 
 void
 rmatch_meta(struct rscan *rs)
 {
 	const struct ruleset *set = rs->rs;
-	double *vals = pool_allocarray(rs->pool, set->nrules + 1,
-	    sizeof(double));
 
-	for (size_t i = 0; i < set->nrules; i++) {
-		const struct rule *r = set->rules[i];
-
-		if (r->type != RT_META)
-			vals[i] = rmatch_count(rs, r);
-	}
+	rs->vals = pool_allocarray(rs->pool, set->nrules + 1, sizeof(double));
+	rs->known = pool_alloc(rs->pool, set->nrules + 1);
 	for (size_t i = 0; i < set->nmetaorder; i++) {
 		const struct rule *r = set->metaorder[i];
 		double v;
 
-		if (rule_off(rs, r))
+		if (rule_off(rs, r) || is_lazy(rs, r))
 			continue;
-		v = metaexpr_eval(r->meta, vals);
-		vals[r->idx] = v;
+		v = metaexpr_eval_fn(r->meta, meta_fetch, rs);
+		rs->vals[r->idx] = v;
+		rs->known[r->idx] = 1;
 		if (v != 0)
 			rmatch_hit(rs, r, 1);
 	}

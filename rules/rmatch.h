@@ -25,6 +25,13 @@ struct rtext {
 	size_t		 len;
 };
 
+/* the texts where a lazy rule's literals are, by index */
+struct rscan_lazy {
+	size_t	*v;
+	size_t	 n;
+	size_t	 cap;
+};
+
 struct rscan {
 	struct scan		*s;		/* NULL in `rules test` */
 	const struct ruleset	*rs;
@@ -54,6 +61,23 @@ struct rscan {
 	size_t			 re_run;	/* regex rules executed */
 	size_t			 re_skipped;	/* avoided by the prefilter */
 	size_t			 re_limit;	/* stopped by a match limit */
+
+	/*
+	 * Lazy rules (ruleset->lazy): literal-less __ text rules and __
+	 * metas run only when a meta asks for their value. The content
+	 * stage keeps what they need: the texts of each type and their
+	 * "bytes present" sets; the meta stage memoizes values by rule idx.
+	 */
+	int			 lazy;		/* on (a scan, not a lint run) */
+	int			 content_ran;
+	struct rtext		*uris;
+	size_t			 nuris;
+	struct rtext		 full;
+	uint64_t		(*have[TXT_NTEXTS])[4];
+	struct rscan_lazy	*lazyf;		/* by rule->lazyid */
+	double			*vals;		/* meta values by rule idx */
+	unsigned char		*known;		/* vals[i] is set */
+	int			 lazy_depth;	/* lazy metas being evaluated */
 
 	/* per-rule regex time in ns by rule idx, when profiling (or NULL) */
 	unsigned long long	*prof;

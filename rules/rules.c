@@ -58,6 +58,8 @@ check_content(struct scan *s, void *arg)
 		return;
 	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
 	rmatch_content(r);
+	/* the meta stage runs lazy rules over the same texts */
+	s->slots[SCAN_SLOT_RULES] = r;
 	atomic_fetch_add(&c->run, r->re_run);
 	atomic_fetch_add(&c->skipped, r->re_skipped);
 	if (r->re_limit) {
@@ -72,11 +74,21 @@ check_meta(struct scan *s, void *arg)
 {
 	struct rules_ctx *c = arg;
 	struct rscan *r;
+	size_t run, skipped, limited;
 
 	if (s->msg == NULL)
 		return;
-	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
+	r = s->slots[SCAN_SLOT_RULES];
+	if (r == NULL || r->rs != c->rs)
+		r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
+	run = r->re_run;
+	skipped = r->re_skipped;
+	limited = r->re_limit;
 	rmatch_meta(r);
+	/* lazy rules run here */
+	atomic_fetch_add(&c->run, r->re_run - run);
+	atomic_fetch_add(&c->skipped, r->re_skipped - skipped);
+	atomic_fetch_add(&c->limited, r->re_limit - limited);
 }
 
 static enum status

@@ -257,6 +257,7 @@ ruleset_free(struct ruleset *rs)
 		free(rs->by_type[t]);
 	free(rs->evals);
 	free(rs->metaorder);
+	free(rs->lazy);
 	for (int i = 0; i < 4; i++)
 		free(rs->off[i]);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
@@ -1562,6 +1563,95 @@ order_metas(struct ruleset *rs)
 	free(pos);
 }
 
+struct lazyctx {
+	const struct ruleset	*rs;
+	double			*cost;
+	int			*users;		/* metas using each rule */
+};
+
+/* a value many metas use is likely computed anyway: share its cost */
+static double
+lazy_cost(int var, void *arg)
+{
+	const struct lazyctx *c = arg;
+
+	return c->rs->lazy[var] ? c->cost[var] / (c->users[var] > 0 ?
+	    c->users[var] : 1) : 0;
+}
+
+/*
+ * Choose the lazy rules (see ruleset.h) and plan every meta's operand
+ * order. A lazy text rule costs 1 plus its compiled size in 4 KB units,
+ * a lazy meta the sum of its operands; eager values cost nothing, and
+ * the cost of a value n metas use counts 1/n in each.
+ */
+static void
+plan_lazy(struct ruleset *rs)
+{
+	struct lazyctx c = { rs, xcalloc(rs->nrules + 1, sizeof(double)),
+	    xcalloc(rs->nrules + 1, sizeof(int)) };
+	int *depth = xcalloc(rs->nrules + 1, sizeof(int));
+	unsigned char *numeric = xcalloc(rs->nrules + 1, 1);
+
+	for (size_t i = 0; i < rs->nmetaorder; i++) {
+		const int *vars;
+		size_t nv = metaexpr_vars(rs->metaorder[i]->meta, &vars);
+
+		for (size_t k = 0; k < nv; k++)
+			c.users[vars[k]]++;
+	}
+
+	rs->lazy = xcalloc(rs->nrules + 1, 1);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct rule *r = rs->rules[i];
+		size_t sz = 0;
+
+		rs->rules[i]->lazyid = -1;
+		if (strncmp(r->name, "__", 2) == 0 && r->disabled == NULL &&
+		    r->re != NULL && ruleset_text_of(r->type) >= 0) {
+			rs->lazy[i] = 1;
+			if (r->lits != NULL)
+				rs->rules[i]->lazyid = (int)rs->nlazyf++;
+			/* a bigger program tends to try more per position */
+			(void)pcre2_pattern_info(r->re, PCRE2_INFO_SIZE, &sz);
+			c.cost[i] = 1 + (double)sz / 4096;
+		}
+	}
+	/*
+	 * A meta hits when its value is not 0; its value itself matters
+	 * only where another meta uses it as a number (consumers first).
+	 */
+	for (size_t i = rs->nmetaorder; i-- > 0;) {
+		const struct rule *r = rs->metaorder[i];
+
+		metaexpr_numeric_uses(r->meta, !numeric[r->idx], numeric);
+	}
+	for (size_t i = 0; i < rs->nmetaorder; i++) {
+		struct rule *r = rs->metaorder[i];
+		const int *vars;
+		size_t nv = metaexpr_vars(r->meta, &vars);
+		double cost = metaexpr_plan(r->meta, !numeric[r->idx],
+		    lazy_cost, &c);
+		int d = 1;
+
+		if (strncmp(r->name, "__", 2) != 0)
+			continue;
+		for (size_t k = 0; k < nv; k++)
+			if (rs->rules[vars[k]]->type == RT_META &&
+			    rs->lazy[vars[k]] && depth[vars[k]] + 1 > d)
+				d = depth[vars[k]] + 1;
+		if (d > RULESET_LAZY_DEPTH)
+			continue;
+		rs->lazy[r->idx] = 1;
+		depth[r->idx] = d;
+		c.cost[r->idx] = cost;
+	}
+	free(c.cost);
+	free(c.users);
+	free(depth);
+	free(numeric);
+}
+
 static void
 push_rule(struct rule ***v, size_t *n, struct rule *r)
 {
@@ -1720,6 +1810,7 @@ ruleset_compile(struct ruleset *rs)
 		rs->st.ac_states[t] = ac_states(rs->ac[t]);
 	}
 	order_metas(rs);
+	plan_lazy(rs);
 	rs->nvars = (int)rs->nrules;
 	/* freemail_domains: ~2,000 names looked up per address */
 	rs->freemail_map = strmap_new();

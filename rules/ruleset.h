@@ -103,6 +103,7 @@ struct rule {
 	int		 idx;		/* index in ruleset->rules */
 	const char	*disabled;	/* why it does not run, or NULL */
 	int		 replace;	/* listed in replace_rules */
+	int		 lazyid;	/* lazy with literals: index, or -1 */
 };
 
 /* per-name settings that may come before or without a rule */
@@ -216,6 +217,8 @@ struct ruleset {
 	size_t		 nfiltered[TXT_NTEXTS];
 	int		 nvars;		/* meta variables (= max symid + 1) */
 	unsigned char	*off[4];	/* by rule idx: score 0 in that set */
+	unsigned char	*lazy;		/* by rule idx: run on demand (below) */
+	size_t		 nlazyf;	/* lazy rules with literals */
 
 	struct rs_stats	 st;
 	struct buf	 log;		/* warnings, "file:line: text\n" */
@@ -233,6 +236,16 @@ struct ruleset {
 	int		 user;
 	int		 no_jit;	/* compile for the interpreter only */
 };
+
+/*
+ * Lazy rules: a __ text rule and a __ meta run only when a meta asks for
+ * their value, so a meta decided by cheaper operands never runs them;
+ * && and || operands are planned cheapest first (metaexpr_plan()). __
+ * rules are never scored or reported, so results are the same. A chain
+ * of lazy metas is at most RULESET_LAZY_DEPTH deep (deeper ones are
+ * evaluated in order), which bounds the recursion of rmatch_meta().
+ */
+#define RULESET_LAZY_DEPTH	16
 
 struct ruleset *ruleset_new(void);
 void ruleset_free(struct ruleset *rs);
