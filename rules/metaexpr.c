@@ -493,8 +493,15 @@ eval_postfix(const struct metaexpr *m, metaexpr_fetch *fn, void *arg)
  * only where just its truth is used). Recursion is bounded by
  * MAX_TREE_DEPTH (checked when the tree was built).
  */
+struct evalctx {
+	const double		*vals;
+	const unsigned char	*known;
+	metaexpr_fetch		*fn;
+	void			*arg;
+};
+
 static double
-eval_node(const struct metaexpr *m, int i, metaexpr_fetch *fn, void *arg)
+eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
 {
 	const struct node *nd = &m->nodes[i];
 	const int *o = nd->ord != NULL ? nd->ord : nd->kid;
@@ -504,14 +511,16 @@ eval_node(const struct metaexpr *m, int i, metaexpr_fetch *fn, void *arg)
 	case OP_CONST:
 		return nd->k;
 	case OP_VAR:
-		return fn(nd->var, arg);
+		if (c->known != NULL && c->known[nd->var])
+			return c->vals[nd->var];
+		return c->fn(nd->var, c->arg);
 	case OP_NOT:
-		return eval_node(m, nd->kid[0], fn, arg) == 0 ? 1 : 0;
+		return eval_node(m, nd->kid[0], c) == 0 ? 1 : 0;
 	case OP_NEG:
-		return -eval_node(m, nd->kid[0], fn, arg);
+		return -eval_node(m, nd->kid[0], c);
 	case OP_AND:
 		for (int j = 0; j < nd->nk; j++) {
-			v = eval_node(m, o[j], fn, arg);
+			v = eval_node(m, o[j], c);
 			if (v == 0)
 				return v;
 			if (o[j] == nd->kid[nd->nk - 1])
@@ -520,19 +529,19 @@ eval_node(const struct metaexpr *m, int i, metaexpr_fetch *fn, void *arg)
 		return last;
 	case OP_OR:
 		for (int j = 0; j < nd->nk; j++) {
-			v = eval_node(m, o[j], fn, arg);
+			v = eval_node(m, o[j], c);
 			if (v != 0)
 				return v;
 		}
 		return v;
 	case OP_ADD:
-		v = eval_node(m, nd->kid[0], fn, arg);
+		v = eval_node(m, nd->kid[0], c);
 		for (int j = 1; j < nd->nk; j++)
-			v = v + eval_node(m, nd->kid[j], fn, arg);
+			v = v + eval_node(m, nd->kid[j], c);
 		return v;
 	default:
-		v = eval_node(m, nd->kid[0], fn, arg);
-		return binop(nd->op, v, eval_node(m, nd->kid[1], fn, arg));
+		v = eval_node(m, nd->kid[0], c);
+		return binop(nd->op, v, eval_node(m, nd->kid[1], c));
 	}
 }
 
@@ -543,14 +552,22 @@ metaexpr_eval(const struct metaexpr *m, const double *vals)
 }
 
 double
-metaexpr_eval_fn(const struct metaexpr *m, metaexpr_fetch *fn, void *arg)
+metaexpr_eval_known(const struct metaexpr *m, const double *vals,
+    const unsigned char *known, metaexpr_fetch *fn, void *arg)
 {
+	struct evalctx c = { vals, known, fn, arg };
 	double r;
 
 	if (m->nodes == NULL)
 		return eval_postfix(m, fn, arg);
-	r = eval_node(m, m->root, fn, arg);
+	r = eval_node(m, m->root, &c);
 	return isnan(r) ? 0 : r;
+}
+
+double
+metaexpr_eval_fn(const struct metaexpr *m, metaexpr_fetch *fn, void *arg)
+{
+	return metaexpr_eval_known(m, NULL, NULL, fn, arg);
 }
 
 /* cost bottom-up, contexts top-down, operand order by cost (stable) */

@@ -33,6 +33,9 @@ typedef double metaexpr_fetch(int var, void *arg);
  */
 double metaexpr_eval_fn(const struct metaexpr *m, metaexpr_fetch *fn,
     void *arg);
+/* The same, with vals[var] used as is where known[var] is set. */
+double metaexpr_eval_known(const struct metaexpr *m, const double *vals,
+    const unsigned char *known, metaexpr_fetch *fn, void *arg);
 /* Estimated cost of fetching variable var (0: already known). */
 typedef double metaexpr_cost(int var, void *arg);
 /*

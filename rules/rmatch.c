@@ -431,14 +431,38 @@ addr_parts(struct buf *out, const char *v, int want_name)
 	}
 }
 
+/* FNV-1a of a header name, ASCII case folded */
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint32_t)tolower((unsigned char)*s)) * 16777619u;
+	return h;
+}
+
+/*
+ * Hundreds of distinct header names are asked for and most are absent:
+ * compare hashes of the names first (computed once per scan).
+ */
 static void
-add_values(const struct msg *m, const char *name, unsigned hmods,
+add_values(struct rscan *rs, const char *name, unsigned hmods,
     struct buf *b, int *found)
 {
+	const struct msg *m = rs->msg;
 	size_t n = 0, first = (size_t)-1, last = 0;
+	uint32_t want = name_hash(name);
 
+	if (rs->hhash == NULL) {
+		rs->hhash = pool_allocarray(rs->pool, m->nmsg_hdrs + 1,
+		    sizeof(*rs->hhash));
+		for (size_t i = 0; i < m->nmsg_hdrs; i++)
+			rs->hhash[i] = name_hash(m->hdrs[i].name);
+	}
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
-		if (strcasecmp(m->hdrs[i].name, name) == 0) {
+		if (rs->hhash[i] == want &&
+		    strcasecmp(m->hdrs[i].name, name) == 0) {
 			if (first == (size_t)-1)
 				first = i;
 			last = i;
@@ -450,7 +474,7 @@ add_values(const struct msg *m, const char *name, unsigned hmods,
 		const struct msg_header *h = &m->hdrs[i];
 		struct buf one = BUF_INIT;
 
-		if (strcasecmp(h->name, name) != 0)
+		if (rs->hhash[i] != want || strcasecmp(h->name, name) != 0)
 			continue;
 		if ((hmods & HM_FIRST) && i != first)
 			continue;
@@ -499,7 +523,7 @@ first_addr(struct rscan *rs, const char *name)
 	int found = 0;
 	const char *res = NULL;
 
-	add_values(rs->msg, name, HM_FIRST | HM_ADDR, &b, &found);
+	add_values(rs, name, HM_FIRST | HM_ADDR, &b, &found);
 	if (found && b.len > 0) {
 		size_t n = strcspn(buf_str(&b), "\n");
 
@@ -604,7 +628,6 @@ static char *
 header_value(struct rscan *rs, const char *name, unsigned hmods,
     enum hdr_kind kind)
 {
-	const struct msg *m = rs->msg;
 	struct buf b = BUF_INIT;
 	int found = 0;
 	char *res;
@@ -616,8 +639,8 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		found = all_headers(rs, kind, hmods, &b);
 		break;
 	case HK_TOCC:
-		add_values(m, "To", hmods, &b, &found);
-		add_values(m, "Cc", hmods, &b, &found);
+		add_values(rs, "To", hmods, &b, &found);
+		add_values(rs, "Cc", hmods, &b, &found);
 		break;
 	case HK_ENVFROM: {
 		const char *ef = envelope_from(rs);
@@ -629,10 +652,10 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		break;
 	}
 	case HK_MESSAGEID:
-		add_values(m, "X-Message-Id", hmods, &b, &found);
-		add_values(m, "Resent-Message-Id", hmods, &b, &found);
-		add_values(m, "X-Original-Message-ID", hmods, &b, &found);
-		add_values(m, "Message-Id", hmods, &b, &found);
+		add_values(rs, "X-Message-Id", hmods, &b, &found);
+		add_values(rs, "Resent-Message-Id", hmods, &b, &found);
+		add_values(rs, "X-Original-Message-ID", hmods, &b, &found);
+		add_values(rs, "Message-Id", hmods, &b, &found);
 		break;
 	case HK_RELAYS_UNTRUSTED:
 	case HK_RELAYS_TRUSTED:
@@ -643,7 +666,7 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_UNSUPPORTED:
 		break;
 	default:
-		add_values(m, name, hmods, &b, &found);
+		add_values(rs, name, hmods, &b, &found);
 		break;
 	}
 	if (!found) {
@@ -775,7 +798,22 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		rmatch_hit(rs, r, hits);
 		return;
 	}
-	v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
+	if (r->hslot >= 0) {
+		/* the value by slot; built once through the keyed cache */
+		if (rs->hslot_v == NULL) {
+			rs->hslot_v = pool_allocarray(rs->pool,
+			    rs->rs->nhslots + 1, sizeof(*rs->hslot_v));
+			rs->hslot_done = pool_alloc(rs->pool,
+			    rs->rs->nhslots + 1);
+		}
+		if (!rs->hslot_done[r->hslot]) {
+			rs->hslot_v[r->hslot] = rmatch_header(rs, r->hdr,
+			    r->hmods, r->hkind);
+			rs->hslot_done[r->hslot] = 1;
+		}
+		v = rs->hslot_v[r->hslot];
+	} else
+		v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
 	if (r->exists) {
 		rmatch_hit(rs, r, v != NULL);
 		return;
@@ -1138,7 +1176,8 @@ meta_fetch(int var, void *arg)
 		if (is_lazy(rs, r) && r->meta != NULL &&
 		    rs->lazy_depth < RULESET_LAZY_DEPTH + 1) {
 			rs->lazy_depth++;
-			v = metaexpr_eval_fn(r->meta, meta_fetch, rs);
+			v = metaexpr_eval_known(r->meta, rs->vals, rs->known,
+			    meta_fetch, rs);
 			rs->lazy_depth--;
 			if (v != 0)
 				rmatch_hit(rs, r, 1);
@@ -1159,13 +1198,43 @@ rmatch_meta(struct rscan *rs)
 
 	rs->vals = pool_allocarray(rs->pool, set->nrules + 1, sizeof(double));
 	rs->known = pool_alloc(rs->pool, set->nrules + 1);
+	/*
+	 * Hit counts of the rules that ran (0 for the others): from the
+	 * result's hit list, not one lookup per rule. Metas and lazy rules
+	 * are left to meta_fetch().
+	 */
+	for (size_t i = 0; i < set->nrules; i++) {
+		const struct rule *r = set->rules[i];
+
+		rs->known[i] = r->type != RT_META && !is_lazy(rs, r);
+	}
+	if (rs->s == NULL) {
+		for (size_t i = 0; i < set->nrules; i++)
+			if (rs->known[i])
+				rs->vals[i] = rs->hits[i];
+	} else {
+		const struct result *res = &rs->s->res;
+
+		for (size_t h = 0; h < res->nhits; h++) {
+			int id = res->hits[h].sym ? res->hits[h].sym->id : -1;
+			int i = id >= 0 && (size_t)id < set->nsym_rule ?
+			    set->sym_rule[id] : -1;
+
+			if (i < 0 || !rs->known[i] || rule_off(rs,
+			    set->rules[i]))
+				continue;
+			rs->vals[i] = res->hits[h].count > 0 ?
+			    res->hits[h].count : 1;
+		}
+	}
 	for (size_t i = 0; i < set->nmetaorder; i++) {
 		const struct rule *r = set->metaorder[i];
 		double v;
 
 		if (rule_off(rs, r) || is_lazy(rs, r))
 			continue;
-		v = metaexpr_eval_fn(r->meta, meta_fetch, rs);
+		v = metaexpr_eval_known(r->meta, rs->vals, rs->known,
+		    meta_fetch, rs);
 		rs->vals[r->idx] = v;
 		rs->known[r->idx] = 1;
 		if (v != 0)

@@ -48,6 +48,9 @@ struct rscan {
 	int			 built;
 	struct relays		*relays;	/* parsed on first use */
 	struct strmap		*hcache;	/* header values by name+mods */
+	char			**hslot_v;	/* by rule->hslot, when done */
+	unsigned char		*hslot_done;
+	uint32_t		*hhash;		/* hashes of header names */
 	struct htmlmeta		**html;		/* per HTML part, on first use */
 	size_t			 nhtml;
 	int			 html_built;

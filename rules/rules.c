@@ -211,6 +211,17 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 		if (r->maxhits > 0)
 			d->maxhits = r->maxhits;
 	}
+	/* the meta stage reads rule hit counts from the result by symbol */
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i]->symid >= 0 &&
+		    (size_t)rs->rules[i]->symid >= rs->nsym_rule)
+			rs->nsym_rule = (size_t)rs->rules[i]->symid + 1;
+	rs->sym_rule = xcalloc(rs->nsym_rule + 1, sizeof(int));
+	for (size_t i = 0; i < rs->nsym_rule; i++)
+		rs->sym_rule[i] = -1;
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i]->symid >= 0)
+			rs->sym_rule[rs->rules[i]->symid] = (int)i;
 	for (size_t i = 0; i < rs->nmetas; i++) {
 		struct rule_meta *m = rs->metas[i];
 		struct symdef *d;

@@ -258,6 +258,7 @@ ruleset_free(struct ruleset *rs)
 	free(rs->evals);
 	free(rs->metaorder);
 	free(rs->lazy);
+	free(rs->sym_rule);
 	for (int i = 0; i < 4; i++)
 		free(rs->off[i]);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
@@ -1563,6 +1564,40 @@ order_metas(struct ruleset *rs)
 	free(pos);
 }
 
+/*
+ * Header rules reading the same value (same name, modifiers and kind)
+ * share a slot: a scan builds each value once and finds it by index.
+ */
+static void
+header_slots(struct ruleset *rs)
+{
+	struct strmap *seen = strmap_new();
+	size_t *ids = xcalloc(rs->nrules + 1, sizeof(size_t));
+
+	for (size_t i = 0; i < rs->nrules; i++) {
+		struct rule *r = rs->rules[i];
+		char key[300];
+		size_t *id;
+
+		r->hslot = -1;
+		if (r->type != RT_HEADER || r->hdr == NULL)
+			continue;
+		snprintf(key, sizeof(key), "%d:%u:%s", (int)r->hkind, r->hmods,
+		    r->hdr);
+		for (char *c = key; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		id = strmap_get(seen, key);
+		if (id == NULL) {
+			id = &ids[i];
+			*id = rs->nhslots++;
+			strmap_put(seen, key, id);
+		}
+		r->hslot = (int)*id;
+	}
+	strmap_free(seen);
+	free(ids);
+}
+
 struct lazyctx {
 	const struct ruleset	*rs;
 	double			*cost;
@@ -1811,6 +1846,7 @@ ruleset_compile(struct ruleset *rs)
 	}
 	order_metas(rs);
 	plan_lazy(rs);
+	header_slots(rs);
 	rs->nvars = (int)rs->nrules;
 	/* freemail_domains: ~2,000 names looked up per address */
 	rs->freemail_map = strmap_new();

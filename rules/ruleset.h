@@ -104,6 +104,7 @@ struct rule {
 	const char	*disabled;	/* why it does not run, or NULL */
 	int		 replace;	/* listed in replace_rules */
 	int		 lazyid;	/* lazy with literals: index, or -1 */
+	int		 hslot;		/* header rules: value slot, or -1 */
 };
 
 /* per-name settings that may come before or without a rule */
@@ -219,6 +220,9 @@ struct ruleset {
 	unsigned char	*off[4];	/* by rule idx: score 0 in that set */
 	unsigned char	*lazy;		/* by rule idx: run on demand (below) */
 	size_t		 nlazyf;	/* lazy rules with literals */
+	int		*sym_rule;	/* engine symbol id -> rule idx, or -1 */
+	size_t		 nhslots;	/* distinct header values rules read */
+	size_t		 nsym_rule;
 
 	struct rs_stats	 st;
 	struct buf	 log;		/* warnings, "file:line: text\n" */
