@@ -602,6 +602,8 @@ plan_node(struct metaexpr *m, int i, int boolctx, metaexpr_cost *fn,
 			cost += plan_node(m, nd->kid[j], 0, fn, arg);
 		break;
 	}
+	/* walking the tree costs too: between equals, the smaller first */
+	cost += 1e-3;
 	nd->cost = cost;
 	free(nd->ord);
 	nd->ord = NULL;

@@ -1059,10 +1059,12 @@ rmatch_content(struct rscan *rs)
 
 	rmatch_build_texts(rs);
 	for (size_t i = 0; i < set->nby_type[RT_HEADER]; i++)
-		if (!rule_off(rs, set->by_type[RT_HEADER][i]))
+		if (!rule_off(rs, set->by_type[RT_HEADER][i]) &&
+		    !is_lazy(rs, set->by_type[RT_HEADER][i]))
 			run_header_rule(rs, set->by_type[RT_HEADER][i]);
 	for (size_t i = 0; i < set->nby_type[RT_MIMEHEADER]; i++)
-		if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]))
+		if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]) &&
+		    !is_lazy(rs, set->by_type[RT_MIMEHEADER][i]))
 			run_header_rule(rs, set->by_type[RT_MIMEHEADER][i]);
 	run_texts(rs, TXT_BODY, rs->body, rs->nbody);
 	run_texts(rs, TXT_RAWBODY, rs->raw, rs->nraw);
@@ -1183,8 +1185,12 @@ meta_fetch(int var, void *arg)
 				rmatch_hit(rs, r, 1);
 		}
 	} else {
-		if (is_lazy(rs, r) && rs->content_ran)
-			run_lazy(rs, r);
+		if (is_lazy(rs, r) && rs->content_ran) {
+			if (r->type == RT_HEADER || r->type == RT_MIMEHEADER)
+				run_header_rule(rs, r);
+			else
+				run_lazy(rs, r);
+		}
 		v = rmatch_count(rs, r);
 	}
 	rs->vals[var] = v;

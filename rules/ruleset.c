@@ -1642,14 +1642,24 @@ plan_lazy(struct ruleset *rs)
 		size_t sz = 0;
 
 		rs->rules[i]->lazyid = -1;
-		if (strncmp(r->name, "__", 2) == 0 && r->disabled == NULL &&
-		    r->re != NULL && ruleset_text_of(r->type) >= 0) {
+		if (strncmp(r->name, "__", 2) != 0 || r->disabled != NULL ||
+		    r->re == NULL)
+			continue;
+		/* a bigger program tends to try more per position */
+		(void)pcre2_pattern_info(r->re, PCRE2_INFO_SIZE, &sz);
+		if (ruleset_text_of(r->type) >= 0) {
 			rs->lazy[i] = 1;
 			if (r->lits != NULL)
 				rs->rules[i]->lazyid = (int)rs->nlazyf++;
-			/* a bigger program tends to try more per position */
-			(void)pcre2_pattern_info(r->re, PCRE2_INFO_SIZE, &sz);
 			c.cost[i] = 1 + (double)sz / 4096;
+		} else if (r->type == RT_HEADER || r->type == RT_MIMEHEADER) {
+			/* one short value, but ALL is a whole header block */
+			rs->lazy[i] = 1;
+			c.cost[i] = (r->hkind == HK_ALL ||
+			    r->hkind == HK_ALL_TRUSTED ||
+			    r->hkind == HK_ALL_UNTRUSTED ||
+			    r->type == RT_MIMEHEADER ? 1 : 0.25) +
+			    (double)sz / 4096;
 		}
 	}
 	/*

@@ -242,7 +242,7 @@ struct ruleset {
 };
 
 /*
- * Lazy rules: a __ text rule and a __ meta run only when a meta asks for
+ * Lazy rules: a __ regex rule and a __ meta run only when a meta asks for
  * their value, so a meta decided by cheaper operands never runs them;
  * && and || operands are planned cheapest first (metaexpr_plan()). __
  * rules are never scored or reported, so results are the same. A chain

@@ -165,8 +165,10 @@ test_meta_lazy(void)
 
 		metaexpr_compile("(A || C) + 1", resolve, NULL, &m, err,
 		    sizeof(err));
-		test_cond("plan cost is the sum of its variables",
-		    metaexpr_plan(m, 0, cost_by_var, cost) == 9);
+		double c = metaexpr_plan(m, 0, cost_by_var, cost);
+
+		test_cond("plan cost is the sum of its variables (and a "
+		    "little per node)", c > 9 && c < 9.1);
 		test_cond("lazy or in arithmetic keeps its value",
 		    metaexpr_eval_fn(m, fetch_logged, &l) == 3);
 		metaexpr_free(m);
