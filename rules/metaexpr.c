@@ -49,7 +49,22 @@ struct node {
 	double	 cost;
 };
 
+/*
+ * What evaluation walks: the tree in preorder, each node's operands in
+ * the order to evaluate them (planned for && and ||), contiguous.
+ */
+struct enode {
+	int	 op;
+	int	 nk;
+	int	 var;
+	int	 kids;		/* index in ekids of its first operand */
+	int	 last;		/* &&: the operand written last */
+	double	 k;
+};
+
 struct metaexpr {
+	struct enode	*enodes;	/* NULL with nodes */
+	int		*ekids;
 	struct ins	*ins;
 	size_t		 n;
 	size_t		 cap;
@@ -316,9 +331,51 @@ take(struct metaexpr *m, struct node *nd, int k, int merge)
 	c->nk = 0;
 }
 
+static int
+layout_node(struct metaexpr *m, int i, int *ne, int *nk)
+{
+	const struct node *nd = &m->nodes[i];
+	const int *o = nd->ord != NULL ? nd->ord : nd->kid;
+	int me = (*ne)++, kids = *nk;
+	struct enode *e;
+
+	*nk += nd->nk;
+	for (int j = 0; j < nd->nk; j++) {
+		int c = layout_node(m, o[j], ne, nk);
+
+		m->ekids[kids + j] = c;
+		if (o[j] == nd->kid[nd->nk - 1])
+			m->enodes[me].last = c;
+	}
+	e = &m->enodes[me];
+	e->op = nd->op;
+	e->nk = nd->nk;
+	e->var = nd->var;
+	e->kids = kids;
+	e->k = nd->k;
+	return me;
+}
+
+/* (re)build the evaluation layout from the tree and its plan */
+static void
+layout(struct metaexpr *m)
+{
+	int ne = 0, nk = 0;
+
+	free(m->enodes);
+	free(m->ekids);
+	m->enodes = xcalloc(m->n + 1, sizeof(*m->enodes));
+	m->ekids = xcalloc(m->n + 1, sizeof(int));
+	(void)layout_node(m, m->root, &ne, &nk);
+}
+
 static void
 free_tree(struct metaexpr *m)
 {
+	free(m->enodes);
+	free(m->ekids);
+	m->enodes = NULL;
+	m->ekids = NULL;
 	if (m->nodes == NULL)
 		return;
 	for (size_t i = 0; i < m->n; i++) {
@@ -373,6 +430,8 @@ build_tree(struct metaexpr *m)
 	m->root = st[0];
 	if (sp != 1 || depth[m->root] > MAX_TREE_DEPTH)
 		free_tree(m);
+	else
+		layout(m);
 	free(st);
 	free(depth);
 }
@@ -503,45 +562,45 @@ struct evalctx {
 static double
 eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
 {
-	const struct node *nd = &m->nodes[i];
-	const int *o = nd->ord != NULL ? nd->ord : nd->kid;
+	const struct enode *e = &m->enodes[i];
+	const int *o = &m->ekids[e->kids];
 	double v = 0, last = 0;
 
-	switch (nd->op) {
+	switch (e->op) {
 	case OP_CONST:
-		return nd->k;
+		return e->k;
 	case OP_VAR:
-		if (c->known != NULL && c->known[nd->var])
-			return c->vals[nd->var];
-		return c->fn(nd->var, c->arg);
+		if (c->known != NULL && c->known[e->var])
+			return c->vals[e->var];
+		return c->fn(e->var, c->arg);
 	case OP_NOT:
-		return eval_node(m, nd->kid[0], c) == 0 ? 1 : 0;
+		return eval_node(m, o[0], c) == 0 ? 1 : 0;
 	case OP_NEG:
-		return -eval_node(m, nd->kid[0], c);
+		return -eval_node(m, o[0], c);
 	case OP_AND:
-		for (int j = 0; j < nd->nk; j++) {
+		for (int j = 0; j < e->nk; j++) {
 			v = eval_node(m, o[j], c);
 			if (v == 0)
 				return v;
-			if (o[j] == nd->kid[nd->nk - 1])
+			if (o[j] == e->last)
 				last = v;
 		}
 		return last;
 	case OP_OR:
-		for (int j = 0; j < nd->nk; j++) {
+		for (int j = 0; j < e->nk; j++) {
 			v = eval_node(m, o[j], c);
 			if (v != 0)
 				return v;
 		}
 		return v;
 	case OP_ADD:
-		v = eval_node(m, nd->kid[0], c);
-		for (int j = 1; j < nd->nk; j++)
-			v = v + eval_node(m, nd->kid[j], c);
+		v = eval_node(m, o[0], c);
+		for (int j = 1; j < e->nk; j++)
+			v = v + eval_node(m, o[j], c);
 		return v;
 	default:
-		v = eval_node(m, nd->kid[0], c);
-		return binop(nd->op, v, eval_node(m, nd->kid[1], c));
+		v = eval_node(m, o[0], c);
+		return binop(e->op, v, eval_node(m, o[1], c));
 	}
 }
 
@@ -558,9 +617,9 @@ metaexpr_eval_known(const struct metaexpr *m, const double *vals,
 	struct evalctx c = { vals, known, fn, arg };
 	double r;
 
-	if (m->nodes == NULL)
+	if (m->enodes == NULL)
 		return eval_postfix(m, fn, arg);
-	r = eval_node(m, m->root, &c);
+	r = eval_node(m, 0, &c);
 	return isnan(r) ? 0 : r;
 }
 
@@ -629,8 +688,11 @@ metaexpr_plan(struct metaexpr *m, int boolroot, metaexpr_cost *fn,
 {
 	double c = 0;
 
-	if (m->nodes != NULL)
-		return plan_node(m, m->root, boolroot != 0, fn, arg);
+	if (m->nodes != NULL) {
+		c = plan_node(m, m->root, boolroot != 0, fn, arg);
+		layout(m);
+		return c;
+	}
 	for (size_t i = 0; i < m->nvars; i++)
 		c += fn(m->vars[i], arg);
 	return c;

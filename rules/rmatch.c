@@ -872,31 +872,59 @@ lazy_note(struct rscan *rs, const struct rule *r, size_t i)
  * rule with literals runs on a text only when one of its literals occurs
  * in that very text (a match cannot span two texts).
  */
+/* rule r (index k of its type) on text t, unless a prefilter rules it out */
+static void
+try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
+    const uint64_t *have, int *count, int *done, unsigned char *ran)
+{
+	int n, cap;
+
+	/* bytes every match needs, absent from this text */
+	if (t->len < r->minlen || (r->cls != NULL &&
+	    !rx_classes_met(r->cls, have)))
+		return;
+	/* its probe (a suffix PCRE2 searches faster) fails */
+	if (r->probe != NULL && !probe_ok(rs, r, t))
+		return;
+	*ran = 1;
+	n = rmatch_regex(rs, r, t->p, t->len, (r->tflags & TF_MULTIPLE) &&
+	    !r->negate);
+	if (n <= 0)
+		return;
+	*count += n;
+	cap = r->maxhits > 0 ? r->maxhits : 1000;
+	if (r->negate || !(r->tflags & TF_MULTIPLE) || *count >= cap)
+		*done = 1;
+}
+
 static void
 run_texts(struct rscan *rs, int txt, const struct rtext *texts,
     size_t ntexts)
 {
 	const struct ruleset *set = rs->rs;
-	size_t nlits = ac_count(set->ac[txt]);
-	unsigned char *seen = nlits ? pool_alloc(rs->pool, nlits) : NULL;
-	size_t nrules = set->nalways[txt] + set->nfiltered[txt];
+	size_t nlits = ac_count(set->ac[txt]), na = set->nalways[txt];
+	unsigned char *seen = pool_alloc(rs->pool, nlits + 1);
+	int *found = pool_allocarray(rs->pool, nlits + 1, sizeof(int));
+	size_t nrules = na + set->nfiltered[txt];
+	const size_t *off = set->lit_off[txt], *lr = set->lit_rules[txt];
 	int *count, *done;
+	size_t *mark;
 	unsigned char *ran;
 
 	if (nrules == 0)
 		return;
 	count = pool_allocarray(rs->pool, nrules, sizeof(int));
 	done = pool_allocarray(rs->pool, nrules, sizeof(int));
+	mark = pool_allocarray(rs->pool, nrules, sizeof(size_t));
 	ran = pool_alloc(rs->pool, nrules);
 	for (size_t k = 0; k < nrules; k++) {
-		const struct rule *r = k < set->nalways[txt] ?
-		    set->always[txt][k] :
-		    set->filtered[txt][k - set->nalways[txt]];
+		const struct rule *r = k < na ? set->always[txt][k] :
+		    set->filtered[txt][k - na];
 
 		if (rule_off(rs, r))
 			done[k] = 1;
 		else if (is_lazy(rs, r))
-			done[k] = k < set->nalways[txt] ? 1 : 2;
+			done[k] = k < na ? 1 : 2;
 	}
 	/* kept for the lazy rules of this type (run_lazy()) */
 	if (rs->lazy)
@@ -904,52 +932,35 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		    sizeof(*rs->have[txt]));
 	for (size_t i = 0; i < ntexts; i++) {
 		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
+		size_t nf;
 
-		if (nlits) {
-			memset(seen, 0, nlits);
-			ac_scan(set->ac[txt], texts[i].p, texts[i].len, seen);
-		}
-		rx_bytes_present(texts[i].p, texts[i].len, have);
-		for (size_t k = 0; k < nrules; k++) {
-			const struct rule *r;
-			int n, cap;
+		/* the literals present (and the bytes present), one pass */
+		nf = ac_scan_found(set->ac[txt], texts[i].p, texts[i].len, seen,
+		    found, have);
+		for (size_t k = 0; k < na; k++)
+			if (!done[k])
+				try_rule(rs, set->always[txt][k], &texts[i],
+				    have, &count[k], &done[k], &ran[k]);
+		/* each rule one of whose literals is here, once */
+		for (size_t f = 0; f < nf; f++) {
+			size_t l = (size_t)found[f];
 
-			if (done[k] == 1)
-				continue;
-			if (k < set->nalways[txt])
-				r = set->always[txt][k];
-			else {
-				size_t j;
+			seen[l] = 0;
+			for (size_t o = off[l]; o < off[l + 1]; o++) {
+				size_t k = na + lr[o];
+				const struct rule *r = set->filtered[txt][lr[o]];
 
-				r = set->filtered[txt][k - set->nalways[txt]];
-				for (j = 0; j < r->lits->n; j++)
-					if (seen[r->litids[j]])
-						break;
-				if (j == r->lits->n)
+				if (mark[k] == i + 1 || done[k] == 1)
 					continue;
+				mark[k] = i + 1;
 				if (done[k] == 2) {
 					/* lazy: where its literals are */
 					lazy_note(rs, r, i);
 					continue;
 				}
+				try_rule(rs, r, &texts[i], have, &count[k],
+				    &done[k], &ran[k]);
 			}
-			/* bytes every match needs, absent from this text */
-			if (texts[i].len < r->minlen || (r->cls != NULL &&
-			    !rx_classes_met(r->cls, have)))
-				continue;
-			/* its probe (a suffix PCRE2 searches faster) fails */
-			if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
-				continue;
-			ran[k] = 1;
-			n = rmatch_regex(rs, r, texts[i].p, texts[i].len,
-			    (r->tflags & TF_MULTIPLE) && !r->negate);
-			if (n <= 0)
-				continue;
-			count[k] += n;
-			cap = r->maxhits > 0 ? r->maxhits : 1000;
-			if (r->negate || !(r->tflags & TF_MULTIPLE) ||
-			    count[k] >= cap)
-				done[k] = 1;
 		}
 	}
 	for (size_t k = 0; k < nrules; k++) {
@@ -1201,19 +1212,17 @@ void
 rmatch_meta(struct rscan *rs)
 {
 	const struct ruleset *set = rs->rs;
+	struct rule *const *metas = NULL;
+	size_t nmetas = 0;
 
 	rs->vals = pool_allocarray(rs->pool, set->nrules + 1, sizeof(double));
-	rs->known = pool_alloc(rs->pool, set->nrules + 1);
 	/*
 	 * Hit counts of the rules that ran (0 for the others): from the
 	 * result's hit list, not one lookup per rule. Metas and lazy rules
 	 * are left to meta_fetch().
 	 */
-	for (size_t i = 0; i < set->nrules; i++) {
-		const struct rule *r = set->rules[i];
-
-		rs->known[i] = r->type != RT_META && !is_lazy(rs, r);
-	}
+	rs->known = pool_memdup(rs->pool, rs->lazy ? set->known_lazy :
+	    set->known_all, set->nrules + 1);
 	if (rs->s == NULL) {
 		for (size_t i = 0; i < set->nrules; i++)
 			if (rs->known[i])
@@ -1233,8 +1242,18 @@ rmatch_meta(struct rscan *rs)
 			    res->hits[h].count : 1;
 		}
 	}
-	for (size_t i = 0; i < set->nmetaorder; i++) {
-		const struct rule *r = set->metaorder[i];
+	if (rs->s != NULL && set->meta_eager[rs->scoreset] != NULL) {
+		metas = set->meta_eager[rs->scoreset];
+		nmetas = set->nmeta_eager[rs->scoreset];
+		if (!rs->lazy)
+			metas = NULL;	/* lazy rules off: every meta */
+	}
+	if (metas == NULL) {
+		metas = set->metaorder;
+		nmetas = set->nmetaorder;
+	}
+	for (size_t i = 0; i < nmetas; i++) {
+		const struct rule *r = metas[i];
 		double v;
 
 		if (rule_off(rs, r) || is_lazy(rs, r))

@@ -279,6 +279,18 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 			for (size_t i = 0; i < rs->nrules; i++)
 				rs->off[set][i] = !need[i];
 			free(need);
+			/* the metas a scan evaluates in order (rmatch_meta) */
+			free(rs->meta_eager[set]);
+			rs->meta_eager[set] = xcalloc(rs->nmetaorder + 1,
+			    sizeof(struct rule *));
+			rs->nmeta_eager[set] = 0;
+			for (size_t i = 0; i < rs->nmetaorder; i++) {
+				struct rule *r = rs->metaorder[i];
+
+				if (!rs->off[set][r->idx] && !rs->lazy[r->idx])
+					rs->meta_eager[set][
+					    rs->nmeta_eager[set]++] = r;
+			}
 		}
 		free(stack);
 	}

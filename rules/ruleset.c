@@ -257,8 +257,16 @@ ruleset_free(struct ruleset *rs)
 		free(rs->by_type[t]);
 	free(rs->evals);
 	free(rs->metaorder);
+	for (int t = 0; t < TXT_NTEXTS; t++) {
+		free(rs->lit_off[t]);
+		free(rs->lit_rules[t]);
+	}
 	free(rs->lazy);
 	free(rs->sym_rule);
+	free(rs->known_lazy);
+	free(rs->known_all);
+	for (int i = 0; i < 4; i++)
+		free(rs->meta_eager[i]);
 	for (int i = 0; i < 4; i++)
 		free(rs->off[i]);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
@@ -1691,10 +1699,45 @@ plan_lazy(struct ruleset *rs)
 		depth[r->idx] = d;
 		c.cost[r->idx] = cost;
 	}
+	rs->known_lazy = xcalloc(rs->nrules + 1, 1);
+	rs->known_all = xcalloc(rs->nrules + 1, 1);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		rs->known_all[i] = rs->rules[i]->type != RT_META;
+		rs->known_lazy[i] = rs->known_all[i] && !rs->lazy[i];
+	}
 	free(c.cost);
 	free(c.users);
 	free(depth);
 	free(numeric);
+}
+
+/* which filtered rules each literal of text type t belongs to */
+static void
+index_literals(struct ruleset *rs, int t)
+{
+	size_t nl = ac_count(rs->ac[t]), *fill;
+
+	rs->lit_off[t] = xcalloc(nl + 2, sizeof(size_t));
+	for (size_t k = 0; k < rs->nfiltered[t]; k++) {
+		const struct rule *r = rs->filtered[t][k];
+
+		for (size_t j = 0; j < r->lits->n; j++)
+			rs->lit_off[t][r->litids[j] + 1]++;
+	}
+	for (size_t l = 0; l < nl; l++)
+		rs->lit_off[t][l + 1] += rs->lit_off[t][l];
+	rs->lit_rules[t] = xcalloc(rs->lit_off[t][nl] + 1, sizeof(size_t));
+	fill = xcalloc(nl + 1, sizeof(size_t));
+	for (size_t k = 0; k < rs->nfiltered[t]; k++) {
+		const struct rule *r = rs->filtered[t][k];
+
+		for (size_t j = 0; j < r->lits->n; j++) {
+			size_t l = (size_t)r->litids[j];
+
+			rs->lit_rules[t][rs->lit_off[t][l] + fill[l]++] = k;
+		}
+	}
+	free(fill);
 }
 
 static void
@@ -1853,6 +1896,7 @@ ruleset_compile(struct ruleset *rs)
 		ac_build(rs->ac[t]);
 		rs->st.literals[t] = ac_count(rs->ac[t]);
 		rs->st.ac_states[t] = ac_states(rs->ac[t]);
+		index_literals(rs, t);
 	}
 	order_metas(rs);
 	plan_lazy(rs);

@@ -216,12 +216,20 @@ struct ruleset {
 	size_t		 nalways[TXT_NTEXTS];
 	struct rule	**filtered[TXT_NTEXTS];	/* rules with literals */
 	size_t		 nfiltered[TXT_NTEXTS];
+	/* literal id -> the filtered[] rules using it: CSR offsets, indexes */
+	size_t		*lit_off[TXT_NTEXTS];
+	size_t		*lit_rules[TXT_NTEXTS];
 	int		 nvars;		/* meta variables (= max symid + 1) */
 	unsigned char	*off[4];	/* by rule idx: score 0 in that set */
 	unsigned char	*lazy;		/* by rule idx: run on demand (below) */
 	size_t		 nlazyf;	/* lazy rules with literals */
 	int		*sym_rule;	/* engine symbol id -> rule idx, or -1 */
 	size_t		 nhslots;	/* distinct header values rules read */
+	/* by rule idx: values known before metas run, with/without lazy */
+	unsigned char	*known_lazy;
+	unsigned char	*known_all;
+	struct rule	**meta_eager[4];	/* by score set: metaorder less */
+	size_t		 nmeta_eager[4];	/* lazy and off metas */
 	size_t		 nsym_rule;
 
 	struct rs_stats	 st;
