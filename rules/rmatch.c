@@ -799,7 +799,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		return;
 	}
 	if (r->hslot >= 0) {
-		/* the value by slot; built once through the keyed cache */
+		/* the value by slot, built once (evals use the keyed cache) */
 		if (rs->hslot_v == NULL) {
 			rs->hslot_v = pool_allocarray(rs->pool,
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_v));
@@ -807,7 +807,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			    rs->rs->nhslots + 1);
 		}
 		if (!rs->hslot_done[r->hslot]) {
-			rs->hslot_v[r->hslot] = rmatch_header(rs, r->hdr,
+			rs->hslot_v[r->hslot] = header_value(rs, r->hdr,
 			    r->hmods, r->hkind);
 			rs->hslot_done[r->hslot] = 1;
 		}

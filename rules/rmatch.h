@@ -54,6 +54,8 @@ struct rscan {
 	struct htmlmeta		**html;		/* per HTML part, on first use */
 	size_t			 nhtml;
 	int			 html_built;
+	long long		 date_diff;	/* Date - Received, seconds */
+	int			 date_diff_done;
 
 	/* "bytes present" sets of header values, by value address */
 #define RSCAN_HCLS	61

@@ -1331,8 +1331,8 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 			break;
 		w = start_density(c);
 		pcre2_code_free(c);
-		/* a third of the start positions at most, not most bytes */
-		if (w <= 1200 && w * 3 <= bestw) {
+		/* half the start positions at most, not most bytes */
+		if (w <= 1200 && w * 2 <= bestw) {
 			bestw = w;
 			best = p;
 		}
