@@ -44,6 +44,7 @@ struct node {
 	double	 k;
 	int	*kid;
 	int	*ord;
+	int	*sord;		/* +: operands cheapest first (bounded sums) */
 	int	 nk;
 	int	 boolctx;	/* only its truth is used */
 	double	 cost;
@@ -59,6 +60,9 @@ struct enode {
 	int	 var;
 	int	 kids;		/* index in ekids of its first operand */
 	int	 last;		/* &&: the operand written last */
+	int	 sorted;	/* +: index in ekids of them cheapest first */
+	int	 bounded;	/* +: every operand a variable with a max */
+	double	 max;		/* variable: its largest value, < 0 none */
 	double	 k;
 };
 
@@ -76,6 +80,7 @@ struct metaexpr {
 };
 
 #define MAX_TREE_DEPTH	256
+#define MAX_BOUNDED_SUM	256
 
 struct parser {
 	const char	*s;
@@ -340,6 +345,11 @@ layout_node(struct metaexpr *m, int i, int *ne, int *nk)
 	struct enode *e;
 
 	*nk += nd->nk;
+	m->enodes[me].sorted = -1;
+	if (nd->sord != NULL) {
+		m->enodes[me].sorted = *nk;
+		*nk += nd->nk;
+	}
 	for (int j = 0; j < nd->nk; j++) {
 		int c = layout_node(m, o[j], ne, nk);
 
@@ -347,12 +357,21 @@ layout_node(struct metaexpr *m, int i, int *ne, int *nk)
 		if (o[j] == nd->kid[nd->nk - 1])
 			m->enodes[me].last = c;
 	}
+	/* the same operands, cheapest first (o is the written order here) */
+	for (int j = 0; nd->sord != NULL && j < nd->nk; j++)
+		for (int q = 0; q < nd->nk; q++)
+			if (o[q] == nd->sord[j]) {
+				m->ekids[m->enodes[me].sorted + j] =
+				    m->ekids[kids + q];
+				break;
+			}
 	e = &m->enodes[me];
 	e->op = nd->op;
 	e->nk = nd->nk;
 	e->var = nd->var;
 	e->kids = kids;
 	e->k = nd->k;
+	e->max = -1;
 	return me;
 }
 
@@ -365,7 +384,7 @@ layout(struct metaexpr *m)
 	free(m->enodes);
 	free(m->ekids);
 	m->enodes = xcalloc(m->n + 1, sizeof(*m->enodes));
-	m->ekids = xcalloc(m->n + 1, sizeof(int));
+	m->ekids = xcalloc(2 * m->n + 1, sizeof(int));
 	(void)layout_node(m, m->root, &ne, &nk);
 }
 
@@ -381,6 +400,7 @@ free_tree(struct metaexpr *m)
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->nodes[i].kid);
 		free(m->nodes[i].ord);
+		free(m->nodes[i].sord);
 	}
 	free(m->nodes);
 	m->nodes = NULL;
@@ -557,7 +577,58 @@ struct evalctx {
 	const unsigned char	*known;
 	metaexpr_fetch		*fn;
 	void			*arg;
+	int			 bounded;	/* variables keep their max */
 };
+
+/*
+ * sum > k, sum >= k where every term of the sum is a variable with a
+ * known max (hit counts: 0..1, 0..maxhits): the terms already known
+ * first, then the others cheapest first, until the sum so far (or it
+ * plus the remaining maxima) decides. The terms are whole numbers, so
+ * the partial sums are exact in any order. -1: not that shape.
+ */
+static int
+eval_sum_cmp(const struct metaexpr *m, const struct enode *e,
+    const struct evalctx *c)
+{
+	const struct enode *add = &m->enodes[m->ekids[e->kids]];
+	const struct enode *kn = &m->enodes[m->ekids[e->kids + 1]];
+	const int *o;
+	double sum = 0, rem = 0, k = kn->k;
+	int ge = e->op == OP_GE;
+	unsigned char counted[MAX_BOUNDED_SUM];
+
+	if (add->op != OP_ADD || !add->bounded || add->sorted < 0 ||
+	    kn->op != OP_CONST || add->nk > MAX_BOUNDED_SUM)
+		return -1;
+	o = &m->ekids[add->sorted];
+	for (int j = 0; j < add->nk; j++) {
+		const struct enode *t = &m->enodes[o[j]];
+
+		counted[j] = c->known[t->var];
+		if (counted[j])
+			sum += c->vals[t->var];
+		else
+			rem += t->max;
+	}
+	for (int j = 0; ; j++) {
+		const struct enode *t;
+
+		if (ge ? sum >= k : sum > k)
+			return 1;
+		if (ge ? sum + rem < k : sum + rem <= k)
+			return 0;
+		if (j >= add->nk)
+			return -1;	/* not reached: rem is 0 by then */
+		if (counted[j])
+			continue;
+		t = &m->enodes[o[j]];
+		/* a variable written twice is fetched once, counted twice */
+		sum += c->known[t->var] ? c->vals[t->var] :
+		    c->fn(t->var, c->arg);
+		rem -= t->max;
+	}
+}
 
 static double
 eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
@@ -598,6 +669,15 @@ eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
 		for (int j = 1; j < e->nk; j++)
 			v = v + eval_node(m, o[j], c);
 		return v;
+	case OP_GT:
+	case OP_GE:
+		if (c->bounded) {
+			int r = eval_sum_cmp(m, e, c);
+
+			if (r >= 0)
+				return r;
+		}
+		/* FALLTHROUGH */
 	default:
 		v = eval_node(m, o[0], c);
 		return binop(e->op, v, eval_node(m, o[1], c));
@@ -614,7 +694,14 @@ double
 metaexpr_eval_known(const struct metaexpr *m, const double *vals,
     const unsigned char *known, metaexpr_fetch *fn, void *arg)
 {
-	struct evalctx c = { vals, known, fn, arg };
+	return metaexpr_eval_bounded(m, vals, known, 0, fn, arg);
+}
+
+double
+metaexpr_eval_bounded(const struct metaexpr *m, const double *vals,
+    const unsigned char *known, int bounded, metaexpr_fetch *fn, void *arg)
+{
+	struct evalctx c = { vals, known, fn, arg, bounded && known != NULL };
 	double r;
 
 	if (m->enodes == NULL)
@@ -627,6 +714,24 @@ double
 metaexpr_eval_fn(const struct metaexpr *m, metaexpr_fetch *fn, void *arg)
 {
 	return metaexpr_eval_known(m, NULL, NULL, fn, arg);
+}
+
+/* nd's operands by cost, stable */
+static int *
+sort_by_cost(const struct metaexpr *m, const struct node *nd)
+{
+	int *o = xcalloc((size_t)nd->nk, sizeof(int));
+
+	for (int j = 0; j < nd->nk; j++) {
+		int k = j, c = nd->kid[j];
+
+		while (k > 0 && m->nodes[o[k - 1]].cost > m->nodes[c].cost) {
+			o[k] = o[k - 1];
+			k--;
+		}
+		o[k] = c;
+	}
+	return o;
 }
 
 /* cost bottom-up, contexts top-down, operand order by cost (stable) */
@@ -665,20 +770,12 @@ plan_node(struct metaexpr *m, int i, int boolctx, metaexpr_cost *fn,
 	cost += 1e-3;
 	nd->cost = cost;
 	free(nd->ord);
-	nd->ord = NULL;
-	if (nd->op == OP_AND || (nd->op == OP_OR && boolctx)) {
-		nd->ord = xcalloc((size_t)nd->nk, sizeof(int));
-		for (int j = 0; j < nd->nk; j++) {
-			int k = j, c = nd->kid[j];
-
-			while (k > 0 && m->nodes[nd->ord[k - 1]].cost >
-			    m->nodes[c].cost) {
-				nd->ord[k] = nd->ord[k - 1];
-				k--;
-			}
-			nd->ord[k] = c;
-		}
-	}
+	free(nd->sord);
+	nd->ord = nd->sord = NULL;
+	if (nd->op == OP_AND || (nd->op == OP_OR && boolctx))
+		nd->ord = sort_by_cost(m, nd);
+	else if (nd->op == OP_ADD)
+		nd->sord = sort_by_cost(m, nd);
 	return cost;
 }
 
@@ -696,6 +793,32 @@ metaexpr_plan(struct metaexpr *m, int boolroot, metaexpr_cost *fn,
 	for (size_t i = 0; i < m->nvars; i++)
 		c += fn(m->vars[i], arg);
 	return c;
+}
+
+void
+metaexpr_set_bounds(struct metaexpr *m, metaexpr_cost *maxfn, void *arg)
+{
+	if (m->enodes == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct enode *e = &m->enodes[i];
+
+		if (e->op == OP_VAR)
+			e->max = maxfn(e->var, arg);
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		struct enode *e = &m->enodes[i];
+
+		if (e->op != OP_ADD || e->sorted < 0)
+			continue;
+		e->bounded = 1;
+		for (int j = 0; j < e->nk; j++) {
+			const struct enode *t = &m->enodes[m->ekids[e->kids + j]];
+
+			if (t->op != OP_VAR || t->max < 0)
+				e->bounded = 0;
+		}
+	}
 }
 
 static void

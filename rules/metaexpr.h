@@ -36,6 +36,14 @@ double metaexpr_eval_fn(const struct metaexpr *m, metaexpr_fetch *fn,
 /* The same, with vals[var] used as is where known[var] is set. */
 double metaexpr_eval_known(const struct metaexpr *m, const double *vals,
     const unsigned char *known, metaexpr_fetch *fn, void *arg);
+/*
+ * The same; with bounded, a sum compared (>, >=) to a constant stops
+ * fetching its terms once the comparison is decided, using each term's
+ * max from metaexpr_set_bounds(): the caller guarantees every value of
+ * a variable lies in [0, max].
+ */
+double metaexpr_eval_bounded(const struct metaexpr *m, const double *vals,
+    const unsigned char *known, int bounded, metaexpr_fetch *fn, void *arg);
 /* Estimated cost of fetching variable var (0: already known). */
 typedef double metaexpr_cost(int var, void *arg);
 /*
@@ -46,6 +54,13 @@ typedef double metaexpr_cost(int var, void *arg);
  * sharing m between threads.
  */
 double metaexpr_plan(struct metaexpr *m, int boolroot, metaexpr_cost *fn,
+    void *arg);
+/*
+ * Record each variable's largest possible value (maxfn returns it, or
+ * < 0 for none known; values are then whole numbers from 0). After
+ * metaexpr_plan(), which rebuilds the layout and forgets them.
+ */
+void metaexpr_set_bounds(struct metaexpr *m, metaexpr_cost *maxfn,
     void *arg);
 /*
  * Set numeric[var] for each variable whose value (not only its truth)

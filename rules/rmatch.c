@@ -1189,8 +1189,8 @@ meta_fetch(int var, void *arg)
 		if (is_lazy(rs, r) && r->meta != NULL &&
 		    rs->lazy_depth < RULESET_LAZY_DEPTH + 1) {
 			rs->lazy_depth++;
-			v = metaexpr_eval_known(r->meta, rs->vals, rs->known,
-			    meta_fetch, rs);
+			v = metaexpr_eval_bounded(r->meta, rs->vals,
+			    rs->known, rs->s != NULL, meta_fetch, rs);
 			rs->lazy_depth--;
 			if (v != 0)
 				rmatch_hit(rs, r, 1);
@@ -1258,8 +1258,8 @@ rmatch_meta(struct rscan *rs)
 
 		if (rule_off(rs, r) || is_lazy(rs, r))
 			continue;
-		v = metaexpr_eval_known(r->meta, rs->vals, rs->known,
-		    meta_fetch, rs);
+		v = metaexpr_eval_bounded(r->meta, rs->vals, rs->known,
+		    rs->s != NULL, meta_fetch, rs);
 		rs->vals[r->idx] = v;
 		rs->known[r->idx] = 1;
 		if (v != 0)

@@ -186,6 +186,33 @@ symflags(unsigned tf)
 	return f;
 }
 
+struct boundctx {
+	const struct ruleset	*rs;
+	const struct symreg	*reg;
+};
+
+/*
+ * The largest count a rule's hit can have in a scan: result_add_id()
+ * keeps a symbol without tflags multiple at 1, a multiple one at its
+ * maxhits; metas and other modules' symbols have no bound here.
+ */
+static double
+rule_max(int var, void *arg)
+{
+	const struct boundctx *c = arg;
+	const struct rule *r = c->rs->rules[var];
+	const struct symdef *d;
+
+	if (r->type == RT_META || r->line < 0 || r->symid < 0)
+		return -1;
+	d = symreg_at(c->reg, (size_t)r->symid);
+	if (d == NULL)
+		return -1;
+	if (d->flags & SYM_MULTIPLE)
+		return d->maxhits > 0 ? d->maxhits : -1;
+	return 1;
+}
+
 /* define symbols for rules and every scored/described name */
 static void
 define_symbols(struct ruleset *rs, struct symreg *reg)
@@ -210,6 +237,14 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 		d->area = xstrdup(area_of(r));
 		if (r->maxhits > 0)
 			d->maxhits = r->maxhits;
+	}
+	/* what a hit count can reach: 1, or maxhits (bounded sums) */
+	{
+		struct boundctx bc = { rs, reg };
+
+		for (size_t i = 0; i < rs->nmetaorder; i++)
+			metaexpr_set_bounds(rs->metaorder[i]->meta, rule_max,
+			    &bc);
 	}
 	/* the meta stage reads rule hit counts from the result by symbol */
 	for (size_t i = 0; i < rs->nrules; i++)

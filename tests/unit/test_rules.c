@@ -141,7 +141,7 @@ test_meta_lazy(void)
 	struct metaexpr *m;
 	char err[128], src[1024];
 	unsigned seed = 7;
-	int same = 1, truth = 1, n = 0;
+	int same = 1, truth = 1, bsame = 1, n = 0;
 
 	/* && stops at a false operand, the cheap one first */
 	{
@@ -220,7 +220,89 @@ test_meta_lazy(void)
 		}
 		metaexpr_free(m);
 	}
-	test_cond("random metas: enough cases", n > 4000);
+	/*
+	 * Bounded sums: terms of known max (whole numbers in [0, 3]), some
+	 * values known up front; same value as the full evaluation.
+	 */
+	for (int e = 0; e < 400; e++) {
+		static const double maxes[5] = { 3, 3, 3, 3, 3 };
+
+		src[0] = '\0';
+		rand_expr(src, sizeof(src), &seed, 5);
+		if (metaexpr_compile(src, resolve, NULL, &m, err, sizeof(err)) !=
+		    ST_OK)
+			continue;
+		for (int t = 0; t < 20; t++) {
+			double v[5], cost[5];
+			unsigned char known[5];
+			struct fetchlog l;
+
+			for (int k = 0; k < 5; k++) {
+				seed = seed * 1103515245u + 12345u;
+				v[k] = (double)((seed >> 16) % 4);
+				cost[k] = (double)((seed >> 8) % 4);
+				known[k] = (seed >> 4) & 1;
+			}
+			(void)metaexpr_plan(m, 0, cost_by_var, cost);
+			metaexpr_set_bounds(m, cost_by_var, (void *)maxes);
+			l.vals = v;
+			bsame &= metaexpr_eval(m, v) == metaexpr_eval_bounded(m,
+			    v, known, 1, fetch_logged, &l);
+			n++;
+		}
+		metaexpr_free(m);
+	}
+	/* and sums of every size against every threshold */
+	for (int e = 0; e < 200; e++) {
+		static const double maxes[5] = { 3, 3, 3, 3, 3 };
+		static const char *const sums[] = { "A + B", "A + B + C",
+		    "A + B + C + D + E", "B + A + B", "E + D" };
+
+		seed = seed * 1103515245u + 12345u;
+		snprintf(src, sizeof(src), "%s %s %u", sums[(seed >> 16) % 5],
+		    (seed >> 8) & 1 ? ">" : ">=", (seed >> 20) % 9);
+		if (metaexpr_compile(src, resolve, NULL, &m, err, sizeof(err)) !=
+		    ST_OK) {
+			bsame = 0;
+			continue;
+		}
+		for (int t = 0; t < 20; t++) {
+			double v[5], cost[5];
+			unsigned char known[5];
+			struct fetchlog l;
+
+			for (int k = 0; k < 5; k++) {
+				seed = seed * 1103515245u + 12345u;
+				v[k] = (double)((seed >> 16) % 4);
+				cost[k] = (double)((seed >> 8) % 4);
+				known[k] = (seed >> 4) & 1;
+			}
+			(void)metaexpr_plan(m, 1, cost_by_var, cost);
+			metaexpr_set_bounds(m, cost_by_var, (void *)maxes);
+			l.vals = v;
+			bsame &= metaexpr_eval(m, v) == metaexpr_eval_bounded(m,
+			    v, known, 1, fetch_logged, &l);
+		}
+		metaexpr_free(m);
+	}
+	test_cond("random metas: enough cases", n > 8000);
+	test_cond("random metas: bounded sums give the full value", bsame);
+	/* A + B + C > 1, A known 0: B (cheaper) 0 decides, C not fetched */
+	{
+		double v[5] = { 0, 0, 1, 0, 0 }, cost[5] = { 0, 1, 5, 0, 0 };
+		static const double one[5] = { 1, 1, 1, 1, 1 };
+		unsigned char known[5] = { 1, 0, 0, 1, 1 };
+		struct fetchlog l = { v, { 0 } };
+
+		metaexpr_compile("A + B + C > 1", resolve, NULL, &m, err,
+		    sizeof(err));
+		(void)metaexpr_plan(m, 1, cost_by_var, cost);
+		metaexpr_set_bounds(m, cost_by_var, (void *)one);
+		test_cond("bounded sum: false once the maxima cannot reach",
+		    metaexpr_eval_bounded(m, v, known, 1, fetch_logged, &l) ==
+		    0 && l.fetched[1] == 1 && l.fetched[2] == 0);
+		metaexpr_free(m);
+	}
 	test_cond("random metas: short-circuit value equals full value", same);
 	test_cond("random metas: boolean plan keeps the truth", truth);
 }
