@@ -93,8 +93,9 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	if (rs->prof != NULL)
 		t0 = clock_ns();
 	for (;;) {
-		rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, start, 0,
-		    rs->md, rs->mc);
+		rc = r->jit ? pcre2_jit_match(r->re, (PCRE2_SPTR)text, len,
+		    start, 0, rs->md, rs->mc) : pcre2_match(r->re,
+		    (PCRE2_SPTR)text, len, start, 0, rs->md, rs->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0) {
@@ -840,8 +841,9 @@ static int
 probe_ok(struct rscan *rs, const struct rule *r, const struct rtext *t)
 {
 	uint64_t t0 = rs->prof != NULL ? clock_ns() : 0;
-	int rc = pcre2_match(r->probe, (PCRE2_SPTR)t->p, t->len, 0, 0, rs->md,
-	    rs->mc);
+	/* probes exist only JIT-compiled (rx_probe) */
+	int rc = pcre2_jit_match(r->probe, (PCRE2_SPTR)t->p, t->len, 0, 0,
+	    rs->md, rs->mc);
 
 	if (rs->prof != NULL)
 		rs->prof[r->idx] += clock_ns() - t0;

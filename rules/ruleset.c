@@ -1849,6 +1849,8 @@ ruleset_compile(struct ruleset *rs)
 		}
 		rs->st.regex_active++;
 		push_rule(&rs->by_type[r->type], &rs->nby_type[r->type], r);
+		/* the fast path skips pcre2_match()'s argument checks */
+		r->jit = rx_has_jit(r->re);
 		/*
 		 * The byte-class prefilter: classes a match needs (our walk
 		 * and PCRE2's own first/last code units) and its minimum
@@ -1886,6 +1888,10 @@ ruleset_compile(struct ruleset *rs)
 			if (pp != NULL) {
 				r->probe = rx_compile_jit(pp, r->reflags, 1,
 				    err, sizeof(err));
+				if (r->probe != NULL && !rx_has_jit(r->probe)) {
+					pcre2_code_free(r->probe);
+					r->probe = NULL;
+				}
 				if (r->probe != NULL)
 					rs->st.regex_probes++;
 				free(pp);

@@ -105,6 +105,7 @@ struct rule {
 	int		 replace;	/* listed in replace_rules */
 	int		 lazyid;	/* lazy with literals: index, or -1 */
 	int		 hslot;		/* header rules: value slot, or -1 */
+	int		 jit;		/* re has JIT code: pcre2_jit_match() */
 };
 
 /* per-name settings that may come before or without a rule */

@@ -91,6 +91,15 @@ rx_compile(const char *pat, unsigned flags, char *err, size_t errlen)
 	return rx_compile_jit(pat, flags, 1, err, errlen);
 }
 
+int
+rx_has_jit(const pcre2_code *re)
+{
+	size_t sz = 0;
+
+	return re != NULL && pcre2_pattern_info(re, PCRE2_INFO_JITSIZE,
+	    &sz) == 0 && sz > 0;
+}
+
 pcre2_code *
 rx_compile_jit(const char *pat, unsigned flags, int jit, char *err,
     size_t errlen)
