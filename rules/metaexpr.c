@@ -649,6 +649,20 @@ eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
 	case OP_NEG:
 		return -eval_node(m, o[0], c);
 	case OP_AND:
+		/*
+		 * an operand already known false decides at no cost, whatever
+		 * the plan's order (a lazy value another meta asked for)
+		 */
+		for (int j = 0; c->known != NULL && j < e->nk; j++) {
+			const struct enode *t = &m->enodes[o[j]];
+			int neg = t->op == OP_NOT;
+
+			if (neg)
+				t = &m->enodes[m->ekids[t->kids]];
+			if (t->op == OP_VAR && c->known[t->var] &&
+			    (c->vals[t->var] == 0) != neg)
+				return 0;
+		}
 		for (int j = 0; j < e->nk; j++) {
 			v = eval_node(m, o[j], c);
 			if (v == 0)
