@@ -324,6 +324,14 @@ static void
 add_unfolded(struct buf *b, const char *s)
 {
 	while (*s) {
+		size_t run = strcspn(s, "\r\n");
+
+		/* what is not a line break, copied as a run */
+		if (run > 0) {
+			buf_add(b, s, run);
+			s += run;
+			continue;
+		}
 		if ((*s == '\r' && s[1] == '\n' && (s[2] == ' ' ||
 		    s[2] == '\t')) || (*s == '\n' && (s[1] == ' ' ||
 		    s[1] == '\t'))) {
