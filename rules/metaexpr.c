@@ -55,20 +55,26 @@ struct node {
  * the order to evaluate them (planned for && and ||), contiguous.
  */
 struct enode {
-	int	 op;
-	int	 nk;
-	int	 var;
-	int	 kids;		/* index in ekids of its first operand */
-	int	 last;		/* &&: the operand written last */
-	int	 sorted;	/* +: index in ekids of them cheapest first */
-	int	 bounded;	/* +: every operand a variable with a max */
-	double	 max;		/* variable: its largest value, < 0 none */
-	double	 k;
+	unsigned char	 op;
+	unsigned char	 bounded;	/* +: every operand a variable with a max */
+	unsigned short	 nk;		/* <= MAX_OPS */
+	int		 var;
+	int		 kids;		/* index in ekids of its first operand */
+	union {
+		int	 last;		/* &&: the operand written last */
+		int	 sorted;	/* +: index in ekids of them cheapest first */
+	} u;
+	union {
+		double	 k;		/* constant */
+		double	 max;		/* variable: its largest value, < 0 none */
+	} v;
 };
 
 struct metaexpr {
 	struct enode	*enodes;	/* NULL with nodes */
 	int		*ekids;
+	int		 ne, nek;	/* used lengths of enodes, ekids */
+	int		 packed;	/* they live in a metaexpr_pack() block */
 	struct ins	*ins;
 	size_t		 n;
 	size_t		 cap;
@@ -345,33 +351,35 @@ layout_node(struct metaexpr *m, int i, int *ne, int *nk)
 	struct enode *e;
 
 	*nk += nd->nk;
-	m->enodes[me].sorted = -1;
+	m->enodes[me].u.sorted = -1;
 	if (nd->sord != NULL) {
-		m->enodes[me].sorted = *nk;
+		m->enodes[me].u.sorted = *nk;
 		*nk += nd->nk;
 	}
 	for (int j = 0; j < nd->nk; j++) {
 		int c = layout_node(m, o[j], ne, nk);
 
 		m->ekids[kids + j] = c;
-		if (o[j] == nd->kid[nd->nk - 1])
-			m->enodes[me].last = c;
+		if (nd->op == OP_AND && o[j] == nd->kid[nd->nk - 1])
+			m->enodes[me].u.last = c;
 	}
 	/* the same operands, cheapest first (o is the written order here) */
 	for (int j = 0; nd->sord != NULL && j < nd->nk; j++)
 		for (int q = 0; q < nd->nk; q++)
 			if (o[q] == nd->sord[j]) {
-				m->ekids[m->enodes[me].sorted + j] =
+				m->ekids[m->enodes[me].u.sorted + j] =
 				    m->ekids[kids + q];
 				break;
 			}
 	e = &m->enodes[me];
-	e->op = nd->op;
-	e->nk = nd->nk;
+	e->op = (unsigned char)nd->op;
+	e->nk = (unsigned short)nd->nk;
 	e->var = nd->var;
 	e->kids = kids;
-	e->k = nd->k;
-	e->max = -1;
+	if (nd->op == OP_CONST)
+		e->v.k = nd->k;
+	else
+		e->v.max = -1;
 	return me;
 }
 
@@ -381,20 +389,28 @@ layout(struct metaexpr *m)
 {
 	int ne = 0, nk = 0;
 
-	free(m->enodes);
-	free(m->ekids);
+	if (!m->packed) {
+		free(m->enodes);
+		free(m->ekids);
+	}
+	m->packed = 0;
 	m->enodes = xcalloc(m->n + 1, sizeof(*m->enodes));
 	m->ekids = xcalloc(2 * m->n + 1, sizeof(int));
 	(void)layout_node(m, m->root, &ne, &nk);
+	m->ne = ne;
+	m->nek = nk;
 }
 
 static void
 free_tree(struct metaexpr *m)
 {
-	free(m->enodes);
-	free(m->ekids);
+	if (!m->packed) {
+		free(m->enodes);
+		free(m->ekids);
+	}
 	m->enodes = NULL;
 	m->ekids = NULL;
+	m->packed = 0;
 	if (m->nodes == NULL)
 		return;
 	for (size_t i = 0; i < m->n; i++) {
@@ -594,14 +610,14 @@ eval_sum_cmp(const struct metaexpr *m, const struct enode *e,
 	const struct enode *add = &m->enodes[m->ekids[e->kids]];
 	const struct enode *kn = &m->enodes[m->ekids[e->kids + 1]];
 	const int *o;
-	double sum = 0, rem = 0, k = kn->k;
+	double sum = 0, rem = 0, k = kn->v.k;
 	int ge = e->op == OP_GE;
 	unsigned char counted[MAX_BOUNDED_SUM];
 
-	if (add->op != OP_ADD || !add->bounded || add->sorted < 0 ||
+	if (add->op != OP_ADD || !add->bounded || add->u.sorted < 0 ||
 	    kn->op != OP_CONST || add->nk > MAX_BOUNDED_SUM)
 		return -1;
-	o = &m->ekids[add->sorted];
+	o = &m->ekids[add->u.sorted];
 	for (int j = 0; j < add->nk; j++) {
 		const struct enode *t = &m->enodes[o[j]];
 
@@ -609,7 +625,7 @@ eval_sum_cmp(const struct metaexpr *m, const struct enode *e,
 		if (counted[j])
 			sum += c->vals[t->var];
 		else
-			rem += t->max;
+			rem += t->v.max;
 	}
 	for (int j = 0; ; j++) {
 		const struct enode *t;
@@ -626,7 +642,7 @@ eval_sum_cmp(const struct metaexpr *m, const struct enode *e,
 		/* a variable written twice is fetched once, counted twice */
 		sum += c->known[t->var] ? c->vals[t->var] :
 		    c->fn(t->var, c->arg);
-		rem -= t->max;
+		rem -= t->v.max;
 	}
 }
 
@@ -639,7 +655,7 @@ eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
 
 	switch (e->op) {
 	case OP_CONST:
-		return e->k;
+		return e->v.k;
 	case OP_VAR:
 		if (c->known != NULL && c->known[e->var])
 			return c->vals[e->var];
@@ -667,7 +683,7 @@ eval_node(const struct metaexpr *m, int i, const struct evalctx *c)
 			v = eval_node(m, o[j], c);
 			if (v == 0)
 				return v;
-			if (o[j] == e->last)
+			if (o[j] == e->u.last)
 				last = v;
 		}
 		return last;
@@ -814,22 +830,22 @@ metaexpr_set_bounds(struct metaexpr *m, metaexpr_cost *maxfn, void *arg)
 {
 	if (m->enodes == NULL)
 		return;
-	for (size_t i = 0; i < m->n; i++) {
+	for (int i = 0; i < m->ne; i++) {
 		struct enode *e = &m->enodes[i];
 
 		if (e->op == OP_VAR)
-			e->max = maxfn(e->var, arg);
+			e->v.max = maxfn(e->var, arg);
 	}
-	for (size_t i = 0; i < m->n; i++) {
+	for (int i = 0; i < m->ne; i++) {
 		struct enode *e = &m->enodes[i];
 
-		if (e->op != OP_ADD || e->sorted < 0)
+		if (e->op != OP_ADD || e->u.sorted < 0)
 			continue;
 		e->bounded = 1;
 		for (int j = 0; j < e->nk; j++) {
 			const struct enode *t = &m->enodes[m->ekids[e->kids + j]];
 
-			if (t->op != OP_VAR || t->max < 0)
+			if (t->op != OP_VAR || t->v.max < 0)
 				e->bounded = 0;
 		}
 	}
@@ -865,6 +881,42 @@ uses_node(const struct metaexpr *m, int i, int boolctx,
 			uses_node(m, nd->kid[j], 0, numeric);
 		break;
 	}
+}
+
+void *
+metaexpr_pack(struct metaexpr *const *ms, size_t n)
+{
+	size_t ne = 0, nk = 0, oe = 0, ok = 0;
+	struct enode *e;
+	int *k;
+	void *block;
+
+	for (size_t i = 0; i < n; i++)
+		if (ms[i] != NULL && ms[i]->enodes != NULL) {
+			ne += (size_t)ms[i]->ne;
+			nk += (size_t)ms[i]->nek;
+		}
+	block = xcalloc(1, ne * sizeof(*e) + nk * sizeof(int) + 1);
+	e = block;
+	k = (int *)(e + ne);
+	for (size_t i = 0; i < n; i++) {
+		struct metaexpr *m = ms[i];
+
+		if (m == NULL || m->enodes == NULL)
+			continue;
+		memcpy(e + oe, m->enodes, (size_t)m->ne * sizeof(*e));
+		memcpy(k + ok, m->ekids, (size_t)m->nek * sizeof(int));
+		if (!m->packed) {
+			free(m->enodes);
+			free(m->ekids);
+		}
+		m->enodes = e + oe;
+		m->ekids = k + ok;
+		m->packed = 1;
+		oe += (size_t)m->ne;
+		ok += (size_t)m->nek;
+	}
+	return block;
 }
 
 void

@@ -262,6 +262,7 @@ ruleset_free(struct ruleset *rs)
 		free(rs->lit_rules[t]);
 	}
 	free(rs->lazy);
+	free(rs->meta_block);	/* after the rules' metaexpr_free() */
 	free(rs->sym_rule);
 	free(rs->known_lazy);
 	free(rs->known_all);
@@ -1906,6 +1907,16 @@ ruleset_compile(struct ruleset *rs)
 	}
 	order_metas(rs);
 	plan_lazy(rs);
+	{
+		struct metaexpr **ms = xcalloc(rs->nmetaorder + 1,
+		    sizeof(*ms));
+
+		/* evaluated in this order: one block, in this order */
+		for (size_t i = 0; i < rs->nmetaorder; i++)
+			ms[i] = rs->metaorder[i]->meta;
+		rs->meta_block = metaexpr_pack(ms, rs->nmetaorder);
+		free(ms);
+	}
 	header_slots(rs);
 	rs->nvars = (int)rs->nrules;
 	/* freemail_domains: ~2,000 names looked up per address */

@@ -226,6 +226,7 @@ struct ruleset {
 	size_t		 nlazyf;	/* lazy rules with literals */
 	int		*sym_rule;	/* engine symbol id -> rule idx, or -1 */
 	size_t		 nhslots;	/* distinct header values rules read */
+	void		*meta_block;	/* metas' layouts (metaexpr_pack) */
 	/* by rule idx: values known before metas run, with/without lazy */
 	unsigned char	*known_lazy;
 	unsigned char	*known_all;
