@@ -63,8 +63,30 @@ typedef int evalfn(struct rscan *rs, const struct rule *r, int argc,
     char *const *argv);
 
 struct rule {
-	char		*name;
+	/*
+	 * What a scan reads for every rule, first: one cache line (the
+	 * rules' structs are cold in cache at the start of each message).
+	 */
 	enum rule_type	 type;
+	int		 negate;	/* !~ */
+	int		 idx;		/* index in ruleset->rules */
+	int		 symid;		/* in the engine's registry, -1 before */
+	unsigned	 tflags;	/* enum rule_tflags */
+	int		 maxhits;
+	int		 hslot;		/* header rules: value slot, or -1 */
+	int		 jit;		/* re has JIT code: pcre2_jit_match() */
+	int		 exists;	/* exists:Hdr */
+	int		 lazyid;	/* lazy with literals: index, or -1 */
+	pcre2_code	*re;
+	struct rx_classes *cls;	/* required byte classes, or NULL */
+	size_t		 minlen;	/* shortest text it can match */
+	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
+	char		*unset;		/* [if-unset: X] or NULL */
+	struct metaexpr	*meta;
+	struct rx_lits	*lits;		/* prefilter literals, or NULL */
+	int		*litids;	/* ids in the automaton of its text */
+
+	char		*name;
 	char		*file;		/* where defined (for lint) */
 	int		 line;
 	char		*src;		/* text after the name, as written */
@@ -72,23 +94,11 @@ struct rule {
 	/* regex rules */
 	char		*pat;		/* PCRE2 pattern (after ReplaceTags) */
 	unsigned	 reflags;
-	pcre2_code	*re;
-	int		 negate;	/* !~ */
-	struct rx_lits	*lits;		/* prefilter literals, or NULL */
-	int		*litids;	/* ids in the automaton of its text */
-	struct rx_classes *cls;	/* required byte classes, or NULL */
-	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
-	size_t		 minlen;	/* shortest text it can match */
 
 	/* header rules */
 	char		*hdr;		/* header name (modifiers stripped) */
 	unsigned	 hmods;		/* enum hdr_mods */
 	enum hdr_kind	 hkind;
-	int		 exists;	/* exists:Hdr */
-	char		*unset;		/* [if-unset: X] or NULL */
-
-	/* meta rules */
-	struct metaexpr	*meta;
 
 	/* eval rules */
 	char		*evname;	/* function name, or NULL */
@@ -96,16 +106,9 @@ struct rule {
 	int		 evargc;
 	char		**evargv;
 
-	unsigned	 tflags;	/* enum rule_tflags */
-	int		 maxhits;
 	int		 priority;
-	int		 symid;		/* in the engine's registry, -1 before */
-	int		 idx;		/* index in ruleset->rules */
 	const char	*disabled;	/* why it does not run, or NULL */
 	int		 replace;	/* listed in replace_rules */
-	int		 lazyid;	/* lazy with literals: index, or -1 */
-	int		 hslot;		/* header rules: value slot, or -1 */
-	int		 jit;		/* re has JIT code: pcre2_jit_match() */
 };
 
 /* per-name settings that may come before or without a rule */
