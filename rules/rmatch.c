@@ -920,6 +920,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	int *count, *done;
 	size_t *mark;
 	unsigned char *ran;
+	const unsigned char *ti = NULL;
 
 	if (nrules == 0)
 		return;
@@ -927,15 +928,21 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	done = pool_allocarray(rs->pool, nrules, sizeof(int));
 	mark = pool_allocarray(rs->pool, nrules, sizeof(size_t));
 	ran = pool_alloc(rs->pool, nrules);
-	for (size_t k = 0; k < nrules; k++) {
-		const struct rule *r = k < na ? set->always[txt][k] :
-		    set->filtered[txt][k - na];
+	if (rs->lazy && set->text_init[rs->scoreset][txt] != NULL) {
+		/* decided at load for this score set (rules.c) */
+		ti = set->text_init[rs->scoreset][txt];
+		for (size_t k = 0; k < nrules; k++)
+			done[k] = ti[k] & 3;
+	} else
+		for (size_t k = 0; k < nrules; k++) {
+			const struct rule *r = k < na ? set->always[txt][k] :
+			    set->filtered[txt][k - na];
 
-		if (rule_off(rs, r))
-			done[k] = 1;
-		else if (is_lazy(rs, r))
-			done[k] = k < na ? 1 : 2;
-	}
+			if (rule_off(rs, r))
+				done[k] = 1;
+			else if (is_lazy(rs, r))
+				done[k] = k < na ? 1 : 2;
+		}
 	/* kept for the lazy rules of this type (run_lazy()) */
 	if (rs->lazy)
 		rs->have[txt] = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
@@ -974,17 +981,26 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		}
 	}
 	for (size_t k = 0; k < nrules; k++) {
-		const struct rule *r = k < set->nalways[txt] ?
-		    set->always[txt][k] :
-		    set->filtered[txt][k - set->nalways[txt]];
-		int cap = r->maxhits > 0 ? r->maxhits : 1000;
+		const struct rule *r;
+		int cap;
 
-		if (rule_off(rs, r) || is_lazy(rs, r))
-			continue;
-		if (ran[k])
-			rs->re_run++;
-		else
-			rs->re_skipped++;
+		if (ti != NULL) {
+			/* off, lazy, or no hit to record: r not touched */
+			if ((ti[k] & 3) != 0)
+				continue;
+			rs->re_run += ran[k];
+			rs->re_skipped += !ran[k];
+			if (count[k] == 0 && !(ti[k] & TEXT_NEGATE))
+				continue;
+		}
+		r = k < na ? set->always[txt][k] : set->filtered[txt][k - na];
+		cap = r->maxhits > 0 ? r->maxhits : 1000;
+		if (ti == NULL) {
+			if (rule_off(rs, r) || is_lazy(rs, r))
+				continue;
+			rs->re_run += ran[k];
+			rs->re_skipped += !ran[k];
+		}
 		if (r->negate)
 			rmatch_hit(rs, r, count[k] == 0);	/* !~ : no text matched */
 		else
@@ -1079,14 +1095,21 @@ rmatch_content(struct rscan *rs)
 	struct rtext *uris, full;
 
 	rmatch_build_texts(rs);
-	for (size_t i = 0; i < set->nby_type[RT_HEADER]; i++)
-		if (!rule_off(rs, set->by_type[RT_HEADER][i]) &&
-		    !is_lazy(rs, set->by_type[RT_HEADER][i]))
-			run_header_rule(rs, set->by_type[RT_HEADER][i]);
-	for (size_t i = 0; i < set->nby_type[RT_MIMEHEADER]; i++)
-		if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]) &&
-		    !is_lazy(rs, set->by_type[RT_MIMEHEADER][i]))
-			run_header_rule(rs, set->by_type[RT_MIMEHEADER][i]);
+	if (rs->lazy && set->hdr_eager[rs->scoreset] != NULL) {
+		/* the list of this score set's (rules.c eager_lists()) */
+		for (size_t i = 0; i < set->nhdr_eager[rs->scoreset]; i++)
+			run_header_rule(rs, set->hdr_eager[rs->scoreset][i]);
+	} else {
+		for (size_t i = 0; i < set->nby_type[RT_HEADER]; i++)
+			if (!rule_off(rs, set->by_type[RT_HEADER][i]) &&
+			    !is_lazy(rs, set->by_type[RT_HEADER][i]))
+				run_header_rule(rs, set->by_type[RT_HEADER][i]);
+		for (size_t i = 0; i < set->nby_type[RT_MIMEHEADER]; i++)
+			if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]) &&
+			    !is_lazy(rs, set->by_type[RT_MIMEHEADER][i]))
+				run_header_rule(rs,
+				    set->by_type[RT_MIMEHEADER][i]);
+	}
 	run_texts(rs, TXT_BODY, rs->body, rs->nbody);
 	run_texts(rs, TXT_RAWBODY, rs->raw, rs->nraw);
 	{

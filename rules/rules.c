@@ -186,6 +186,46 @@ symflags(unsigned tf)
 	return f;
 }
 
+/*
+ * What a scan in score set `set` does with each header and text rule,
+ * decided once here (rmatch_content(), run_texts()): the scan then
+ * touches only the rules it runs.
+ */
+static void
+eager_lists(struct ruleset *rs, int set)
+{
+	static const enum rule_type ht[2] = { RT_HEADER, RT_MIMEHEADER };
+
+	free(rs->hdr_eager[set]);
+	rs->hdr_eager[set] = xcalloc(rs->nby_type[RT_HEADER] +
+	    rs->nby_type[RT_MIMEHEADER] + 1, sizeof(struct rule *));
+	rs->nhdr_eager[set] = 0;
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < rs->nby_type[ht[k]]; i++) {
+			struct rule *r = rs->by_type[ht[k]][i];
+
+			if (!rs->off[set][r->idx] && !rs->lazy[r->idx])
+				rs->hdr_eager[set][rs->nhdr_eager[set]++] = r;
+		}
+	for (int t = 0; t < TXT_NTEXTS; t++) {
+		size_t na = rs->nalways[t], n = na + rs->nfiltered[t];
+
+		free(rs->text_init[set][t]);
+		rs->text_init[set][t] = xcalloc(n + 1, 1);
+		for (size_t k = 0; k < n; k++) {
+			const struct rule *r = k < na ? rs->always[t][k] :
+			    rs->filtered[t][k - na];
+
+			if (rs->off[set][r->idx])
+				rs->text_init[set][t][k] = 1;
+			else if (rs->lazy[r->idx])
+				rs->text_init[set][t][k] = k < na ? 1 : 2;
+			if (r->negate)
+				rs->text_init[set][t][k] |= TEXT_NEGATE;
+		}
+	}
+}
+
 struct boundctx {
 	const struct ruleset	*rs;
 	const struct symreg	*reg;
@@ -326,6 +366,7 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 					rs->meta_eager[set][
 					    rs->nmeta_eager[set]++] = r;
 			}
+			eager_lists(rs, set);
 		}
 		free(stack);
 	}

@@ -266,8 +266,12 @@ ruleset_free(struct ruleset *rs)
 	free(rs->sym_rule);
 	free(rs->known_lazy);
 	free(rs->known_all);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		free(rs->meta_eager[i]);
+		free(rs->hdr_eager[i]);
+		for (int t = 0; t < TXT_NTEXTS; t++)
+			free(rs->text_init[i][t]);
+	}
 	for (int i = 0; i < 4; i++)
 		free(rs->off[i]);
 	for (int t = 0; t < TXT_NTEXTS; t++) {

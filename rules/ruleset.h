@@ -235,6 +235,12 @@ struct ruleset {
 	unsigned char	*known_all;
 	struct rule	**meta_eager[4];	/* by score set: metaorder less */
 	size_t		 nmeta_eager[4];	/* lazy and off metas */
+	struct rule	**hdr_eager[4];		/* header, mimeheader rules a */
+	size_t		 nhdr_eager[4];		/* scan runs up front */
+	/* by score set and text type, per always[] then filtered[] rule:
+	 * 1 off (or lazy without literals), 2 lazy with literals, 0 run;
+	 * plus TEXT_NEGATE for a !~ rule */
+	unsigned char	*text_init[4][TXT_NTEXTS];
 	size_t		 nsym_rule;
 
 	struct rs_stats	 st;
@@ -263,6 +269,7 @@ struct ruleset {
  * evaluated in order), which bounds the recursion of rmatch_meta().
  */
 #define RULESET_LAZY_DEPTH	16
+#define TEXT_NEGATE		4
 
 struct ruleset *ruleset_new(void);
 void ruleset_free(struct ruleset *rs);
