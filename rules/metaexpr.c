@@ -75,6 +75,7 @@ struct metaexpr {
 	int		*ekids;
 	int		 ne, nek;	/* used lengths of enodes, ekids */
 	int		 packed;	/* they live in a metaexpr_pack() block */
+	int		 inblock;	/* and so does this struct */
 	struct ins	*ins;
 	size_t		 n;
 	size_t		 cap;
@@ -884,9 +885,10 @@ uses_node(const struct metaexpr *m, int i, int boolctx,
 }
 
 void *
-metaexpr_pack(struct metaexpr *const *ms, size_t n)
+metaexpr_pack(struct metaexpr **ms, size_t n)
 {
 	size_t ne = 0, nk = 0, oe = 0, ok = 0;
+	struct metaexpr *hdr;
 	struct enode *e;
 	int *k;
 	void *block;
@@ -896,13 +898,22 @@ metaexpr_pack(struct metaexpr *const *ms, size_t n)
 			ne += (size_t)ms[i]->ne;
 			nk += (size_t)ms[i]->nek;
 		}
-	block = xcalloc(1, ne * sizeof(*e) + nk * sizeof(int) + 1);
-	e = block;
+	/* the structs, then every layout's nodes, then their operands */
+	block = xcalloc(1, n * sizeof(*hdr) + ne * sizeof(*e) +
+	    nk * sizeof(int) + 1);
+	hdr = block;
+	e = (struct enode *)(hdr + n);
 	k = (int *)(e + ne);
 	for (size_t i = 0; i < n; i++) {
 		struct metaexpr *m = ms[i];
 
-		if (m == NULL || m->enodes == NULL)
+		if (m == NULL || m->inblock)
+			continue;
+		hdr[i] = *m;
+		hdr[i].inblock = 1;
+		free(m);
+		ms[i] = m = &hdr[i];
+		if (m->enodes == NULL)
 			continue;
 		memcpy(e + oe, m->enodes, (size_t)m->ne * sizeof(*e));
 		memcpy(k + ok, m->ekids, (size_t)m->nek * sizeof(int));
@@ -946,5 +957,6 @@ metaexpr_free(struct metaexpr *m)
 	free_tree(m);
 	free(m->ins);
 	free(m->vars);
-	free(m);
+	if (!m->inblock)
+		free(m);
 }

@@ -63,12 +63,13 @@ double metaexpr_plan(struct metaexpr *m, int boolroot, metaexpr_cost *fn,
 void metaexpr_set_bounds(struct metaexpr *m, metaexpr_cost *maxfn,
     void *arg);
 /*
- * Move the evaluation layouts of ms[0..n) into one block, in that order
- * (metas evaluated one after the other read memory in sequence). The
- * block outlives them: free() it after metaexpr_free() of every one.
- * Call last: a later metaexpr_plan() gives m its own layout again.
+ * Move ms[0..n) and their evaluation layouts into one block, in that
+ * order (metas evaluated one after the other read memory in sequence);
+ * ms[i] is set to each one's new address. The block outlives them:
+ * free() it after metaexpr_free() of every one. Call last: a later
+ * metaexpr_plan() gives m its own layout again.
  */
-void *metaexpr_pack(struct metaexpr *const *ms, size_t n);
+void *metaexpr_pack(struct metaexpr **ms, size_t n);
 /*
  * Set numeric[var] for each variable whose value (not only its truth)
  * can reach the result; boolroot as for metaexpr_plan().

@@ -1209,26 +1209,33 @@ static double
 meta_fetch(int var, void *arg)
 {
 	struct rscan *rs = arg;
-	const struct rule *r = rs->rs->rules[var];
+	const struct ruleset *set = rs->rs;
+	const unsigned char *off = set->off[rs->scoreset];
+	const struct rule *r;
 	double v = 0;
 
 	if (rs->known[var])
 		return rs->vals[var];
 	rs->known[var] = 1;
-	if (rule_off(rs, r))
+	/* by index first: the rule itself is read only when it must run */
+	if (rs->s != NULL && off != NULL && off[var])
 		v = 0;
-	else if (r->type == RT_META) {
-		/* an eager meta not evaluated (disabled): 0 */
-		if (is_lazy(rs, r) && r->meta != NULL &&
+	else if (!set->known_all[var]) {
+		/* a meta; one not in the order (disabled) or eager is 0 */
+		struct metaexpr *m = set->meta_of != NULL ?
+		    set->meta_of[var] : NULL;
+
+		if (rs->lazy && set->lazy[var] && m != NULL &&
 		    rs->lazy_depth < RULESET_LAZY_DEPTH + 1) {
 			rs->lazy_depth++;
-			v = metaexpr_eval_bounded(r->meta, rs->vals,
-			    rs->known, rs->s != NULL, meta_fetch, rs);
+			v = metaexpr_eval_bounded(m, rs->vals, rs->known,
+			    rs->s != NULL, meta_fetch, rs);
 			rs->lazy_depth--;
 			if (v != 0)
-				rmatch_hit(rs, r, 1);
+				rmatch_hit(rs, set->rules[var], 1);
 		}
 	} else {
+		r = set->rules[var];
 		if (is_lazy(rs, r) && rs->content_ran) {
 			if (r->type == RT_HEADER || r->type == RT_MIMEHEADER)
 				run_header_rule(rs, r);
@@ -1275,11 +1282,24 @@ rmatch_meta(struct rscan *rs)
 			    res->hits[h].count : 1;
 		}
 	}
-	if (rs->s != NULL && set->meta_eager[rs->scoreset] != NULL) {
-		metas = set->meta_eager[rs->scoreset];
-		nmetas = set->nmeta_eager[rs->scoreset];
-		if (!rs->lazy)
-			metas = NULL;	/* lazy rules off: every meta */
+	if (rs->lazy && set->meta_eager_m[rs->scoreset] != NULL) {
+		/*
+		 * this score set's list (rules.c): expressions and indexes,
+		 * so that a meta that does not hit leaves its rule unread
+		 */
+		struct metaexpr *const *em = set->meta_eager_m[rs->scoreset];
+		const int *ei = set->meta_eager_i[rs->scoreset];
+
+		for (size_t i = 0; i < set->nmeta_eager[rs->scoreset]; i++) {
+			double v = metaexpr_eval_bounded(em[i], rs->vals,
+			    rs->known, 1, meta_fetch, rs);
+
+			rs->vals[ei[i]] = v;
+			rs->known[ei[i]] = 1;
+			if (v != 0)
+				rmatch_hit(rs, set->rules[ei[i]], 1);
+		}
+		return;
 	}
 	if (metas == NULL) {
 		metas = set->metaorder;

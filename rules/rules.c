@@ -358,13 +358,23 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 			free(rs->meta_eager[set]);
 			rs->meta_eager[set] = xcalloc(rs->nmetaorder + 1,
 			    sizeof(struct rule *));
+			free(rs->meta_eager_m[set]);
+			rs->meta_eager_m[set] = xcalloc(rs->nmetaorder + 1,
+			    sizeof(struct metaexpr *));
+			free(rs->meta_eager_i[set]);
+			rs->meta_eager_i[set] = xcalloc(rs->nmetaorder + 1,
+			    sizeof(int));
 			rs->nmeta_eager[set] = 0;
 			for (size_t i = 0; i < rs->nmetaorder; i++) {
 				struct rule *r = rs->metaorder[i];
+				size_t n = rs->nmeta_eager[set];
 
-				if (!rs->off[set][r->idx] && !rs->lazy[r->idx])
-					rs->meta_eager[set][
-					    rs->nmeta_eager[set]++] = r;
+				if (rs->off[set][r->idx] || rs->lazy[r->idx])
+					continue;
+				rs->meta_eager[set][n] = r;
+				rs->meta_eager_m[set][n] = r->meta;
+				rs->meta_eager_i[set][n] = r->idx;
+				rs->nmeta_eager[set]++;
 			}
 			eager_lists(rs, set);
 		}

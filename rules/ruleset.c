@@ -266,8 +266,11 @@ ruleset_free(struct ruleset *rs)
 	free(rs->sym_rule);
 	free(rs->known_lazy);
 	free(rs->known_all);
+	free(rs->meta_of);
 	for (int i = 0; i < 4; i++) {
 		free(rs->meta_eager[i]);
+		free(rs->meta_eager_m[i]);
+		free(rs->meta_eager_i[i]);
 		free(rs->hdr_eager[i]);
 		for (int t = 0; t < TXT_NTEXTS; t++)
 			free(rs->text_init[i][t]);
@@ -1919,6 +1922,11 @@ ruleset_compile(struct ruleset *rs)
 		for (size_t i = 0; i < rs->nmetaorder; i++)
 			ms[i] = rs->metaorder[i]->meta;
 		rs->meta_block = metaexpr_pack(ms, rs->nmetaorder);
+		rs->meta_of = xcalloc(rs->nrules + 1, sizeof(*rs->meta_of));
+		for (size_t i = 0; i < rs->nmetaorder; i++) {
+			rs->metaorder[i]->meta = ms[i];
+			rs->meta_of[rs->metaorder[i]->idx] = ms[i];
+		}
 		free(ms);
 	}
 	header_slots(rs);

@@ -235,6 +235,9 @@ struct ruleset {
 	unsigned char	*known_all;
 	struct rule	**meta_eager[4];	/* by score set: metaorder less */
 	size_t		 nmeta_eager[4];	/* lazy and off metas */
+	struct metaexpr	**meta_eager_m[4];	/* the same: expressions */
+	int		*meta_eager_i[4];	/* and rule idx */
+	struct metaexpr	**meta_of;		/* by rule idx, or NULL */
 	struct rule	**hdr_eager[4];		/* header, mimeheader rules a */
 	size_t		 nhdr_eager[4];		/* scan runs up front */
 	/* by score set and text type, per always[] then filtered[] rule:
