@@ -169,19 +169,49 @@ ac_build(struct ac *a)
 			queue[qt++] = t;
 		}
 	}
-	free(queue);
 	if (a->nstates * (size_t)a->ncls >= AC_EMIT / 2) {
+		free(queue);
 		a->built = 1;	/* too big for the packed table: next[] */
 		return;
 	}
-	a->trans = xcalloc(a->nstates * (size_t)a->ncls, sizeof(uint32_t));
-	for (size_t k = 0; k < a->nstates * (size_t)a->ncls; k++) {
-		int t = a->next[k];
+	/*
+	 * The scan's table numbers states breadth first: a text spends
+	 * most of its bytes in the few states near the root, which then sit
+	 * together at the start of the table (6,600 states x 56 classes of
+	 * the SpamAssassin body literals are 1.5 MB, more than a core's
+	 * cache). out[] and dict[] follow the new numbers.
+	 */
+	{
+		size_t ns = a->nstates, nc = (size_t)a->ncls;
+		int *newid = xcalloc(ns, sizeof(int));
+		int *out2 = xcalloc(ns, sizeof(int));
+		int *dict2 = xcalloc(ns, sizeof(int));
 
-		a->trans[k] = (uint32_t)t * (uint32_t)a->ncls;
-		if (a->out[t] >= 0 || a->dict[t] >= 0)
-			a->trans[k] |= AC_EMIT;
+		newid[0] = 0;
+		for (size_t q = 0; q < qt; q++)
+			newid[queue[q]] = (int)q + 1;
+		a->trans = xcalloc(ns * nc, sizeof(uint32_t));
+		for (size_t st = 0; st < ns; st++) {
+			size_t ni = (size_t)newid[st];
+
+			out2[ni] = a->out[st];
+			dict2[ni] = a->dict[st] >= 0 ? newid[a->dict[st]] : -1;
+			for (size_t c = 0; c < nc; c++) {
+				int t = a->next[st * nc + c];
+				uint32_t v = (uint32_t)newid[t] * (uint32_t)nc;
+
+				if (a->out[t] >= 0 || a->dict[t] >= 0)
+					v |= AC_EMIT;
+				a->trans[ni * nc + c] = v;
+			}
+		}
+		free(a->out);
+		free(a->dict);
+		a->out = out2;
+		a->dict = dict2;
+		free(newid);
 	}
+	free(queue);
 	a->built = 1;
 }
 
