@@ -422,6 +422,7 @@ html_render(struct html_render *r, const char *html, size_t len,
 	GumboOptions opts = kGumboDefaultOptions;
 	GumboOutput *out;
 	struct frame *stack;
+	size_t ncap;
 	int sp = 0;
 
 	struct arena arena = { NULL, 0, NULL };
@@ -437,7 +438,12 @@ html_render(struct html_render *r, const char *html, size_t len,
 		arena_free(&arena);
 		return;
 	}
-	stack = xcalloc(MAX_DEPTH, sizeof(*stack));
+	/*
+	 * grown on demand: the full MAX_DEPTH (230 KB) zeroed per part cost
+	 * more than the walk of a small one
+	 */
+	ncap = 64;
+	stack = xcalloc(ncap, sizeof(*stack));
 	stack[0].node = out->root;
 	stack[0].fg = NOCOLOR;
 	stack[0].bg = 0xffffff;	/* a reader's default page */
@@ -500,7 +506,16 @@ html_render(struct html_render *r, const char *html, size_t len,
 			}
 		}
 		if (f->next < el->children.length && sp + 1 < MAX_DEPTH) {
-			struct frame *c = &stack[sp + 1];
+			struct frame *c;
+
+			if ((size_t)sp + 1 >= ncap) {
+				stack = xreallocarray(stack, ncap * 2,
+				    sizeof(*stack));
+				memset(stack + ncap, 0, ncap * sizeof(*stack));
+				ncap *= 2;
+				f = &stack[sp];
+			}
+			c = &stack[sp + 1];
 			c->node = el->children.data[f->next++];
 			c->next = 0;
 			c->hidden = f->hidden;

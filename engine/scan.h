@@ -67,6 +67,12 @@ void engine_freeze(struct engine *e);
 struct engine *engine_ref(struct engine *e);
 void engine_unref(struct engine *e);
 
+/* State a check keeps from one stage to a later one of the same scan. */
+enum scan_slot {
+	SCAN_SLOT_RULES,	/* the rules' struct rscan: CONTENT -> META */
+	SCAN_NSLOTS = 8
+};
+
 struct scan {
 	struct engine	*eng;
 	const struct cfg *cfg;
@@ -78,7 +84,7 @@ struct scan {
 	double		 bayes_prob;	/* -1 until BAYES ran and was usable */
 	const char	*error;		/* first internal error, or NULL */
 	int		 learn_class;	/* set at LEARN: 1 spam, 0 ham, -1 none */
-	void		*slots[8];	/* per-check scratch, see scan_slot() */
+	void		*slots[SCAN_NSLOTS];	/* per-check state, pool-owned */
 };
 
 /*

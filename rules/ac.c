@@ -12,11 +12,14 @@
  * class numbers from a 256-entry map, so any byte is safe.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/xalloc.h"
 #include "rules/ac.h"
+
+#define AC_EMIT	0x80000000u
 
 struct ac {
 	unsigned char	 cls[256];	/* byte -> class (0 = in no literal) */
@@ -25,6 +28,11 @@ struct ac {
 	int		*fail;
 	int		*out;		/* literal ending here, or -1 */
 	int		*dict;		/* next suffix state with out, or -1 */
+	/*
+	 * The scan's table: [state * ncls + c] -> next state * ncls, with
+	 * AC_EMIT set when that state ends a literal (itself or a suffix)
+	 */
+	uint32_t	*trans;
 	size_t		 nstates;
 	size_t		 cap;
 	size_t		 nlits;
@@ -54,6 +62,7 @@ ac_free(struct ac *a)
 	free(a->fail);
 	free(a->out);
 	free(a->dict);
+	free(a->trans);
 	free(a);
 }
 
@@ -160,6 +169,48 @@ ac_build(struct ac *a)
 			queue[qt++] = t;
 		}
 	}
+	if (a->nstates * (size_t)a->ncls >= AC_EMIT / 2) {
+		free(queue);
+		a->built = 1;	/* too big for the packed table: next[] */
+		return;
+	}
+	/*
+	 * The scan's table numbers states breadth first: a text spends
+	 * most of its bytes in the few states near the root, which then sit
+	 * together at the start of the table (6,600 states x 56 classes of
+	 * the SpamAssassin body literals are 1.5 MB, more than a core's
+	 * cache). out[] and dict[] follow the new numbers.
+	 */
+	{
+		size_t ns = a->nstates, nc = (size_t)a->ncls;
+		int *newid = xcalloc(ns, sizeof(int));
+		int *out2 = xcalloc(ns, sizeof(int));
+		int *dict2 = xcalloc(ns, sizeof(int));
+
+		newid[0] = 0;
+		for (size_t q = 0; q < qt; q++)
+			newid[queue[q]] = (int)q + 1;
+		a->trans = xcalloc(ns * nc, sizeof(uint32_t));
+		for (size_t st = 0; st < ns; st++) {
+			size_t ni = (size_t)newid[st];
+
+			out2[ni] = a->out[st];
+			dict2[ni] = a->dict[st] >= 0 ? newid[a->dict[st]] : -1;
+			for (size_t c = 0; c < nc; c++) {
+				int t = a->next[st * nc + c];
+				uint32_t v = (uint32_t)newid[t] * (uint32_t)nc;
+
+				if (a->out[t] >= 0 || a->dict[t] >= 0)
+					v |= AC_EMIT;
+				a->trans[ni * nc + c] = v;
+			}
+		}
+		free(a->out);
+		free(a->dict);
+		a->out = out2;
+		a->dict = dict2;
+		free(newid);
+	}
 	free(queue);
 	a->built = 1;
 }
@@ -177,25 +228,67 @@ ac_states(const struct ac *a)
 }
 
 size_t
-ac_scan(const struct ac *a, const char *text, size_t len,
-    unsigned char *seen)
+ac_scan_found(const struct ac *a, const char *text, size_t len,
+    unsigned char *seen, int *found, uint64_t have[4])
 {
 	const unsigned char *p = (const unsigned char *)text;
-	const int *next = a->next;
-	size_t ncls = (size_t)a->ncls, found = 0;
-	int s = 0;
+	const uint32_t *trans = a->trans;
+	const unsigned char *cls = a->cls;
+	size_t ncls = (size_t)a->ncls, nfound = 0;
+	uint32_t s = 0;
 
-	if (!a->built || a->nlits == 0)
+	have[0] = have[1] = have[2] = have[3] = 0;
+	if (!a->built || a->nlits == 0) {
+		for (size_t i = 0; i < len; i++)
+			have[p[i] >> 6] |= (uint64_t)1 << (p[i] & 63);
 		return 0;
+	}
+	if (trans == NULL) {
+		int st = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			have[p[i] >> 6] |= (uint64_t)1 << (p[i] & 63);
+			st = a->next[(size_t)st * ncls + cls[p[i]]];
+			for (int u = a->out[st] >= 0 ? st : a->dict[st]; u > 0;
+			    u = a->dict[u])
+				if (!seen[a->out[u]]) {
+					seen[a->out[u]] = 1;
+					if (found != NULL)
+						found[nfound] = a->out[u];
+					nfound++;
+				}
+		}
+		return nfound;
+	}
 	for (size_t i = 0; i < len; i++) {
-		s = next[(size_t)s * ncls + a->cls[p[i]]];
-		for (int t = a->out[s] >= 0 ? s : a->dict[s]; t > 0;
-		    t = a->dict[t]) {
-			if (!seen[a->out[t]]) {
-				seen[a->out[t]] = 1;
-				found++;
+		uint32_t t = trans[s + cls[p[i]]];
+
+		have[p[i] >> 6] |= (uint64_t)1 << (p[i] & 63);
+		s = t & ~AC_EMIT;
+		if (!(t & AC_EMIT))
+			continue;
+		{
+			int st = (int)(s / ncls);
+
+			for (int u = a->out[st] >= 0 ? st : a->dict[st]; u > 0;
+			    u = a->dict[u]) {
+				if (!seen[a->out[u]]) {
+					seen[a->out[u]] = 1;
+					if (found != NULL)
+						found[nfound] = a->out[u];
+					nfound++;
+				}
 			}
 		}
 	}
-	return found;
+	return nfound;
+}
+
+size_t
+ac_scan(const struct ac *a, const char *text, size_t len,
+    unsigned char *seen)
+{
+	uint64_t have[4];
+
+	return ac_scan_found(a, text, len, seen, NULL, have);
 }

@@ -8,6 +8,7 @@
 #define HAMLET_AC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ac;
 
@@ -32,5 +33,12 @@ size_t ac_states(const struct ac *a);
  */
 size_t ac_scan(const struct ac *a, const char *text, size_t len,
     unsigned char *seen);
+/*
+ * The same, also appending each newly marked id to found (ac_count()
+ * ints, or NULL), and setting have to the bytes present in text (as
+ * rx_bytes_present()): one pass for both.
+ */
+size_t ac_scan_found(const struct ac *a, const char *text, size_t len,
+    unsigned char *seen, int *found /* OUT */, uint64_t have[4] /* OUT */);
 
 #endif

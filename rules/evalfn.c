@@ -340,7 +340,12 @@ check_for_shifted_date(struct rscan *rs, const struct rule *r, int argc,
 
 	if (argc < 2)
 		return 0;
-	date_diff(rs, &diff);
+	/* a dozen DATE_IN_PAST/FUTURE rules ask: parse the dates once */
+	if (!rs->date_diff_done) {
+		(void)date_diff(rs, &rs->date_diff);
+		rs->date_diff_done = 1;
+	}
+	diff = rs->date_diff;
 	return (strcmp(argv[0], "undef") == 0 ||
 	    diff >= 3600LL * atoll(argv[0])) &&
 	    (strcmp(argv[1], "undef") == 0 || diff < 3600LL * atoll(argv[1]));

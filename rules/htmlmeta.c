@@ -84,8 +84,9 @@ face_ok(const char *face)
 static long *
 inside_slot(struct htmlmeta *h, const char *tag, int *seen, struct pool *p)
 {
+	/* first byte first: a message has dozens of distinct tags */
 	for (size_t i = 0; i < h->ntags_distinct; i++)
-		if (strcmp(h->tag[i], tag) == 0) {
+		if (h->tag[i][0] == tag[0] && strcmp(h->tag[i], tag) == 0) {
 			*seen = 1;
 			return &h->inside[i];
 		}
@@ -101,7 +102,7 @@ int
 htmlmeta_inside(const struct htmlmeta *h, const char *tag, long *val)
 {
 	for (size_t i = 0; i < h->ntags_distinct; i++)
-		if (strcmp(h->tag[i], tag) == 0) {
+		if (h->tag[i][0] == tag[0] && strcmp(h->tag[i], tag) == 0) {
 			*val = h->inside[i];
 			return 1;
 		}

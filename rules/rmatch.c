@@ -72,6 +72,10 @@ rmatch_new(struct pool *pool, const struct ruleset *rs, const struct msg *m,
 		pcre2_set_depth_limit(r->mc, (uint32_t)rs->depth_limit);
 	if (s == NULL)
 		r->hits = pool_allocarray(pool, rs->nrules + 1, sizeof(int));
+	r->lazy = s != NULL && rs->lazy != NULL;
+	if (r->lazy)
+		r->lazyf = pool_allocarray(pool, rs->nlazyf + 1,
+		    sizeof(*r->lazyf));
 	return r;
 }
 
@@ -89,8 +93,9 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	if (rs->prof != NULL)
 		t0 = clock_ns();
 	for (;;) {
-		rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, start, 0,
-		    rs->md, rs->mc);
+		rc = r->jit ? pcre2_jit_match(r->re, (PCRE2_SPTR)text, len,
+		    start, 0, rs->md, rs->mc) : pcre2_match(r->re,
+		    (PCRE2_SPTR)text, len, start, 0, rs->md, rs->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0) {
@@ -319,6 +324,14 @@ static void
 add_unfolded(struct buf *b, const char *s)
 {
 	while (*s) {
+		size_t run = strcspn(s, "\r\n");
+
+		/* what is not a line break, copied as a run */
+		if (run > 0) {
+			buf_add(b, s, run);
+			s += run;
+			continue;
+		}
 		if ((*s == '\r' && s[1] == '\n' && (s[2] == ' ' ||
 		    s[2] == '\t')) || (*s == '\n' && (s[1] == ' ' ||
 		    s[1] == '\t'))) {
@@ -427,14 +440,38 @@ addr_parts(struct buf *out, const char *v, int want_name)
 	}
 }
 
+/* FNV-1a of a header name, ASCII case folded */
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint32_t)tolower((unsigned char)*s)) * 16777619u;
+	return h;
+}
+
+/*
+ * Hundreds of distinct header names are asked for and most are absent:
+ * compare hashes of the names first (computed once per scan).
+ */
 static void
-add_values(const struct msg *m, const char *name, unsigned hmods,
+add_values(struct rscan *rs, const char *name, unsigned hmods,
     struct buf *b, int *found)
 {
+	const struct msg *m = rs->msg;
 	size_t n = 0, first = (size_t)-1, last = 0;
+	uint32_t want = name_hash(name);
 
+	if (rs->hhash == NULL) {
+		rs->hhash = pool_allocarray(rs->pool, m->nmsg_hdrs + 1,
+		    sizeof(*rs->hhash));
+		for (size_t i = 0; i < m->nmsg_hdrs; i++)
+			rs->hhash[i] = name_hash(m->hdrs[i].name);
+	}
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
-		if (strcasecmp(m->hdrs[i].name, name) == 0) {
+		if (rs->hhash[i] == want &&
+		    strcasecmp(m->hdrs[i].name, name) == 0) {
 			if (first == (size_t)-1)
 				first = i;
 			last = i;
@@ -446,7 +483,7 @@ add_values(const struct msg *m, const char *name, unsigned hmods,
 		const struct msg_header *h = &m->hdrs[i];
 		struct buf one = BUF_INIT;
 
-		if (strcasecmp(h->name, name) != 0)
+		if (rs->hhash[i] != want || strcasecmp(h->name, name) != 0)
 			continue;
 		if ((hmods & HM_FIRST) && i != first)
 			continue;
@@ -495,7 +532,7 @@ first_addr(struct rscan *rs, const char *name)
 	int found = 0;
 	const char *res = NULL;
 
-	add_values(rs->msg, name, HM_FIRST | HM_ADDR, &b, &found);
+	add_values(rs, name, HM_FIRST | HM_ADDR, &b, &found);
 	if (found && b.len > 0) {
 		size_t n = strcspn(buf_str(&b), "\n");
 
@@ -600,7 +637,6 @@ static char *
 header_value(struct rscan *rs, const char *name, unsigned hmods,
     enum hdr_kind kind)
 {
-	const struct msg *m = rs->msg;
 	struct buf b = BUF_INIT;
 	int found = 0;
 	char *res;
@@ -612,8 +648,8 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		found = all_headers(rs, kind, hmods, &b);
 		break;
 	case HK_TOCC:
-		add_values(m, "To", hmods, &b, &found);
-		add_values(m, "Cc", hmods, &b, &found);
+		add_values(rs, "To", hmods, &b, &found);
+		add_values(rs, "Cc", hmods, &b, &found);
 		break;
 	case HK_ENVFROM: {
 		const char *ef = envelope_from(rs);
@@ -625,10 +661,10 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		break;
 	}
 	case HK_MESSAGEID:
-		add_values(m, "X-Message-Id", hmods, &b, &found);
-		add_values(m, "Resent-Message-Id", hmods, &b, &found);
-		add_values(m, "X-Original-Message-ID", hmods, &b, &found);
-		add_values(m, "Message-Id", hmods, &b, &found);
+		add_values(rs, "X-Message-Id", hmods, &b, &found);
+		add_values(rs, "Resent-Message-Id", hmods, &b, &found);
+		add_values(rs, "X-Original-Message-ID", hmods, &b, &found);
+		add_values(rs, "Message-Id", hmods, &b, &found);
 		break;
 	case HK_RELAYS_UNTRUSTED:
 	case HK_RELAYS_TRUSTED:
@@ -639,7 +675,7 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_UNSUPPORTED:
 		break;
 	default:
-		add_values(m, name, hmods, &b, &found);
+		add_values(rs, name, hmods, &b, &found);
 		break;
 	}
 	if (!found) {
@@ -709,6 +745,13 @@ rule_off(const struct rscan *rs, const struct rule *r)
 	return rs->s != NULL && off != NULL && off[r->idx];
 }
 
+/* r runs only when a meta asks for it (rmatch_meta) */
+static int
+is_lazy(const struct rscan *rs, const struct rule *r)
+{
+	return rs->lazy && rs->rs->lazy[r->idx];
+}
+
 /*
  * Does header value p hold a byte of each class rule r needs? The
  * "bytes present" sets of values are cached by address (values come
@@ -764,7 +807,22 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		rmatch_hit(rs, r, hits);
 		return;
 	}
-	v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
+	if (r->hslot >= 0) {
+		/* the value by slot, built once (evals use the keyed cache) */
+		if (rs->hslot_v == NULL) {
+			rs->hslot_v = pool_allocarray(rs->pool,
+			    rs->rs->nhslots + 1, sizeof(*rs->hslot_v));
+			rs->hslot_done = pool_alloc(rs->pool,
+			    rs->rs->nhslots + 1);
+		}
+		if (!rs->hslot_done[r->hslot]) {
+			rs->hslot_v[r->hslot] = header_value(rs, r->hdr,
+			    r->hmods, r->hkind);
+			rs->hslot_done[r->hslot] = 1;
+		}
+		v = rs->hslot_v[r->hslot];
+	} else
+		v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
 	if (r->exists) {
 		rmatch_hit(rs, r, v != NULL);
 		return;
@@ -791,12 +849,31 @@ static int
 probe_ok(struct rscan *rs, const struct rule *r, const struct rtext *t)
 {
 	uint64_t t0 = rs->prof != NULL ? clock_ns() : 0;
-	int rc = pcre2_match(r->probe, (PCRE2_SPTR)t->p, t->len, 0, 0, rs->md,
-	    rs->mc);
+	/* probes exist only JIT-compiled (rx_probe) */
+	int rc = pcre2_jit_match(r->probe, (PCRE2_SPTR)t->p, t->len, 0, 0,
+	    rs->md, rs->mc);
 
 	if (rs->prof != NULL)
 		rs->prof[r->idx] += clock_ns() - t0;
 	return rc != PCRE2_ERROR_NOMATCH;
+}
+
+/* text i holds a literal of lazy rule r (run_lazy() looks only there) */
+static void
+lazy_note(struct rscan *rs, const struct rule *r, size_t i)
+{
+	struct rscan_lazy *l = &rs->lazyf[r->lazyid];
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 8;
+		size_t *nv = pool_allocarray(rs->pool, nc, sizeof(*nv));
+
+		if (l->n)
+			memcpy(nv, l->v, l->n * sizeof(*nv));
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = i;
 }
 
 /*
@@ -805,87 +882,125 @@ probe_ok(struct rscan *rs, const struct rule *r, const struct rtext *t)
  * rule with literals runs on a text only when one of its literals occurs
  * in that very text (a match cannot span two texts).
  */
+/* rule r (index k of its type) on text t, unless a prefilter rules it out */
+static void
+try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
+    const uint64_t *have, int *count, int *done, unsigned char *ran)
+{
+	int n, cap;
+
+	/* bytes every match needs, absent from this text */
+	if (t->len < r->minlen || (r->cls != NULL &&
+	    !rx_classes_met(r->cls, have)))
+		return;
+	/* its probe (a suffix PCRE2 searches faster) fails */
+	if (r->probe != NULL && !probe_ok(rs, r, t))
+		return;
+	*ran = 1;
+	n = rmatch_regex(rs, r, t->p, t->len, (r->tflags & TF_MULTIPLE) &&
+	    !r->negate);
+	if (n <= 0)
+		return;
+	*count += n;
+	cap = r->maxhits > 0 ? r->maxhits : 1000;
+	if (r->negate || !(r->tflags & TF_MULTIPLE) || *count >= cap)
+		*done = 1;
+}
+
 static void
 run_texts(struct rscan *rs, int txt, const struct rtext *texts,
     size_t ntexts)
 {
 	const struct ruleset *set = rs->rs;
-	size_t nlits = ac_count(set->ac[txt]);
-	unsigned char *seen = nlits ? pool_alloc(rs->pool, nlits) : NULL;
-	size_t nrules = set->nalways[txt] + set->nfiltered[txt];
+	size_t nlits = ac_count(set->ac[txt]), na = set->nalways[txt];
+	unsigned char *seen = pool_alloc(rs->pool, nlits + 1);
+	int *found = pool_allocarray(rs->pool, nlits + 1, sizeof(int));
+	size_t nrules = na + set->nfiltered[txt];
+	const size_t *off = set->lit_off[txt], *lr = set->lit_rules[txt];
 	int *count, *done;
+	size_t *mark;
 	unsigned char *ran;
+	const unsigned char *ti = NULL;
 
 	if (nrules == 0)
 		return;
 	count = pool_allocarray(rs->pool, nrules, sizeof(int));
 	done = pool_allocarray(rs->pool, nrules, sizeof(int));
+	mark = pool_allocarray(rs->pool, nrules, sizeof(size_t));
 	ran = pool_alloc(rs->pool, nrules);
-	for (size_t k = 0; k < nrules; k++) {
-		const struct rule *r = k < set->nalways[txt] ?
-		    set->always[txt][k] :
-		    set->filtered[txt][k - set->nalways[txt]];
-
-		if (rule_off(rs, r))
-			done[k] = 1;
-	}
-	for (size_t i = 0; i < ntexts; i++) {
-		uint64_t have[4];
-
-		if (nlits) {
-			memset(seen, 0, nlits);
-			ac_scan(set->ac[txt], texts[i].p, texts[i].len, seen);
-		}
-		rx_bytes_present(texts[i].p, texts[i].len, have);
+	if (rs->lazy && set->text_init[rs->scoreset][txt] != NULL) {
+		/* decided at load for this score set (rules.c) */
+		ti = set->text_init[rs->scoreset][txt];
+		for (size_t k = 0; k < nrules; k++)
+			done[k] = ti[k] & 3;
+	} else
 		for (size_t k = 0; k < nrules; k++) {
-			const struct rule *r;
-			int n, cap;
+			const struct rule *r = k < na ? set->always[txt][k] :
+			    set->filtered[txt][k - na];
 
-			if (done[k])
-				continue;
-			if (k < set->nalways[txt])
-				r = set->always[txt][k];
-			else {
-				size_t j;
-
-				r = set->filtered[txt][k - set->nalways[txt]];
-				for (j = 0; j < r->lits->n; j++)
-					if (seen[r->litids[j]])
-						break;
-				if (j == r->lits->n)
-					continue;
-			}
-			/* bytes every match needs, absent from this text */
-			if (texts[i].len < r->minlen || (r->cls != NULL &&
-			    !rx_classes_met(r->cls, have)))
-				continue;
-			/* its probe (a suffix PCRE2 searches faster) fails */
-			if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
-				continue;
-			ran[k] = 1;
-			n = rmatch_regex(rs, r, texts[i].p, texts[i].len,
-			    (r->tflags & TF_MULTIPLE) && !r->negate);
-			if (n <= 0)
-				continue;
-			count[k] += n;
-			cap = r->maxhits > 0 ? r->maxhits : 1000;
-			if (r->negate || !(r->tflags & TF_MULTIPLE) ||
-			    count[k] >= cap)
+			if (rule_off(rs, r))
 				done[k] = 1;
+			else if (is_lazy(rs, r))
+				done[k] = k < na ? 1 : 2;
+		}
+	/* kept for the lazy rules of this type (run_lazy()) */
+	if (rs->lazy)
+		rs->have[txt] = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
+		    sizeof(*rs->have[txt]));
+	for (size_t i = 0; i < ntexts; i++) {
+		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
+		size_t nf;
+
+		/* the literals present (and the bytes present), one pass */
+		nf = ac_scan_found(set->ac[txt], texts[i].p, texts[i].len, seen,
+		    found, have);
+		for (size_t k = 0; k < na; k++)
+			if (!done[k])
+				try_rule(rs, set->always[txt][k], &texts[i],
+				    have, &count[k], &done[k], &ran[k]);
+		/* each rule one of whose literals is here, once */
+		for (size_t f = 0; f < nf; f++) {
+			size_t l = (size_t)found[f];
+
+			seen[l] = 0;
+			for (size_t o = off[l]; o < off[l + 1]; o++) {
+				size_t k = na + lr[o];
+				const struct rule *r = set->filtered[txt][lr[o]];
+
+				if (mark[k] == i + 1 || done[k] == 1)
+					continue;
+				mark[k] = i + 1;
+				if (done[k] == 2) {
+					/* lazy: where its literals are */
+					lazy_note(rs, r, i);
+					continue;
+				}
+				try_rule(rs, r, &texts[i], have, &count[k],
+				    &done[k], &ran[k]);
+			}
 		}
 	}
 	for (size_t k = 0; k < nrules; k++) {
-		const struct rule *r = k < set->nalways[txt] ?
-		    set->always[txt][k] :
-		    set->filtered[txt][k - set->nalways[txt]];
-		int cap = r->maxhits > 0 ? r->maxhits : 1000;
+		const struct rule *r;
+		int cap;
 
-		if (rule_off(rs, r))
-			continue;
-		if (ran[k])
-			rs->re_run++;
-		else
-			rs->re_skipped++;
+		if (ti != NULL) {
+			/* off, lazy, or no hit to record: r not touched */
+			if ((ti[k] & 3) != 0)
+				continue;
+			rs->re_run += ran[k];
+			rs->re_skipped += !ran[k];
+			if (count[k] == 0 && !(ti[k] & TEXT_NEGATE))
+				continue;
+		}
+		r = k < na ? set->always[txt][k] : set->filtered[txt][k - na];
+		cap = r->maxhits > 0 ? r->maxhits : 1000;
+		if (ti == NULL) {
+			if (rule_off(rs, r) || is_lazy(rs, r))
+				continue;
+			rs->re_run += ran[k];
+			rs->re_skipped += !ran[k];
+		}
 		if (r->negate)
 			rmatch_hit(rs, r, count[k] == 0);	/* !~ : no text matched */
 		else
@@ -980,12 +1095,21 @@ rmatch_content(struct rscan *rs)
 	struct rtext *uris, full;
 
 	rmatch_build_texts(rs);
-	for (size_t i = 0; i < set->nby_type[RT_HEADER]; i++)
-		if (!rule_off(rs, set->by_type[RT_HEADER][i]))
-			run_header_rule(rs, set->by_type[RT_HEADER][i]);
-	for (size_t i = 0; i < set->nby_type[RT_MIMEHEADER]; i++)
-		if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]))
-			run_header_rule(rs, set->by_type[RT_MIMEHEADER][i]);
+	if (rs->lazy && set->hdr_eager[rs->scoreset] != NULL) {
+		/* the list of this score set's (rules.c eager_lists()) */
+		for (size_t i = 0; i < set->nhdr_eager[rs->scoreset]; i++)
+			run_header_rule(rs, set->hdr_eager[rs->scoreset][i]);
+	} else {
+		for (size_t i = 0; i < set->nby_type[RT_HEADER]; i++)
+			if (!rule_off(rs, set->by_type[RT_HEADER][i]) &&
+			    !is_lazy(rs, set->by_type[RT_HEADER][i]))
+				run_header_rule(rs, set->by_type[RT_HEADER][i]);
+		for (size_t i = 0; i < set->nby_type[RT_MIMEHEADER]; i++)
+			if (!rule_off(rs, set->by_type[RT_MIMEHEADER][i]) &&
+			    !is_lazy(rs, set->by_type[RT_MIMEHEADER][i]))
+				run_header_rule(rs,
+				    set->by_type[RT_MIMEHEADER][i]);
+	}
 	run_texts(rs, TXT_BODY, rs->body, rs->nbody);
 	run_texts(rs, TXT_RAWBODY, rs->raw, rs->nraw);
 	{
@@ -993,10 +1117,13 @@ rmatch_content(struct rscan *rs)
 
 		uris = rmatch_uris(rs, &nu);
 		run_texts(rs, TXT_URI, uris, nu);
+		rs->uris = uris;
+		rs->nuris = nu;
 	}
 	full.p = m->raw;
 	full.len = m->scan_len ? m->scan_len : m->raw_len;
-	run_texts(rs, TXT_FULL, &full, m->raw ? 1 : 0);
+	rs->full = full;
+	run_texts(rs, TXT_FULL, &rs->full, m->raw ? 1 : 0);
 	for (size_t i = 0; i < set->nevals; i++) {
 		const struct rule *r = set->evals[i];
 
@@ -1004,29 +1131,190 @@ rmatch_content(struct rscan *rs)
 			continue;
 		rmatch_hit(rs, r, r->ev(rs, r, r->evargc, r->evargv));
 	}
+	rs->content_ran = 1;
+}
+
+/*
+ * A lazy text rule, now that a meta needs it: the same checks and count
+ * as run_texts(), rule by rule instead of text by text.
+ */
+static void
+run_lazy(struct rscan *rs, const struct rule *r)
+{
+	int txt = ruleset_text_of(r->type), count = 0, n, ran = 0;
+	int cap = r->maxhits > 0 ? r->maxhits : 1000;
+	int multiple = (r->tflags & TF_MULTIPLE) && !r->negate;
+	const struct rtext *texts;
+	size_t ntexts, *at = NULL;
+
+	switch (txt) {
+	case TXT_BODY:
+		texts = rs->body;
+		ntexts = rs->nbody;
+		break;
+	case TXT_RAWBODY:
+		texts = rs->raw;
+		ntexts = rs->nraw;
+		break;
+	case TXT_URI:
+		texts = rs->uris;
+		ntexts = rs->nuris;
+		break;
+	case TXT_FULL:
+		texts = &rs->full;
+		ntexts = rs->msg->raw ? 1 : 0;
+		break;
+	default:
+		return;
+	}
+	if (rs->have[txt] == NULL)
+		ntexts = 0;
+	if (r->lits != NULL) {
+		/* only the texts where one of its literals is */
+		at = rs->lazyf[r->lazyid].v;
+		ntexts = rs->lazyf[r->lazyid].n;
+	}
+	for (size_t j = 0; j < ntexts; j++) {
+		size_t i = at != NULL ? at[j] : j;
+
+		if (texts[i].len < r->minlen || (r->cls != NULL &&
+		    !rx_classes_met(r->cls, rs->have[txt][i])))
+			continue;
+		if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
+			continue;
+		ran = 1;
+		n = rmatch_regex(rs, r, texts[i].p, texts[i].len, multiple);
+		if (n <= 0)
+			continue;
+		count += n;
+		if (!multiple || count >= cap)
+			break;
+	}
+	if (ran)
+		rs->re_run++;
+	else
+		rs->re_skipped++;
+	if (r->negate)
+		rmatch_hit(rs, r, count == 0);
+	else
+		rmatch_hit(rs, r, count > cap ? cap : count);
+}
+
+/*
+ * The value of rule idx var for a meta: a hit count, or a meta's value.
+ * Lazy rules are run here on first use; a lazy meta recurses through
+ * its own variables, to a depth ruleset_compile() bounded.
+ */
+static double
+meta_fetch(int var, void *arg)
+{
+	struct rscan *rs = arg;
+	const struct ruleset *set = rs->rs;
+	const unsigned char *off = set->off[rs->scoreset];
+	const struct rule *r;
+	double v = 0;
+
+	if (rs->known[var])
+		return rs->vals[var];
+	rs->known[var] = 1;
+	/* by index first: the rule itself is read only when it must run */
+	if (rs->s != NULL && off != NULL && off[var])
+		v = 0;
+	else if (!set->known_all[var]) {
+		/* a meta; one not in the order (disabled) or eager is 0 */
+		struct metaexpr *m = set->meta_of != NULL ?
+		    set->meta_of[var] : NULL;
+
+		if (rs->lazy && set->lazy[var] && m != NULL &&
+		    rs->lazy_depth < RULESET_LAZY_DEPTH + 1) {
+			rs->lazy_depth++;
+			v = metaexpr_eval_bounded(m, rs->vals, rs->known,
+			    rs->s != NULL, meta_fetch, rs);
+			rs->lazy_depth--;
+			if (v != 0)
+				rmatch_hit(rs, set->rules[var], 1);
+		}
+	} else {
+		r = set->rules[var];
+		if (is_lazy(rs, r) && rs->content_ran) {
+			if (r->type == RT_HEADER || r->type == RT_MIMEHEADER)
+				run_header_rule(rs, r);
+			else
+				run_lazy(rs, r);
+		}
+		v = rmatch_count(rs, r);
+	}
+	rs->vals[var] = v;
+	return v;
 }
 
 void
 rmatch_meta(struct rscan *rs)
 {
 	const struct ruleset *set = rs->rs;
-	double *vals = pool_allocarray(rs->pool, set->nrules + 1,
-	    sizeof(double));
+	struct rule *const *metas = NULL;
+	size_t nmetas = 0;
 
-	for (size_t i = 0; i < set->nrules; i++) {
-		const struct rule *r = set->rules[i];
+	rs->vals = pool_allocarray(rs->pool, set->nrules + 1, sizeof(double));
+	/*
+	 * Hit counts of the rules that ran (0 for the others): from the
+	 * result's hit list, not one lookup per rule. Metas and lazy rules
+	 * are left to meta_fetch().
+	 */
+	rs->known = pool_memdup(rs->pool, rs->lazy ? set->known_lazy :
+	    set->known_all, set->nrules + 1);
+	if (rs->s == NULL) {
+		for (size_t i = 0; i < set->nrules; i++)
+			if (rs->known[i])
+				rs->vals[i] = rs->hits[i];
+	} else {
+		const struct result *res = &rs->s->res;
 
-		if (r->type != RT_META)
-			vals[i] = rmatch_count(rs, r);
+		for (size_t h = 0; h < res->nhits; h++) {
+			int id = res->hits[h].sym ? res->hits[h].sym->id : -1;
+			int i = id >= 0 && (size_t)id < set->nsym_rule ?
+			    set->sym_rule[id] : -1;
+
+			if (i < 0 || !rs->known[i] || rule_off(rs,
+			    set->rules[i]))
+				continue;
+			rs->vals[i] = res->hits[h].count > 0 ?
+			    res->hits[h].count : 1;
+		}
 	}
-	for (size_t i = 0; i < set->nmetaorder; i++) {
-		const struct rule *r = set->metaorder[i];
+	if (rs->lazy && set->meta_eager_m[rs->scoreset] != NULL) {
+		/*
+		 * this score set's list (rules.c): expressions and indexes,
+		 * so that a meta that does not hit leaves its rule unread
+		 */
+		struct metaexpr *const *em = set->meta_eager_m[rs->scoreset];
+		const int *ei = set->meta_eager_i[rs->scoreset];
+
+		for (size_t i = 0; i < set->nmeta_eager[rs->scoreset]; i++) {
+			double v = metaexpr_eval_bounded(em[i], rs->vals,
+			    rs->known, 1, meta_fetch, rs);
+
+			rs->vals[ei[i]] = v;
+			rs->known[ei[i]] = 1;
+			if (v != 0)
+				rmatch_hit(rs, set->rules[ei[i]], 1);
+		}
+		return;
+	}
+	if (metas == NULL) {
+		metas = set->metaorder;
+		nmetas = set->nmetaorder;
+	}
+	for (size_t i = 0; i < nmetas; i++) {
+		const struct rule *r = metas[i];
 		double v;
 
-		if (rule_off(rs, r))
+		if (rule_off(rs, r) || is_lazy(rs, r))
 			continue;
-		v = metaexpr_eval(r->meta, vals);
-		vals[r->idx] = v;
+		v = metaexpr_eval_bounded(r->meta, rs->vals, rs->known,
+		    rs->s != NULL, meta_fetch, rs);
+		rs->vals[r->idx] = v;
+		rs->known[r->idx] = 1;
 		if (v != 0)
 			rmatch_hit(rs, r, 1);
 	}

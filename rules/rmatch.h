@@ -25,6 +25,13 @@ struct rtext {
 	size_t		 len;
 };
 
+/* the texts where a lazy rule's literals are, by index */
+struct rscan_lazy {
+	size_t	*v;
+	size_t	 n;
+	size_t	 cap;
+};
+
 struct rscan {
 	struct scan		*s;		/* NULL in `rules test` */
 	const struct ruleset	*rs;
@@ -41,9 +48,14 @@ struct rscan {
 	int			 built;
 	struct relays		*relays;	/* parsed on first use */
 	struct strmap		*hcache;	/* header values by name+mods */
+	char			**hslot_v;	/* by rule->hslot, when done */
+	unsigned char		*hslot_done;
+	uint32_t		*hhash;		/* hashes of header names */
 	struct htmlmeta		**html;		/* per HTML part, on first use */
 	size_t			 nhtml;
 	int			 html_built;
+	long long		 date_diff;	/* Date - Received, seconds */
+	int			 date_diff_done;
 
 	/* "bytes present" sets of header values, by value address */
 #define RSCAN_HCLS	61
@@ -54,6 +66,23 @@ struct rscan {
 	size_t			 re_run;	/* regex rules executed */
 	size_t			 re_skipped;	/* avoided by the prefilter */
 	size_t			 re_limit;	/* stopped by a match limit */
+
+	/*
+	 * Lazy rules (ruleset->lazy): literal-less __ text rules and __
+	 * metas run only when a meta asks for their value. The content
+	 * stage keeps what they need: the texts of each type and their
+	 * "bytes present" sets; the meta stage memoizes values by rule idx.
+	 */
+	int			 lazy;		/* on (a scan, not a lint run) */
+	int			 content_ran;
+	struct rtext		*uris;
+	size_t			 nuris;
+	struct rtext		 full;
+	uint64_t		(*have[TXT_NTEXTS])[4];
+	struct rscan_lazy	*lazyf;		/* by rule->lazyid */
+	double			*vals;		/* meta values by rule idx */
+	unsigned char		*known;		/* vals[i] is set */
+	int			 lazy_depth;	/* lazy metas being evaluated */
 
 	/* per-rule regex time in ns by rule idx, when profiling (or NULL) */
 	unsigned long long	*prof;

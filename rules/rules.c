@@ -58,6 +58,8 @@ check_content(struct scan *s, void *arg)
 		return;
 	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
 	rmatch_content(r);
+	/* the meta stage runs lazy rules over the same texts */
+	s->slots[SCAN_SLOT_RULES] = r;
 	atomic_fetch_add(&c->run, r->re_run);
 	atomic_fetch_add(&c->skipped, r->re_skipped);
 	if (r->re_limit) {
@@ -72,11 +74,21 @@ check_meta(struct scan *s, void *arg)
 {
 	struct rules_ctx *c = arg;
 	struct rscan *r;
+	size_t run, skipped, limited;
 
 	if (s->msg == NULL)
 		return;
-	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
+	r = s->slots[SCAN_SLOT_RULES];
+	if (r == NULL || r->rs != c->rs)
+		r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
+	run = r->re_run;
+	skipped = r->re_skipped;
+	limited = r->re_limit;
 	rmatch_meta(r);
+	/* lazy rules run here */
+	atomic_fetch_add(&c->run, r->re_run - run);
+	atomic_fetch_add(&c->skipped, r->re_skipped - skipped);
+	atomic_fetch_add(&c->limited, r->re_limit - limited);
 }
 
 static enum status
@@ -174,6 +186,73 @@ symflags(unsigned tf)
 	return f;
 }
 
+/*
+ * What a scan in score set `set` does with each header and text rule,
+ * decided once here (rmatch_content(), run_texts()): the scan then
+ * touches only the rules it runs.
+ */
+static void
+eager_lists(struct ruleset *rs, int set)
+{
+	static const enum rule_type ht[2] = { RT_HEADER, RT_MIMEHEADER };
+
+	free(rs->hdr_eager[set]);
+	rs->hdr_eager[set] = xcalloc(rs->nby_type[RT_HEADER] +
+	    rs->nby_type[RT_MIMEHEADER] + 1, sizeof(struct rule *));
+	rs->nhdr_eager[set] = 0;
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < rs->nby_type[ht[k]]; i++) {
+			struct rule *r = rs->by_type[ht[k]][i];
+
+			if (!rs->off[set][r->idx] && !rs->lazy[r->idx])
+				rs->hdr_eager[set][rs->nhdr_eager[set]++] = r;
+		}
+	for (int t = 0; t < TXT_NTEXTS; t++) {
+		size_t na = rs->nalways[t], n = na + rs->nfiltered[t];
+
+		free(rs->text_init[set][t]);
+		rs->text_init[set][t] = xcalloc(n + 1, 1);
+		for (size_t k = 0; k < n; k++) {
+			const struct rule *r = k < na ? rs->always[t][k] :
+			    rs->filtered[t][k - na];
+
+			if (rs->off[set][r->idx])
+				rs->text_init[set][t][k] = 1;
+			else if (rs->lazy[r->idx])
+				rs->text_init[set][t][k] = k < na ? 1 : 2;
+			if (r->negate)
+				rs->text_init[set][t][k] |= TEXT_NEGATE;
+		}
+	}
+}
+
+struct boundctx {
+	const struct ruleset	*rs;
+	const struct symreg	*reg;
+};
+
+/*
+ * The largest count a rule's hit can have in a scan: result_add_id()
+ * keeps a symbol without tflags multiple at 1, a multiple one at its
+ * maxhits; metas and other modules' symbols have no bound here.
+ */
+static double
+rule_max(int var, void *arg)
+{
+	const struct boundctx *c = arg;
+	const struct rule *r = c->rs->rules[var];
+	const struct symdef *d;
+
+	if (r->type == RT_META || r->line < 0 || r->symid < 0)
+		return -1;
+	d = symreg_at(c->reg, (size_t)r->symid);
+	if (d == NULL)
+		return -1;
+	if (d->flags & SYM_MULTIPLE)
+		return d->maxhits > 0 ? d->maxhits : -1;
+	return 1;
+}
+
 /* define symbols for rules and every scored/described name */
 static void
 define_symbols(struct ruleset *rs, struct symreg *reg)
@@ -199,6 +278,25 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 		if (r->maxhits > 0)
 			d->maxhits = r->maxhits;
 	}
+	/* what a hit count can reach: 1, or maxhits (bounded sums) */
+	{
+		struct boundctx bc = { rs, reg };
+
+		for (size_t i = 0; i < rs->nmetaorder; i++)
+			metaexpr_set_bounds(rs->metaorder[i]->meta, rule_max,
+			    &bc);
+	}
+	/* the meta stage reads rule hit counts from the result by symbol */
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i]->symid >= 0 &&
+		    (size_t)rs->rules[i]->symid >= rs->nsym_rule)
+			rs->nsym_rule = (size_t)rs->rules[i]->symid + 1;
+	rs->sym_rule = xcalloc(rs->nsym_rule + 1, sizeof(int));
+	for (size_t i = 0; i < rs->nsym_rule; i++)
+		rs->sym_rule[i] = -1;
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i]->symid >= 0)
+			rs->sym_rule[rs->rules[i]->symid] = (int)i;
 	for (size_t i = 0; i < rs->nmetas; i++) {
 		struct rule_meta *m = rs->metas[i];
 		struct symdef *d;
@@ -256,6 +354,29 @@ define_symbols(struct ruleset *rs, struct symreg *reg)
 			for (size_t i = 0; i < rs->nrules; i++)
 				rs->off[set][i] = !need[i];
 			free(need);
+			/* the metas a scan evaluates in order (rmatch_meta) */
+			free(rs->meta_eager[set]);
+			rs->meta_eager[set] = xcalloc(rs->nmetaorder + 1,
+			    sizeof(struct rule *));
+			free(rs->meta_eager_m[set]);
+			rs->meta_eager_m[set] = xcalloc(rs->nmetaorder + 1,
+			    sizeof(struct metaexpr *));
+			free(rs->meta_eager_i[set]);
+			rs->meta_eager_i[set] = xcalloc(rs->nmetaorder + 1,
+			    sizeof(int));
+			rs->nmeta_eager[set] = 0;
+			for (size_t i = 0; i < rs->nmetaorder; i++) {
+				struct rule *r = rs->metaorder[i];
+				size_t n = rs->nmeta_eager[set];
+
+				if (rs->off[set][r->idx] || rs->lazy[r->idx])
+					continue;
+				rs->meta_eager[set][n] = r;
+				rs->meta_eager_m[set][n] = r->meta;
+				rs->meta_eager_i[set][n] = r->idx;
+				rs->nmeta_eager[set]++;
+			}
+			eager_lists(rs, set);
 		}
 		free(stack);
 	}

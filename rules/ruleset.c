@@ -257,6 +257,24 @@ ruleset_free(struct ruleset *rs)
 		free(rs->by_type[t]);
 	free(rs->evals);
 	free(rs->metaorder);
+	for (int t = 0; t < TXT_NTEXTS; t++) {
+		free(rs->lit_off[t]);
+		free(rs->lit_rules[t]);
+	}
+	free(rs->lazy);
+	free(rs->meta_block);	/* after the rules' metaexpr_free() */
+	free(rs->sym_rule);
+	free(rs->known_lazy);
+	free(rs->known_all);
+	free(rs->meta_of);
+	for (int i = 0; i < 4; i++) {
+		free(rs->meta_eager[i]);
+		free(rs->meta_eager_m[i]);
+		free(rs->meta_eager_i[i]);
+		free(rs->hdr_eager[i]);
+		for (int t = 0; t < TXT_NTEXTS; t++)
+			free(rs->text_init[i][t]);
+	}
 	for (int i = 0; i < 4; i++)
 		free(rs->off[i]);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
@@ -1562,6 +1580,174 @@ order_metas(struct ruleset *rs)
 	free(pos);
 }
 
+/*
+ * Header rules reading the same value (same name, modifiers and kind)
+ * share a slot: a scan builds each value once and finds it by index.
+ */
+static void
+header_slots(struct ruleset *rs)
+{
+	struct strmap *seen = strmap_new();
+	size_t *ids = xcalloc(rs->nrules + 1, sizeof(size_t));
+
+	for (size_t i = 0; i < rs->nrules; i++) {
+		struct rule *r = rs->rules[i];
+		char key[300];
+		size_t *id;
+
+		r->hslot = -1;
+		if (r->type != RT_HEADER || r->hdr == NULL)
+			continue;
+		snprintf(key, sizeof(key), "%d:%u:%s", (int)r->hkind, r->hmods,
+		    r->hdr);
+		for (char *c = key; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		id = strmap_get(seen, key);
+		if (id == NULL) {
+			id = &ids[i];
+			*id = rs->nhslots++;
+			strmap_put(seen, key, id);
+		}
+		r->hslot = (int)*id;
+	}
+	strmap_free(seen);
+	free(ids);
+}
+
+struct lazyctx {
+	const struct ruleset	*rs;
+	double			*cost;
+	int			*users;		/* metas using each rule */
+};
+
+/* a value many metas use is likely computed anyway: share its cost */
+static double
+lazy_cost(int var, void *arg)
+{
+	const struct lazyctx *c = arg;
+
+	return c->rs->lazy[var] ? c->cost[var] / (c->users[var] > 0 ?
+	    c->users[var] : 1) : 0;
+}
+
+/*
+ * Choose the lazy rules (see ruleset.h) and plan every meta's operand
+ * order. A lazy text rule costs 1 plus its compiled size in 4 KB units,
+ * a lazy meta the sum of its operands; eager values cost nothing, and
+ * the cost of a value n metas use counts 1/n in each.
+ */
+static void
+plan_lazy(struct ruleset *rs)
+{
+	struct lazyctx c = { rs, xcalloc(rs->nrules + 1, sizeof(double)),
+	    xcalloc(rs->nrules + 1, sizeof(int)) };
+	int *depth = xcalloc(rs->nrules + 1, sizeof(int));
+	unsigned char *numeric = xcalloc(rs->nrules + 1, 1);
+
+	for (size_t i = 0; i < rs->nmetaorder; i++) {
+		const int *vars;
+		size_t nv = metaexpr_vars(rs->metaorder[i]->meta, &vars);
+
+		for (size_t k = 0; k < nv; k++)
+			c.users[vars[k]]++;
+	}
+
+	rs->lazy = xcalloc(rs->nrules + 1, 1);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct rule *r = rs->rules[i];
+		size_t sz = 0;
+
+		rs->rules[i]->lazyid = -1;
+		if (strncmp(r->name, "__", 2) != 0 || r->disabled != NULL ||
+		    r->re == NULL)
+			continue;
+		/* a bigger program tends to try more per position */
+		(void)pcre2_pattern_info(r->re, PCRE2_INFO_SIZE, &sz);
+		if (ruleset_text_of(r->type) >= 0) {
+			rs->lazy[i] = 1;
+			if (r->lits != NULL)
+				rs->rules[i]->lazyid = (int)rs->nlazyf++;
+			c.cost[i] = 1 + (double)sz / 4096;
+		} else if (r->type == RT_HEADER || r->type == RT_MIMEHEADER) {
+			/* one short value, but ALL is a whole header block */
+			rs->lazy[i] = 1;
+			c.cost[i] = (r->hkind == HK_ALL ||
+			    r->hkind == HK_ALL_TRUSTED ||
+			    r->hkind == HK_ALL_UNTRUSTED ||
+			    r->type == RT_MIMEHEADER ? 1 : 0.25) +
+			    (double)sz / 4096;
+		}
+	}
+	/*
+	 * A meta hits when its value is not 0; its value itself matters
+	 * only where another meta uses it as a number (consumers first).
+	 */
+	for (size_t i = rs->nmetaorder; i-- > 0;) {
+		const struct rule *r = rs->metaorder[i];
+
+		metaexpr_numeric_uses(r->meta, !numeric[r->idx], numeric);
+	}
+	for (size_t i = 0; i < rs->nmetaorder; i++) {
+		struct rule *r = rs->metaorder[i];
+		const int *vars;
+		size_t nv = metaexpr_vars(r->meta, &vars);
+		double cost = metaexpr_plan(r->meta, !numeric[r->idx],
+		    lazy_cost, &c);
+		int d = 1;
+
+		if (strncmp(r->name, "__", 2) != 0)
+			continue;
+		for (size_t k = 0; k < nv; k++)
+			if (rs->rules[vars[k]]->type == RT_META &&
+			    rs->lazy[vars[k]] && depth[vars[k]] + 1 > d)
+				d = depth[vars[k]] + 1;
+		if (d > RULESET_LAZY_DEPTH)
+			continue;
+		rs->lazy[r->idx] = 1;
+		depth[r->idx] = d;
+		c.cost[r->idx] = cost;
+	}
+	rs->known_lazy = xcalloc(rs->nrules + 1, 1);
+	rs->known_all = xcalloc(rs->nrules + 1, 1);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		rs->known_all[i] = rs->rules[i]->type != RT_META;
+		rs->known_lazy[i] = rs->known_all[i] && !rs->lazy[i];
+	}
+	free(c.cost);
+	free(c.users);
+	free(depth);
+	free(numeric);
+}
+
+/* which filtered rules each literal of text type t belongs to */
+static void
+index_literals(struct ruleset *rs, int t)
+{
+	size_t nl = ac_count(rs->ac[t]), *fill;
+
+	rs->lit_off[t] = xcalloc(nl + 2, sizeof(size_t));
+	for (size_t k = 0; k < rs->nfiltered[t]; k++) {
+		const struct rule *r = rs->filtered[t][k];
+
+		for (size_t j = 0; j < r->lits->n; j++)
+			rs->lit_off[t][r->litids[j] + 1]++;
+	}
+	for (size_t l = 0; l < nl; l++)
+		rs->lit_off[t][l + 1] += rs->lit_off[t][l];
+	rs->lit_rules[t] = xcalloc(rs->lit_off[t][nl] + 1, sizeof(size_t));
+	fill = xcalloc(nl + 1, sizeof(size_t));
+	for (size_t k = 0; k < rs->nfiltered[t]; k++) {
+		const struct rule *r = rs->filtered[t][k];
+
+		for (size_t j = 0; j < r->lits->n; j++) {
+			size_t l = (size_t)r->litids[j];
+
+			rs->lit_rules[t][rs->lit_off[t][l] + fill[l]++] = k;
+		}
+	}
+	free(fill);
+}
+
 static void
 push_rule(struct rule ***v, size_t *n, struct rule *r)
 {
@@ -1671,6 +1857,8 @@ ruleset_compile(struct ruleset *rs)
 		}
 		rs->st.regex_active++;
 		push_rule(&rs->by_type[r->type], &rs->nby_type[r->type], r);
+		/* the fast path skips pcre2_match()'s argument checks */
+		r->jit = rx_has_jit(r->re);
 		/*
 		 * The byte-class prefilter: classes a match needs (our walk
 		 * and PCRE2's own first/last code units) and its minimum
@@ -1708,6 +1896,10 @@ ruleset_compile(struct ruleset *rs)
 			if (pp != NULL) {
 				r->probe = rx_compile_jit(pp, r->reflags, 1,
 				    err, sizeof(err));
+				if (r->probe != NULL && !rx_has_jit(r->probe)) {
+					pcre2_code_free(r->probe);
+					r->probe = NULL;
+				}
 				if (r->probe != NULL)
 					rs->st.regex_probes++;
 				free(pp);
@@ -1718,8 +1910,26 @@ ruleset_compile(struct ruleset *rs)
 		ac_build(rs->ac[t]);
 		rs->st.literals[t] = ac_count(rs->ac[t]);
 		rs->st.ac_states[t] = ac_states(rs->ac[t]);
+		index_literals(rs, t);
 	}
 	order_metas(rs);
+	plan_lazy(rs);
+	{
+		struct metaexpr **ms = xcalloc(rs->nmetaorder + 1,
+		    sizeof(*ms));
+
+		/* evaluated in this order: one block, in this order */
+		for (size_t i = 0; i < rs->nmetaorder; i++)
+			ms[i] = rs->metaorder[i]->meta;
+		rs->meta_block = metaexpr_pack(ms, rs->nmetaorder);
+		rs->meta_of = xcalloc(rs->nrules + 1, sizeof(*rs->meta_of));
+		for (size_t i = 0; i < rs->nmetaorder; i++) {
+			rs->metaorder[i]->meta = ms[i];
+			rs->meta_of[rs->metaorder[i]->idx] = ms[i];
+		}
+		free(ms);
+	}
+	header_slots(rs);
 	rs->nvars = (int)rs->nrules;
 	/* freemail_domains: ~2,000 names looked up per address */
 	rs->freemail_map = strmap_new();

@@ -63,8 +63,30 @@ typedef int evalfn(struct rscan *rs, const struct rule *r, int argc,
     char *const *argv);
 
 struct rule {
-	char		*name;
+	/*
+	 * What a scan reads for every rule, first: one cache line (the
+	 * rules' structs are cold in cache at the start of each message).
+	 */
 	enum rule_type	 type;
+	int		 negate;	/* !~ */
+	int		 idx;		/* index in ruleset->rules */
+	int		 symid;		/* in the engine's registry, -1 before */
+	unsigned	 tflags;	/* enum rule_tflags */
+	int		 maxhits;
+	int		 hslot;		/* header rules: value slot, or -1 */
+	int		 jit;		/* re has JIT code: pcre2_jit_match() */
+	int		 exists;	/* exists:Hdr */
+	int		 lazyid;	/* lazy with literals: index, or -1 */
+	pcre2_code	*re;
+	struct rx_classes *cls;	/* required byte classes, or NULL */
+	size_t		 minlen;	/* shortest text it can match */
+	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
+	char		*unset;		/* [if-unset: X] or NULL */
+	struct metaexpr	*meta;
+	struct rx_lits	*lits;		/* prefilter literals, or NULL */
+	int		*litids;	/* ids in the automaton of its text */
+
+	char		*name;
 	char		*file;		/* where defined (for lint) */
 	int		 line;
 	char		*src;		/* text after the name, as written */
@@ -72,23 +94,11 @@ struct rule {
 	/* regex rules */
 	char		*pat;		/* PCRE2 pattern (after ReplaceTags) */
 	unsigned	 reflags;
-	pcre2_code	*re;
-	int		 negate;	/* !~ */
-	struct rx_lits	*lits;		/* prefilter literals, or NULL */
-	int		*litids;	/* ids in the automaton of its text */
-	struct rx_classes *cls;	/* required byte classes, or NULL */
-	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
-	size_t		 minlen;	/* shortest text it can match */
 
 	/* header rules */
 	char		*hdr;		/* header name (modifiers stripped) */
 	unsigned	 hmods;		/* enum hdr_mods */
 	enum hdr_kind	 hkind;
-	int		 exists;	/* exists:Hdr */
-	char		*unset;		/* [if-unset: X] or NULL */
-
-	/* meta rules */
-	struct metaexpr	*meta;
 
 	/* eval rules */
 	char		*evname;	/* function name, or NULL */
@@ -96,11 +106,7 @@ struct rule {
 	int		 evargc;
 	char		**evargv;
 
-	unsigned	 tflags;	/* enum rule_tflags */
-	int		 maxhits;
 	int		 priority;
-	int		 symid;		/* in the engine's registry, -1 before */
-	int		 idx;		/* index in ruleset->rules */
 	const char	*disabled;	/* why it does not run, or NULL */
 	int		 replace;	/* listed in replace_rules */
 };
@@ -214,8 +220,31 @@ struct ruleset {
 	size_t		 nalways[TXT_NTEXTS];
 	struct rule	**filtered[TXT_NTEXTS];	/* rules with literals */
 	size_t		 nfiltered[TXT_NTEXTS];
+	/* literal id -> the filtered[] rules using it: CSR offsets, indexes */
+	size_t		*lit_off[TXT_NTEXTS];
+	size_t		*lit_rules[TXT_NTEXTS];
 	int		 nvars;		/* meta variables (= max symid + 1) */
 	unsigned char	*off[4];	/* by rule idx: score 0 in that set */
+	unsigned char	*lazy;		/* by rule idx: run on demand (below) */
+	size_t		 nlazyf;	/* lazy rules with literals */
+	int		*sym_rule;	/* engine symbol id -> rule idx, or -1 */
+	size_t		 nhslots;	/* distinct header values rules read */
+	void		*meta_block;	/* metas' layouts (metaexpr_pack) */
+	/* by rule idx: values known before metas run, with/without lazy */
+	unsigned char	*known_lazy;
+	unsigned char	*known_all;
+	struct rule	**meta_eager[4];	/* by score set: metaorder less */
+	size_t		 nmeta_eager[4];	/* lazy and off metas */
+	struct metaexpr	**meta_eager_m[4];	/* the same: expressions */
+	int		*meta_eager_i[4];	/* and rule idx */
+	struct metaexpr	**meta_of;		/* by rule idx, or NULL */
+	struct rule	**hdr_eager[4];		/* header, mimeheader rules a */
+	size_t		 nhdr_eager[4];		/* scan runs up front */
+	/* by score set and text type, per always[] then filtered[] rule:
+	 * 1 off (or lazy without literals), 2 lazy with literals, 0 run;
+	 * plus TEXT_NEGATE for a !~ rule */
+	unsigned char	*text_init[4][TXT_NTEXTS];
+	size_t		 nsym_rule;
 
 	struct rs_stats	 st;
 	struct buf	 log;		/* warnings, "file:line: text\n" */
@@ -233,6 +262,17 @@ struct ruleset {
 	int		 user;
 	int		 no_jit;	/* compile for the interpreter only */
 };
+
+/*
+ * Lazy rules: a __ regex rule and a __ meta run only when a meta asks for
+ * their value, so a meta decided by cheaper operands never runs them;
+ * && and || operands are planned cheapest first (metaexpr_plan()). __
+ * rules are never scored or reported, so results are the same. A chain
+ * of lazy metas is at most RULESET_LAZY_DEPTH deep (deeper ones are
+ * evaluated in order), which bounds the recursion of rmatch_meta().
+ */
+#define RULESET_LAZY_DEPTH	16
+#define TEXT_NEGATE		4
 
 struct ruleset *ruleset_new(void);
 void ruleset_free(struct ruleset *rs);

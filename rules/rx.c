@@ -91,6 +91,15 @@ rx_compile(const char *pat, unsigned flags, char *err, size_t errlen)
 	return rx_compile_jit(pat, flags, 1, err, errlen);
 }
 
+int
+rx_has_jit(const pcre2_code *re)
+{
+	size_t sz = 0;
+
+	return re != NULL && pcre2_pattern_info(re, PCRE2_INFO_JITSIZE,
+	    &sz) == 0 && sz > 0;
+}
+
 pcre2_code *
 rx_compile_jit(const char *pat, unsigned flags, int jit, char *err,
     size_t errlen)
@@ -1127,7 +1136,8 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
  * Ak+1 .. An on the same subject (lookarounds and anchors see the same
  * bytes), so when the suffix does not match anywhere P cannot match
  * either. The suffix chosen is the one PCRE2 can search fastest: the
- * narrowest set of possible first bytes. Refused when the prefix could
+ * set of possible first bytes expected least often in mail text
+ * (byte_freq()), when it is a third of the whole pattern's at most. Refused when the prefix could
  * change how the rest matches: backreferences, subroutine calls,
  * conditionals, \G, verbs, an option setting such as "(?i)" in the
  * prefix, the x flag.
@@ -1218,24 +1228,67 @@ skip_atom(const char *p, const char *end)
 	return w.p;
 }
 
-/* how many bytes PCRE2 may start a match of re with (ASCII weighs 8x) */
-static unsigned
-start_width(const pcre2_code *re)
+/*
+ * Expected frequency of each byte in mail text, in units of 1/10000:
+ * English letter frequencies for lower case (upper case a tenth), space
+ * and newline, then small flat weights for digits, punctuation and
+ * bytes >= 0x80 (UTF-8 text). Only used to rank candidate probes.
+ */
+static double
+byte_freq(int c)
 {
-	uint32_t type = 0;
+	static const unsigned short lower[26] = {
+		670, 120, 230, 350, 1040, 180, 170, 500, 570, 10, 60, 330,
+		200, 560, 620, 160, 10, 500, 520, 750, 230, 80, 190, 15,
+		160, 8
+	};
+
+	if (c >= 'a' && c <= 'z')
+		return lower[c - 'a'];
+	if (c >= 'A' && c <= 'Z')
+		return lower[c - 'A'] / 10.0 + 5;
+	if (c == ' ')
+		return 1600;
+	if (c == '\n')
+		return 200;
+	if (c >= '0' && c <= '9')
+		return 40;
+	if (c >= 0x80)
+		return 10;
+	if (c > ' ' && c < 0x7f)
+		return 30;
+	return 2;
+}
+
+/*
+ * Expected share of text positions (x 10000) where PCRE2 may start a
+ * match of re: the weight of its possible first bytes, everything when
+ * it knows none.
+ */
+static double
+start_density(const pcre2_code *re)
+{
+	uint32_t type = 0, unit = 0;
 	const uint8_t *bm = NULL;
-	unsigned w = 0;
+	double w = 0;
 
 	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
-	    type == 1)
-		return 16;	/* one code unit (and maybe its other case) */
+	    type == 1 && pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT,
+	    &unit) == 0 && unit < 256) {
+		/* one code unit, and maybe its other case */
+		w = byte_freq((int)unit);
+		if (isalpha((int)unit))
+			w += byte_freq(isupper((int)unit) ?
+			    tolower((int)unit) : toupper((int)unit));
+		return w;
+	}
 	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) != 0 ||
 	    bm == NULL)
-		return 8 * 256;
+		return 10000;
 	for (int c = 0; c < 256; c++)
 		if ((bm[c / 8] >> (c % 8)) & 1)
-			w += c < 128 ? 8 : 1;
-	return w;
+			w += byte_freq(c);
+	return w < 10000 ? w : 10000;
 }
 
 char *
@@ -1244,7 +1297,7 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 	const char *end = pat + strlen(pat), *p = pat, *best = NULL;
 	const char *bad[] = { "\\G", "\\g", "\\k", "(?P=", "(?P>", "(?R",
 	    "(?&", "(?(", "(*", "(?|", "\\Q", "{,", NULL };
-	unsigned bestw, w;
+	double bestw, w;
 	char err[128];
 
 	if (re == NULL || (flags & PCRE2_EXTENDED))
@@ -1262,8 +1315,8 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 		if (*q == '\\')
 			q++;
 	}
-	bestw = start_width(re);
-	if (bestw < 8 * 24)
+	bestw = start_density(re);
+	if (bestw < 300)
 		return NULL;	/* PCRE2 already searches fast enough */
 	for (int k = 0; k < RX_PROBE_ATOMS; k++) {
 		const char *n = skip_atom(p, end);
@@ -1285,10 +1338,10 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 		c = rx_compile_jit(p, flags, 0, err, sizeof(err));
 		if (c == NULL)
 			break;
-		w = start_width(c);
+		w = start_density(c);
 		pcre2_code_free(c);
-		/* a few ASCII bytes at most, against many for pat */
-		if (w <= 8 * 8 + 64 && w * 3 <= bestw && w < bestw) {
+		/* half the start positions at most, not most bytes */
+		if (w <= 1200 && w * 2 <= bestw) {
 			bestw = w;
 			best = p;
 		}

@@ -62,6 +62,8 @@ pcre2_code *rx_compile(const char *pat, unsigned flags, char *err,
  */
 pcre2_code *rx_compile_jit(const char *pat, unsigned flags, int jit,
     char *err, size_t errlen);
+/* 1 when re has JIT code (pcre2_jit_match() may run it) */
+int rx_has_jit(const pcre2_code *re);
 
 /*
  * The literals any match of pat must contain: returns 1 and fills out

@@ -75,6 +75,238 @@ test_meta(void)
 	    sizeof(err)) != ST_OK);
 }
 
+/* ---- short-circuit evaluation (metaexpr_eval_fn, metaexpr_plan) ---- */
+
+struct fetchlog {
+	const double	*vals;
+	int		 fetched[5];
+};
+
+static double
+fetch_logged(int var, void *arg)
+{
+	struct fetchlog *l = arg;
+
+	l->fetched[var]++;
+	return l->vals[var];
+}
+
+static double
+cost_by_var(int var, void *arg)
+{
+	const double *cost = arg;
+
+	return cost[var];
+}
+
+/* a random expression over A..E with every operator, depth-bounded */
+static void
+rand_expr(char *out, size_t cap, unsigned *seed, int depth)
+{
+	static const char *const bin[] = { "&&", "||", "+", "-", "*", "/", "<",
+	    "<=", ">", ">=", "==", "!=", "&&", "||", "&&" };
+	size_t n = strlen(out);
+
+	if (n + 64 > cap)
+		return;
+	*seed = *seed * 1103515245u + 12345u;
+	switch (depth <= 0 ? 0 : (*seed >> 16) % 5) {
+	case 0:
+		snprintf(out + n, cap - n, "%c", 'A' + (int)((*seed >> 8) % 5));
+		break;
+	case 1:
+		snprintf(out + n, cap - n, "!");
+		rand_expr(out, cap, seed, depth - 1);
+		break;
+	case 2:
+		snprintf(out + n, cap - n, "%u", (*seed >> 8) % 3);
+		break;
+	default:
+		snprintf(out + n, cap - n, "(");
+		rand_expr(out, cap, seed, depth - 1);
+		n = strlen(out);
+		*seed = *seed * 1103515245u + 12345u;
+		snprintf(out + n, cap - n, " %s ", bin[(*seed >> 16) % 15]);
+		rand_expr(out, cap, seed, depth - 1);
+		n = strlen(out);
+		snprintf(out + n, cap - n, ")");
+		break;
+	}
+}
+
+static void
+test_meta_lazy(void)
+{
+	static const double pool[] = { 0, 1, 2, 3, -1, 0.5, 0 };
+	struct metaexpr *m;
+	char err[128], src[1024];
+	unsigned seed = 7;
+	int same = 1, truth = 1, bsame = 1, n = 0;
+
+	/* && stops at a false operand, the cheap one first */
+	{
+		double v[5] = { 1, 0, 3, 0, 2 }, cost[5] = { 5, 0, 1, 0, 0 };
+		struct fetchlog l = { v, { 0 } };
+
+		metaexpr_compile("A && B && C", resolve, NULL, &m, err,
+		    sizeof(err));
+		(void)metaexpr_plan(m, 0, cost_by_var, cost);
+		test_cond("lazy and: false", metaexpr_eval_fn(m, fetch_logged,
+		    &l) == 0);
+		test_cond("lazy and: cheap false operand first, A and C not "
+		    "fetched", l.fetched[1] == 1 && l.fetched[0] == 0 &&
+		    l.fetched[2] == 0);
+		metaexpr_free(m);
+	}
+	/* numeric ||: the first true operand as written, not the cheapest */
+	{
+		double v[5] = { 2, 0, 3, 0, 2 }, cost[5] = { 9, 0, 0, 0, 0 };
+		struct fetchlog l = { v, { 0 } };
+
+		metaexpr_compile("(A || C) + 1", resolve, NULL, &m, err,
+		    sizeof(err));
+		double c = metaexpr_plan(m, 0, cost_by_var, cost);
+
+		test_cond("plan cost is the sum of its variables (and a "
+		    "little per node)", c > 9 && c < 9.1);
+		test_cond("lazy or in arithmetic keeps its value",
+		    metaexpr_eval_fn(m, fetch_logged, &l) == 3);
+		metaexpr_free(m);
+	}
+	/* boolean ||: a cheap true operand decides, A not fetched */
+	{
+		double v[5] = { 2, 0, 3, 0, 2 }, cost[5] = { 9, 0, 0, 0, 0 };
+		struct fetchlog l = { v, { 0 } };
+
+		metaexpr_compile("!(A || C)", resolve, NULL, &m, err,
+		    sizeof(err));
+		(void)metaexpr_plan(m, 1, cost_by_var, cost);
+		test_cond("lazy or under ! short-circuits on the cheap operand",
+		    metaexpr_eval_fn(m, fetch_logged, &l) == 0 &&
+		    l.fetched[0] == 0 && l.fetched[2] == 1);
+		metaexpr_free(m);
+	}
+	/*
+	 * Random expressions and values: the short-circuit tree under any
+	 * plan gives metaexpr_eval()'s value (its truth when only the truth
+	 * is used).
+	 */
+	for (int e = 0; e < 400; e++) {
+		src[0] = '\0';
+		rand_expr(src, sizeof(src), &seed, 5);
+		if (metaexpr_compile(src, resolve, NULL, &m, err, sizeof(err)) !=
+		    ST_OK)
+			continue;
+		for (int t = 0; t < 20; t++) {
+			double v[5], cost[5], a, b;
+			int boolroot;
+			struct fetchlog l;
+
+			for (int k = 0; k < 5; k++) {
+				seed = seed * 1103515245u + 12345u;
+				v[k] = pool[(seed >> 16) % 7];
+				cost[k] = (double)((seed >> 8) % 4);
+			}
+			boolroot = (int)(seed >> 4) & 1;
+			(void)metaexpr_plan(m, boolroot, cost_by_var, cost);
+			l.vals = v;
+			a = metaexpr_eval(m, v);
+			b = metaexpr_eval_fn(m, fetch_logged, &l);
+			if (boolroot)
+				truth &= (a != 0) == (b != 0);
+			else
+				same &= a == b;
+			n++;
+		}
+		metaexpr_free(m);
+	}
+	/*
+	 * Bounded sums: terms of known max (whole numbers in [0, 3]), some
+	 * values known up front; same value as the full evaluation.
+	 */
+	for (int e = 0; e < 400; e++) {
+		static const double maxes[5] = { 3, 3, 3, 3, 3 };
+
+		src[0] = '\0';
+		rand_expr(src, sizeof(src), &seed, 5);
+		if (metaexpr_compile(src, resolve, NULL, &m, err, sizeof(err)) !=
+		    ST_OK)
+			continue;
+		for (int t = 0; t < 20; t++) {
+			double v[5], cost[5];
+			unsigned char known[5];
+			struct fetchlog l;
+
+			for (int k = 0; k < 5; k++) {
+				seed = seed * 1103515245u + 12345u;
+				v[k] = (double)((seed >> 16) % 4);
+				cost[k] = (double)((seed >> 8) % 4);
+				known[k] = (seed >> 4) & 1;
+			}
+			(void)metaexpr_plan(m, 0, cost_by_var, cost);
+			metaexpr_set_bounds(m, cost_by_var, (void *)maxes);
+			l.vals = v;
+			bsame &= metaexpr_eval(m, v) == metaexpr_eval_bounded(m,
+			    v, known, 1, fetch_logged, &l);
+			n++;
+		}
+		metaexpr_free(m);
+	}
+	/* and sums of every size against every threshold */
+	for (int e = 0; e < 200; e++) {
+		static const double maxes[5] = { 3, 3, 3, 3, 3 };
+		static const char *const sums[] = { "A + B", "A + B + C",
+		    "A + B + C + D + E", "B + A + B", "E + D" };
+
+		seed = seed * 1103515245u + 12345u;
+		snprintf(src, sizeof(src), "%s %s %u", sums[(seed >> 16) % 5],
+		    (seed >> 8) & 1 ? ">" : ">=", (seed >> 20) % 9);
+		if (metaexpr_compile(src, resolve, NULL, &m, err, sizeof(err)) !=
+		    ST_OK) {
+			bsame = 0;
+			continue;
+		}
+		for (int t = 0; t < 20; t++) {
+			double v[5], cost[5];
+			unsigned char known[5];
+			struct fetchlog l;
+
+			for (int k = 0; k < 5; k++) {
+				seed = seed * 1103515245u + 12345u;
+				v[k] = (double)((seed >> 16) % 4);
+				cost[k] = (double)((seed >> 8) % 4);
+				known[k] = (seed >> 4) & 1;
+			}
+			(void)metaexpr_plan(m, 1, cost_by_var, cost);
+			metaexpr_set_bounds(m, cost_by_var, (void *)maxes);
+			l.vals = v;
+			bsame &= metaexpr_eval(m, v) == metaexpr_eval_bounded(m,
+			    v, known, 1, fetch_logged, &l);
+		}
+		metaexpr_free(m);
+	}
+	test_cond("random metas: enough cases", n > 8000);
+	test_cond("random metas: bounded sums give the full value", bsame);
+	/* A + B + C > 1, A known 0: B (cheaper) 0 decides, C not fetched */
+	{
+		double v[5] = { 0, 0, 1, 0, 0 }, cost[5] = { 0, 1, 5, 0, 0 };
+		static const double one[5] = { 1, 1, 1, 1, 1 };
+		unsigned char known[5] = { 1, 0, 0, 1, 1 };
+		struct fetchlog l = { v, { 0 } };
+
+		metaexpr_compile("A + B + C > 1", resolve, NULL, &m, err,
+		    sizeof(err));
+		(void)metaexpr_plan(m, 1, cost_by_var, cost);
+		metaexpr_set_bounds(m, cost_by_var, (void *)one);
+		test_cond("bounded sum: false once the maxima cannot reach",
+		    metaexpr_eval_bounded(m, v, known, 1, fetch_logged, &l) ==
+		    0 && l.fetched[1] == 1 && l.fetched[2] == 0);
+		metaexpr_free(m);
+	}
+	test_cond("random metas: short-circuit value equals full value", same);
+	test_cond("random metas: boolean plan keeps the truth", truth);
+}
+
 static void
 test_rx(void)
 {
@@ -626,6 +858,7 @@ main(void)
 	msg_global_init();
 	test_conditions();
 	test_meta();
+	test_meta_lazy();
 	test_rx();
 	test_ac();
 	test_ruleset();
