@@ -227,6 +227,27 @@ ac_states(const struct ac *a)
 	return a->nstates;
 }
 
+/*
+ * Record the literals that end at state st (its own output and those of
+ * its dictionary suffix links), each once per text: seen[] marks them,
+ * found[] (when not NULL) lists them. Returns the new count.
+ */
+static size_t
+emit_state(const struct ac *a, int st, unsigned char *seen, int *found,
+    size_t nfound)
+{
+	for (int u = a->out[st] >= 0 ? st : a->dict[st]; u > 0;
+	    u = a->dict[u]) {
+		if (!seen[a->out[u]]) {
+			seen[a->out[u]] = 1;
+			if (found != NULL)
+				found[nfound] = a->out[u];
+			nfound++;
+		}
+	}
+	return nfound;
+}
+
 size_t
 ac_scan_found(const struct ac *a, const char *text, size_t len,
     unsigned char *seen, int *found, uint64_t have[4])
@@ -249,14 +270,7 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 		for (size_t i = 0; i < len; i++) {
 			have[p[i] >> 6] |= (uint64_t)1 << (p[i] & 63);
 			st = a->next[(size_t)st * ncls + cls[p[i]]];
-			for (int u = a->out[st] >= 0 ? st : a->dict[st]; u > 0;
-			    u = a->dict[u])
-				if (!seen[a->out[u]]) {
-					seen[a->out[u]] = 1;
-					if (found != NULL)
-						found[nfound] = a->out[u];
-					nfound++;
-				}
+			nfound = emit_state(a, st, seen, found, nfound);
 		}
 		return nfound;
 	}
@@ -265,21 +279,9 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 
 		have[p[i] >> 6] |= (uint64_t)1 << (p[i] & 63);
 		s = t & ~AC_EMIT;
-		if (!(t & AC_EMIT))
-			continue;
-		{
-			int st = (int)(s / ncls);
-
-			for (int u = a->out[st] >= 0 ? st : a->dict[st]; u > 0;
-			    u = a->dict[u]) {
-				if (!seen[a->out[u]]) {
-					seen[a->out[u]] = 1;
-					if (found != NULL)
-						found[nfound] = a->out[u];
-					nfound++;
-				}
-			}
-		}
+		if (t & AC_EMIT)
+			nfound = emit_state(a, (int)(s / ncls), seen, found,
+			    nfound);
 	}
 	return nfound;
 }
