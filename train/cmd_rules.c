@@ -50,30 +50,31 @@ usage(void)
 	cli_common_usage(stderr);
 }
 
-static int
-lint(struct cli *c, int verbose, int verify, int profile)
-{
-	unsigned long long *prof = NULL;
-	struct cfg *cfg;
-	struct ruleset *rs;
-	char err[1024];
-	size_t run = 0, skipped = 0, bad = 0, nmsg = 0;
-	struct msg_limits lim;
+/* the state lint's per-message work adds to */
+struct lint_run {
+	struct ruleset		*rs;
+	unsigned long long	*prof;
+	int			 verify;
+	size_t			 run, skipped, bad;
+};
 
-	cfg = setup_config(&c->setup, err, sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "hamlet: %s\n", err);
-		return EX_CONFIG;
-	}
-	if (rules_load(c->setup.rules, c->setup.nrules, cfg, &rs, err,
-	    sizeof(err)) != ST_OK) {
-		fprintf(stderr, "hamlet: rules: %s\n", err);
-		cfg_free(cfg);
-		return EX_CONFIG;
-	}
-	rules_lint_print(rs, stdout, verbose);
-	if (profile)
-		prof = xcalloc(rules_count(rs) + 1, sizeof(*prof));
+/* the state hits prints from */
+struct hits_run {
+	struct ruleset	*rs;
+	char		*out;
+};
+
+/*
+ * Read and parse each MSG argument and hand it to fn; a file that cannot
+ * be read is reported and skipped. Returns how many messages fn saw.
+ */
+static size_t
+each_msg(struct cli *c, const struct cfg *cfg,
+    void (*fn)(void *, const char *, struct msg *), void *arg)
+{
+	struct msg_limits lim;
+	size_t nmsg = 0;
+
 	msg_global_init();
 	msg_limits_from_cfg(&lim, cfg);
 	for (int i = 0; i < c->nargs; i++) {
@@ -89,16 +90,68 @@ lint(struct cli *c, int verbose, int verify, int profile)
 		}
 		p = pool_new();
 		if (msg_parse(p, buf_str(&b), b.len, NULL, &lim, &m) == ST_OK) {
-			rules_prefilter_sample(rs, m, &run, &skipped);
-			if (prof != NULL)
-				rules_profile(rs, m, prof);
-			if (verify)
-				bad += rules_prefilter_verify(rs, m, stdout);
+			fn(arg, c->args[i], m);
 			nmsg++;
 		}
 		pool_free(p);
 		buf_free(&b);
 	}
+	return nmsg;
+}
+
+static void
+lint_msg(void *arg, const char *path, struct msg *m)
+{
+	struct lint_run *lr = arg;
+
+	(void)path;
+	rules_prefilter_sample(lr->rs, m, &lr->run, &lr->skipped);
+	if (lr->prof != NULL)
+		rules_profile(lr->rs, m, lr->prof);
+	if (lr->verify)
+		lr->bad += rules_prefilter_verify(lr->rs, m, stdout);
+}
+
+static void
+hits_msg(void *arg, const char *path, struct msg *m)
+{
+	struct hits_run *hr = arg;
+
+	rules_hits(hr->rs, m, hr->out, 1 << 20);
+	printf("%s\t%s\n", path, hr->out);
+}
+
+static int
+lint(struct cli *c, int verbose, int verify, int profile)
+{
+	unsigned long long *prof = NULL;
+	struct cfg *cfg;
+	struct ruleset *rs;
+	char err[1024];
+	struct lint_run lr = { NULL, NULL, 0, 0, 0, 0 };
+	size_t run, skipped, bad, nmsg;
+
+	cfg = setup_config(&c->setup, err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "hamlet: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (rules_load(c->setup.rules, c->setup.nrules, cfg, &rs, err,
+	    sizeof(err)) != ST_OK) {
+		fprintf(stderr, "hamlet: rules: %s\n", err);
+		cfg_free(cfg);
+		return EX_CONFIG;
+	}
+	rules_lint_print(rs, stdout, verbose);
+	if (profile)
+		prof = xcalloc(rules_count(rs) + 1, sizeof(*prof));
+	lr.rs = rs;
+	lr.prof = prof;
+	lr.verify = verify;
+	nmsg = each_msg(c, cfg, lint_msg, &lr);
+	run = lr.run;
+	skipped = lr.skipped;
+	bad = lr.bad;
 	if (nmsg > 0) {
 		printf("prefilter on %zu message(s): %zu regex executions, "
 		    "%zu avoided (%.1f%% of %zu)\n", nmsg, run, skipped,
@@ -235,7 +288,7 @@ hits(struct cli *c)
 	struct cfg *cfg;
 	struct ruleset *rs;
 	char err[1024];
-	struct msg_limits lim;
+	struct hits_run hr;
 	char *out = xmalloc(1 << 20);
 
 	cfg = setup_config(&c->setup, err, sizeof(err));
@@ -251,27 +304,9 @@ hits(struct cli *c)
 		free(out);
 		return EX_CONFIG;
 	}
-	msg_global_init();
-	msg_limits_from_cfg(&lim, cfg);
-	for (int i = 0; i < c->nargs; i++) {
-		struct buf b = BUF_INIT;
-		struct pool *p;
-		struct msg *m;
-
-		if (cli_read_file(c->args[i], &b, cfg->scan_max_size * 4 + 1) !=
-		    ST_OK) {
-			fprintf(stderr, "hamlet: cannot read %s\n", c->args[i]);
-			buf_free(&b);
-			continue;
-		}
-		p = pool_new();
-		if (msg_parse(p, buf_str(&b), b.len, NULL, &lim, &m) == ST_OK) {
-			rules_hits(rs, m, out, 1 << 20);
-			printf("%s\t%s\n", c->args[i], out);
-		}
-		pool_free(p);
-		buf_free(&b);
-	}
+	hr.rs = rs;
+	hr.out = out;
+	each_msg(c, cfg, hits_msg, &hr);
 	free(out);
 	rules_free(rs);
 	cfg_free(cfg);
