@@ -41,6 +41,7 @@
 #include "engine/scan.h"
 #include "engine/xalloc.h"
 #include "milter/callbacks.h"
+#include "milter/negotiate.h"
 #include "milter/reply.h"
 #include "milter/snap.h"
 
@@ -254,35 +255,21 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
-	    SMFIF_QUARANTINE;
+	const unsigned long want = NEGOTIATE_ACTIONS;
 	struct mconn *c = conn_get(ctx);
 
 	if ((f0 & want) != want)
 		log_warnx("MTA does not offer every action we need "
 		    "(offered 0x%lx): tagging or quarantine may fail", f0);
 	*pf0 = f0 & (want | SMFIF_SETSYMLIST);
-	/*
-	 * No replies for the steps that always continue: one round trip
-	 * less per header, recipient and so on. MAIL FROM (skips) and body
-	 * (SMFIS_SKIP) still answer. DATA and unknown commands are not
-	 * sent at all: nothing here looks at them.
-	 */
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_CONN |
-	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
-	    SMFIP_NODATA | SMFIP_NOUNKNOWN);
+	*pf1 = f1 & NEGOTIATE_STEPS;
 	c->noreply = *pf1;
 	*pf2 = 0;
 	*pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->can_skip = (*pf1 & SMFIP_SKIP) != 0;
-	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j _ {daemon_name}");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i");
-		smfi_setsymlist(ctx, SMFIM_EOH, "i");
-		smfi_setsymlist(ctx, SMFIM_EOM, "i");
-	}
+	if (f0 & SMFIF_SETSYMLIST)
+		negotiate_symlists(ctx);
 	return SMFIS_CONTINUE;
 }
 
@@ -612,7 +599,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc desc = {
 	.xxfi_name = "hamlet",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = NEGOTIATE_ACTIONS,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

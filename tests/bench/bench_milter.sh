@@ -159,7 +159,7 @@ report() {	# report NAME: throughput + zero-loss accounting
 # the null milter: built here, with the project's warnings
 NULLM=$B/null_milter
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wformat=2 -Wshadow \
-    -Wstrict-prototypes -Wmissing-prototypes -Wvla -pthread \
+    -Wstrict-prototypes -Wmissing-prototypes -Wvla -pthread -I"$ROOT" \
     -o "$NULLM" "$HERE/null_milter.c" -lmilter ||
     { echo "bench_milter: cannot build the null milter"; exit 1; }
 ROUNDS=${BENCH_MILTER_ROUNDS:-3}

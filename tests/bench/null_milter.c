@@ -29,6 +29,8 @@
 
 #include <libmilter/mfapi.h>
 
+#include "milter/negotiate.h"
+
 static int add_header;
 static long spin_us;
 
@@ -46,24 +48,14 @@ nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
-	    SMFIF_QUARANTINE;
-
 	(void)f2;
 	(void)f3;
-	*pf0 = f0 & (want | SMFIF_SETSYMLIST);
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_CONN |
-	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
-	    SMFIP_NODATA | SMFIP_NOUNKNOWN);
+	*pf0 = f0 & (NEGOTIATE_ACTIONS | SMFIF_SETSYMLIST);
+	*pf1 = f1 & NEGOTIATE_STEPS;
 	*pf2 = 0;
 	*pf3 = 0;
-	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j _ {daemon_name}");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i");
-		smfi_setsymlist(ctx, SMFIM_EOH, "i");
-		smfi_setsymlist(ctx, SMFIM_EOM, "i");
-	}
+	if (f0 & SMFIF_SETSYMLIST)
+		negotiate_symlists(ctx);
 	/* remember the no-reply steps for this connection */
 	smfi_setpriv(ctx, (void *)(*pf1 | 1UL << 31));
 	return SMFIS_CONTINUE;
@@ -160,7 +152,7 @@ nm_close(SMFICTX *ctx)
 static struct smfiDesc nm_desc = {
 	.xxfi_name = "null",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = NEGOTIATE_ACTIONS,
 	.xxfi_connect = nm_connect,
 	.xxfi_helo = nm_helo,
 	.xxfi_envfrom = nm_envfrom,
