@@ -30,32 +30,22 @@
 
 /* ---- SpamAssassin's wrap() -------------------------------------------- */
 
-struct pieces {
-	char	**v;
-	size_t	  n, cap;
+/* one piece of the split string: a slice of it, of `first` or of `prefix` */
+struct piece {
+	const char	*p;
+	size_t		 n;
 };
 
-static void
-pieces_insert(struct pieces *ps, size_t at, char *s)
-{
-	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? ps->cap * 2 : 32;
-		ps->v = xreallocarray(ps->v, ps->cap, sizeof(char *));
-	}
-	memmove(ps->v + at + 1, ps->v + at, (ps->n - at) * sizeof(char *));
-	ps->v[at] = s;
-	ps->n++;
-}
-
+/* display width: a TAB counts 8 */
 static size_t
-wlen(const char *s)
+wlen(const char *s, size_t n)
 {
-	size_t n = strlen(s);
+	size_t w = n;
 
-	for (const char *p = s; *p; p++)
-		if (*p == '\t')
-			n += 7;
-	return n;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\t')
+			w += 7;
+	return w;
 }
 
 /*
@@ -63,69 +53,85 @@ wlen(const char *s)
  * is a zero-width split after any char in brk (breaks_after=1, as in
  * '(?<=[\s,])') or the captured char itself (breaks_after=0, as in
  * qr/\s/: the separator becomes its own piece).
+ *
+ * Perl's algorithm, in one pass: split into pieces (empty ones kept, as
+ * Perl's split keeps them, trailing empty ones dropped), then walk them
+ * with the line being built: a piece joins the line while the line's
+ * width (plus the piece's, except right after a line start) stays within
+ * `length`; otherwise the line loses its trailing whitespace and a new
+ * line starts with `prefix`. Lines are joined with "\n". Pieces are
+ * slices of the input: no copy per piece, no re-concatenation.
  */
 static char *
 sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
     const char *brk, int breaks_after)
 {
-	struct pieces ps = { NULL, 0, 0 };
-	const char *p = str, *seg = str;
-	size_t pos = 0;
+	struct piece *v;
+	size_t n = 0, cap = 2, i, plen = strlen(prefix), pw = wlen(prefix, plen);
+	size_t lw, line0;
+	const char *p, *seg = str;
 	int pos_mod = 0;
 	struct buf out = BUF_INIT;
+	unsigned char isbrk[256] = { 0 };
 
-	for (; *p; p++) {
-		if (!strchr(brk, *p))
+	for (p = brk; *p; p++)
+		isbrk[(unsigned char)*p] = 1;
+	/* pieces: at most two per break char, one for the rest, one `first` */
+	for (p = str; *p; p++)
+		if (isbrk[(unsigned char)*p])
+			cap += 2;
+	v = xreallocarray(NULL, cap, sizeof(*v));
+	if (first && *first)
+		v[n++] = (struct piece){ first, strlen(first) };
+	for (p = str; *p; p++) {
+		if (!isbrk[(unsigned char)*p])
 			continue;
 		if (breaks_after) {
-			pieces_insert(&ps, ps.n, xstrndup(seg, (size_t)(p + 1 - seg)));
-			pieces_insert(&ps, ps.n, xstrdup(""));
-			seg = p + 1;
+			v[n++] = (struct piece){ seg, (size_t)(p + 1 - seg) };
+			v[n++] = (struct piece){ p + 1, 0 };
 		} else {
-			pieces_insert(&ps, ps.n, xstrndup(seg, (size_t)(p - seg)));
-			pieces_insert(&ps, ps.n, xstrndup(p, 1));
-			seg = p + 1;
+			v[n++] = (struct piece){ seg, (size_t)(p - seg) };
+			v[n++] = (struct piece){ p, 1 };
 		}
+		seg = p + 1;
 	}
-	pieces_insert(&ps, ps.n, xstrdup(seg));
-	/* Perl's split drops trailing empty fields */
-	while (ps.n > 1 && ps.v[ps.n - 1][0] == '\0') {
-		free(ps.v[ps.n - 1]);
-		ps.n--;
-	}
-	if (first && *first)
-		pieces_insert(&ps, 0, xstrdup(first));
+	v[n++] = (struct piece){ seg, strlen(seg) };
+	/* Perl's split drops trailing empty fields (before `first` goes in) */
+	{
+		size_t lo = (first && *first) ? 1 : 0;
 
-	while (ps.n - 1 > pos) {
-		size_t len = wlen(ps.v[pos]);
+		while (n - lo > 1 && v[n - 1].n == 0)
+			n--;
+	}
+
+	/* the line being built is out.p[line0 ..], lw its width */
+	line0 = 0;
+	buf_add(&out, v[0].p, v[0].n);
+	lw = wlen(v[0].p, v[0].n);
+	for (i = 1; i < n; ) {
+		size_t len = lw;
 
 		if (pos_mod != 0)
-			len += wlen(ps.v[pos + 1]);
-		if (len <= length) {
-			char *m = xasprintf("%s%s", ps.v[pos], ps.v[pos + 1]);
-			free(ps.v[pos]);
-			free(ps.v[pos + 1]);
-			ps.v[pos] = m;
-			memmove(ps.v + pos + 1, ps.v + pos + 2,
-			    (ps.n - pos - 2) * sizeof(char *));
-			ps.n--;
+			len += wlen(v[i].p, v[i].n);
+		/* a prefix wider than the line would break forever: join */
+		if (len <= length || (pos_mod == 0 && out.len - line0 == plen &&
+		    line0 > 0)) {
+			buf_add(&out, v[i].p, v[i].n);
+			lw += wlen(v[i].p, v[i].n);
 			pos_mod = 1;
+			i++;
 		} else {
-			size_t l = strlen(ps.v[pos]);
-			while (l > 0 && isspace((unsigned char)ps.v[pos][l - 1]))
-				ps.v[pos][--l] = '\0';
-			pos++;
+			while (out.len > line0 &&
+			    isspace((unsigned char)out.p[out.len - 1]))
+				buf_truncate(&out, out.len - 1);
+			buf_addc(&out, '\n');
+			line0 = out.len;
+			buf_add(&out, prefix, plen);
+			lw = pw;
 			pos_mod = 0;
-			pieces_insert(&ps, pos, xstrdup(prefix));
 		}
 	}
-	for (size_t i = 0; i < ps.n; i++) {
-		if (i)
-			buf_addc(&out, '\n');
-		buf_adds(&out, ps.v[i]);
-		free(ps.v[i]);
-	}
-	free(ps.v);
+	free(v);
 	return buf_detach(&out);
 }
 
