@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -190,17 +191,115 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 	return 0;
 }
 
-/* Make arbitrary bytes valid UTF-8 (cp1252 guess for 8-bit junk). */
-static void
-bytes_to_utf8(const char *in, size_t len, struct buf *b)
+/* 1 if no byte of s[0..len) has the high bit set */
+static int
+is_ascii(const char *s, size_t len)
 {
-	if (g_utf8_validate(in, (gssize)len, NULL)) {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	uint64_t acc = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, sizeof(w));
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= p[i];
+	return (acc & 0x8080808080808080ULL) == 0;
+}
+
+/*
+ * g_utf8_validate() of in[0..len), which says no to NUL bytes too; plain
+ * ASCII is checked first, word by word.
+ */
+static int
+valid_utf8(const char *in, size_t len)
+{
+	if (is_ascii(in, len))
+		return memchr(in, '\0', len) == NULL;
+	return g_utf8_validate(in, (gssize)len, NULL);
+}
+
+/*
+ * Make arbitrary bytes valid UTF-8 (cp1252 guess for 8-bit junk); valid
+ * says what valid_utf8() answered, or -1 when it was not asked yet.
+ */
+static void
+bytes_to_utf8_v(const char *in, size_t len, struct buf *b, int valid)
+{
+	if (valid < 0)
+		valid = valid_utf8(in, len);
+	if (valid) {
 		buf_add(b, in, len);
 		return;
 	}
 	if (iconv_to_utf8("windows-1252", in, len, b) == 0)
 		return;
 	iconv_to_utf8("iso-8859-1", in, len, b);
+}
+
+static void
+bytes_to_utf8(const char *in, size_t len, struct buf *b)
+{
+	bytes_to_utf8_v(in, len, b, -1);
+}
+
+/*
+ * iconv names (as g_mime_charset_iconv_name() gives them) of charsets in
+ * which every byte below 0x80 is that ASCII character and no state is
+ * kept, so text of such bytes converts to itself. Stateful (ISO-2022-*,
+ * UTF-7), non-ASCII (UTF-16, EBCDIC) and composing (CP1258, which holds
+ * back a last letter) encodings are not here. Checked against glibc.
+ */
+static int
+ascii_compatible(const char *n)
+{
+	static const char *const exact[] = {
+		"koi8-r", "koi8-u", "gbk", "gb2312", "gb18030", "big5",
+		"euc-kr", "euc-jp", "latin1",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(exact) / sizeof(exact[0]); k++)
+		if (strcasecmp(n, exact[k]) == 0)
+			return 1;
+	if (strncasecmp(n, "iso-8859-", 9) == 0 || strncasecmp(n, "iso8859-", 8) == 0) {
+		n += n[3] == '-' ? 9 : 8;
+		k = strspn(n, "0123456789");
+		return (k == 1 || k == 2) && n[k] == '\0' && strcmp(n, "0") != 0;
+	}
+	if (strncasecmp(n, "windows-125", 11) == 0)
+		n += 11;
+	else if (strncasecmp(n, "cp125", 5) == 0)
+		n += 5;
+	else
+		return 0;
+	return n[0] >= '0' && n[0] <= '7' && n[1] == '\0';
+}
+
+/*
+ * 1 when plain ASCII text in charset needs no conversion: the charset is
+ * ASCII-compatible and iconv knows it (so iconv_to_utf8() would have
+ * converted it, byte for byte; the descriptor stays cached).
+ */
+static int
+ascii_passes(const char *charset)
+{
+	const char *name = g_mime_charset_iconv_name(charset);
+	int cached;
+	iconv_t cd;
+
+	if (name == NULL)
+		name = charset;
+	if (!ascii_compatible(name))
+		return 0;
+	if ((cd = iconv_get(name, &cached)) == (iconv_t)-1)
+		return 0;
+	if (!cached)
+		iconv_close(cd);
+	return 1;
 }
 
 /*
@@ -217,9 +316,19 @@ text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
 	if (charset == NULL || *charset == '\0' ||
 	    strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0 ||
 	    strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0) {
-		if (!g_utf8_validate(in, (gssize)len, NULL))
+		int valid = valid_utf8(in, len);
+
+		if (!valid)
 			*guessed = 1;
-		bytes_to_utf8(in, len, b);
+		bytes_to_utf8_v(in, len, b, valid);
+		return;
+	}
+	/*
+	 * plain ASCII in an ASCII-compatible charset iconv knows: the
+	 * conversion would give the same bytes and no U+FFFD
+	 */
+	if (is_ascii(in, len) && ascii_passes(charset)) {
+		buf_add(b, in, len);
 		return;
 	}
 	size_t start = b->len;
