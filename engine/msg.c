@@ -779,7 +779,7 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 	int is_html = strcmp(pt->ctype, "text/html") == 0;
 	if (!is_text || (pt->flags & PART_ATTACHMENT && !is_html &&
 	    strcmp(pt->ctype, "text/plain") != 0)) {
-		pt->sniffed = sniff(b->pool, pt->data, pt->size);
+		pt->sniff = 1;	/* msg_part_sniffed() looks when asked */
 		if (!is_text)
 			return;
 	}
@@ -1017,6 +1017,7 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	m->raw = raw;
 	m->raw_len = len;
 	m->scan_len = len;
+	m->pool = pool;
 	if (len > lim->scan_max_size) {
 		m->scan_len = lim->scan_max_size;
 		m->limits |= MSG_LIM_SIZE;
@@ -1066,6 +1067,19 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	}
 	*out = m;
 	return ST_OK;
+}
+
+const char *
+msg_part_sniffed(const struct msg *m, const struct msg_part *pt)
+{
+	/* a cache filled once: the part is otherwise read-only */
+	struct msg_part *w = (struct msg_part *)pt;
+
+	if (w->sniff) {
+		w->sniff = 0;
+		w->sniffed = sniff(m->pool, pt->data, pt->size);
+	}
+	return pt->sniffed;
 }
 
 const struct msg_header *
