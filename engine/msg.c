@@ -383,6 +383,22 @@ hdr_push(struct pool *p, struct hdr_vec *hv)
 	return &hv->v[hv->n++];
 }
 
+/* word-at-a-time tests (exact: no false answers either way) */
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+/* some byte of w is below n (n <= 128) */
+#define WORD_HAS_LESS(w, n) \
+	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
+/* some byte of w is b */
+#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
+
+/* header value bytes decode_value() does not copy as they are */
+enum { UNFOLD_DROP = 1, UNFOLD_SPACE };
+static const unsigned char unfold_class[256] = {
+	['\r'] = UNFOLD_DROP, ['\n'] = UNFOLD_DROP,
+	['\t'] = UNFOLD_SPACE, ['\0'] = UNFOLD_SPACE,
+};
+
 /* unfold, decode RFC 2047, make UTF-8, trim */
 static const char *
 decode_value(struct pool *p, const char *raw, size_t len)
@@ -390,23 +406,41 @@ decode_value(struct pool *p, const char *raw, size_t len)
 	char *u = pool_alloc(p, len + 1);
 	size_t n = 0, s = 0, e;
 	int slow = 0;
+	uint64_t high = 0;
 	struct buf d = BUF_INIT, v = BUF_INIT;
 	char *dec;
 	const char *r;
 
-	/* one pass: unfold, NUL and TAB to space, note what needs decoding */
-	for (size_t i = 0; i < len; i++) {
-		char c = raw[i];
+	/*
+	 * one pass: unfold, NUL and TAB to space, note what needs decoding
+	 * (8-bit bytes, "=?"); 8 bytes at a time while they hold no control
+	 * byte and no '='
+	 */
+	for (size_t i = 0; i < len;) {
+		uint64_t w;
+		unsigned char c;
 
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '\t' || c == '\0')
-			c = ' ';
-		else if ((unsigned char)c >= 0x80 ||
-		    (c == '=' && i + 1 < len && raw[i + 1] == '?'))
+		if (i + 8 <= len) {
+			memcpy(&w, raw + i, sizeof(w));
+			if (!WORD_HAS_LESS(w, 14) && !WORD_HAS_BYTE(w, '=')) {
+				high |= w;
+				memcpy(u + n, &w, sizeof(w));
+				n += 8;
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)raw[i];
+		if (c >= 0x80 || (c == '=' && i + 1 < len && raw[i + 1] == '?'))
 			slow = 1;
-		u[n++] = c;
+		if (unfold_class[c] == 0)
+			u[n++] = (char)c;
+		else if (unfold_class[c] == UNFOLD_SPACE)
+			u[n++] = ' ';
+		i++;
 	}
+	if (high & WORD_HIGHS)
+		slow = 1;
 	e = n;
 	while (s < e && isspace((unsigned char)u[s]))
 		s++;
