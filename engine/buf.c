@@ -41,12 +41,6 @@ buf_adds(struct buf *b, const char *s)
 }
 
 void
-buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
-}
-
-void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
