@@ -577,6 +577,8 @@ struct builder {
 	int			 cur_part;
 	struct msg_uri		*uris;
 	size_t			 nuris, ucap;
+	const char		*root_body;	/* see parse_mime(), or NULL */
+	size_t			 root_body_len;
 };
 
 static __thread magic_t tls_magic;
@@ -763,6 +765,72 @@ part_headers(struct builder *b, GMimeObject *obj, struct msg_part *pt)
 	pt->nhdrs = b->hdrs.n - pt->hdr_first;
 }
 
+/* n decoded bytes cut to what max_decoded has left */
+static size_t
+bound_decoded(struct builder *b, struct msg_part *pt, size_t n)
+{
+	if (b->decoded + n > b->lim->max_decoded) {
+		n = b->lim->max_decoded - b->decoded;
+		b->m->limits |= MSG_LIM_DECODED;
+		pt->flags |= PART_TRUNCATED;
+	}
+	return n;
+}
+
+/* the transfer encodings decode_body() handles */
+static int
+body_decodable(GMimeContentEncoding enc)
+{
+	switch (enc) {
+	case GMIME_CONTENT_ENCODING_DEFAULT:
+	case GMIME_CONTENT_ENCODING_7BIT:
+	case GMIME_CONTENT_ENCODING_8BIT:
+	case GMIME_CONTENT_ENCODING_BINARY:
+	case GMIME_CONTENT_ENCODING_BASE64:
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		return 1;
+	default:
+		return 0;	/* uuencode: GMime's filter looks for "begin" */
+	}
+}
+
+/*
+ * Transfer-decode len bytes of a body as g_mime_data_wrapper_write_to_stream()
+ * does: GMime's decoder stepped over each 4096-byte read of its filter
+ * stream, then flushed. Bytes that need no decoding are not copied (the
+ * raw message outlives the model).
+ */
+#define DECODE_READ	4096
+
+static const unsigned char *
+decode_body(struct pool *p, GMimeContentEncoding enc, const char *body,
+    size_t len, size_t *outlen)
+{
+	GMimeEncoding st;
+	struct buf out = BUF_INIT;
+	const unsigned char *r;
+
+	if (enc != GMIME_CONTENT_ENCODING_BASE64 &&
+	    enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		*outlen = len;
+		return (const unsigned char *)body;
+	}
+	g_mime_encoding_init_decode(&st, enc);
+	for (size_t off = 0; off < len; off += DECODE_READ) {
+		size_t k = len - off < DECODE_READ ? len - off : DECODE_READ;
+
+		buf_reserve(&out, g_mime_encoding_outlen(&st, k));
+		out.len += g_mime_encoding_step(&st, body + off, k,
+		    out.p + out.len);
+	}
+	buf_reserve(&out, g_mime_encoding_outlen(&st, 0));
+	out.len += g_mime_encoding_flush(&st, "", 0, out.p + out.len);
+	*outlen = out.len;
+	r = out.len ? pool_memdup(p, out.p, out.len) : NULL;
+	buf_free(&out);
+	return r;
+}
+
 static void
 leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 {
@@ -794,20 +862,26 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 		pt->flags |= PART_TRUNCATED;
 		return;
 	}
-	mem = g_mime_stream_mem_new();
-	if (g_mime_data_wrapper_write_to_stream(w, mem) < 0)
-		pt->flags |= PART_BAD_ENCODING;
-	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	size_t n = ba ? ba->len : 0;
-	if (b->decoded + n > b->lim->max_decoded) {
-		n = b->lim->max_decoded - b->decoded;
-		b->m->limits |= MSG_LIM_DECODED;
-		pt->flags |= PART_TRUNCATED;
+	size_t n;
+	if (pt->index == 0 && b->root_body != NULL) {
+		/* GMime saw only the headers: decode the body here */
+		const unsigned char *d = decode_body(b->pool,
+		    g_mime_part_get_content_encoding(gp), b->root_body,
+		    b->root_body_len, &n);
+
+		n = bound_decoded(b, pt, n);
+		pt->data = n ? d : NULL;
+	} else {
+		mem = g_mime_stream_mem_new();
+		if (g_mime_data_wrapper_write_to_stream(w, mem) < 0)
+			pt->flags |= PART_BAD_ENCODING;
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		n = bound_decoded(b, pt, ba ? ba->len : 0);
+		pt->data = n ? pool_memdup(b->pool, ba->data, n) : NULL;
+		g_object_unref(mem);
 	}
 	b->decoded += n;
 	pt->size = n;
-	pt->data = n ? pool_memdup(b->pool, ba->data, n) : NULL;
-	g_object_unref(mem);
 
 	int is_text = strncmp(pt->ctype, "text/", 5) == 0;
 	int is_html = strcmp(pt->ctype, "text/html") == 0;
@@ -956,15 +1030,22 @@ walk_mime(struct builder *b, GMimeObject *root)
  * (a line without a colon, no end of the header block, NUL bytes, "Name
  * :", the header cap) GMime reads the block itself, as it was sent.
  */
+static int
+clean_block(const struct msg *m, const struct hdr_vec *hv, size_t start)
+{
+	return !hv->odd && !(m->anomalies & (MSG_NO_HEADER_END |
+	    MSG_BAD_HEADER | MSG_NUL_BYTES)) && m->body_off >= start &&
+	    m->scan_len - m->body_off <= G_MAXUINT / 2;
+}
+
 static GMimeStream *
 mime_stream(const struct msg *m, const struct hdr_vec *hv, const char *raw,
-    size_t start)
+    size_t start, int with_body)
 {
 	GByteArray *ba;
-	size_t body = m->scan_len - m->body_off;
+	size_t body = with_body ? m->scan_len - m->body_off : 0;
 
-	if (hv->odd || (m->anomalies & (MSG_NO_HEADER_END | MSG_BAD_HEADER |
-	    MSG_NUL_BYTES)) || m->body_off < start || body > G_MAXUINT / 2)
+	if (!clean_block(m, hv, start))
 		return g_mime_stream_mem_new_with_buffer(raw + start,
 		    m->scan_len - start);
 	ba = g_byte_array_sized_new((guint)(body + 256));
@@ -984,6 +1065,46 @@ mime_stream(const struct msg *m, const struct hdr_vec *hv, const char *raw,
 	g_byte_array_append(ba, (const guint8 *)raw + m->body_off, (guint)body);
 	/* the stream owns the array */
 	return g_mime_stream_mem_new_with_byte_array(ba);
+}
+
+static GMimeObject *
+construct(GMimeStream *stream, GMimeParser **parser)
+{
+	*parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(*parser, GMIME_FORMAT_MESSAGE);
+	return g_mime_parser_construct_part(*parser, NULL);
+}
+
+/*
+ * The MIME tree. A clean header block is parsed first without the body:
+ * when that gives a leaf part (most mail is one text part) in an encoding
+ * decode_body() handles, the body is decoded by leaf_part() without GMime
+ * scanning and copying it; else (multipart, message/rfc822, uuencode)
+ * GMime parses the headers and the body. The model is the same.
+ */
+static GMimeObject *
+parse_mime(struct builder *b, const char *raw, size_t start,
+    GMimeParser **parser, GMimeStream **stream)
+{
+	const struct msg *m = b->m;
+	GMimeObject *gm;
+
+	if (clean_block(m, &b->hdrs, start)) {
+		*stream = mime_stream(m, &b->hdrs, raw, start, 0);
+		gm = construct(*stream, parser);
+		if (gm && GMIME_IS_PART(gm) && body_decodable(
+		    g_mime_part_get_content_encoding(GMIME_PART(gm)))) {
+			b->root_body = raw + m->body_off;
+			b->root_body_len = m->scan_len - m->body_off;
+			return gm;
+		}
+		if (gm)
+			g_object_unref(gm);
+		g_object_unref(*parser);
+		g_object_unref(*stream);
+	}
+	*stream = mime_stream(m, &b->hdrs, raw, start, 1);
+	return construct(*stream, parser);
 }
 
 /* MIME could not be parsed: the whole body is one text/plain part */
@@ -1066,12 +1187,9 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	m->body_off = split_headers(pool, m, raw, start, m->scan_len, &b.hdrs);
 	m->nmsg_hdrs = b.hdrs.n;
 	/* MIME structure from GMime (the NUL check is for the headers) */
-	stream = mime_stream(m, &b.hdrs, raw, start);
 	if (memchr(raw + m->body_off, 0, m->scan_len - m->body_off))
 		m->anomalies |= MSG_NUL_BYTES;
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	gm = g_mime_parser_construct_part(parser, NULL);
+	gm = parse_mime(&b, raw, start, &parser, &stream);
 	if (gm)
 		walk_mime(&b, gm);
 	else {
