@@ -577,6 +577,8 @@ struct builder {
 	int			 cur_part;
 	struct msg_uri		*uris;
 	size_t			 nuris, ucap;
+	unsigned		*useen;		/* hash of uris[]: index + 1, 0 free */
+	size_t			 nseen;		/* slots, a power of two */
 	const char		*root_body;	/* see parse_mime(), or NULL */
 	size_t			 root_body_len;
 };
@@ -621,6 +623,65 @@ sniff(struct pool *p, const unsigned char *data, size_t len)
 	return t ? pool_strdup(p, t) : NULL;
 }
 
+/*
+ * The URIs kept so far are hashed (URI and source), so telling a
+ * repeated one costs a lookup instead of a compare with every URI
+ * (max_uris of them).
+ */
+/* FNV-1a of the C string (compared with strcmp) and the source */
+static size_t
+uri_hash(const char *uri, enum msg_uri_source src)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)src;
+
+	for (; *uri; uri++)
+		h = (h ^ (unsigned char)*uri) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static int
+uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src)
+{
+	size_t mask = b->nseen - 1;
+
+	if (b->nseen == 0)
+		return 0;
+	for (size_t i = uri_hash(uri, src) & mask; b->useen[i];
+	    i = (i + 1) & mask) {
+		const struct msg_uri *u = &b->uris[b->useen[i] - 1];
+
+		if (u->source == src && strcmp(u->uri, uri) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+uri_insert(unsigned *tab, size_t n, const struct msg_uri *u, unsigned idx)
+{
+	size_t i = uri_hash(u->uri, u->source) & (n - 1);
+
+	while (tab[i])
+		i = (i + 1) & (n - 1);
+	tab[i] = idx + 1;
+}
+
+/* add uris[idx] to the hash, growing it to stay at most half full */
+static void
+uri_remember(struct builder *b, size_t idx)
+{
+	if ((b->nuris + 1) * 2 > b->nseen) {
+		size_t n = b->nseen ? b->nseen * 2 : 64;
+		unsigned *tab = pool_allocarray(b->pool, n, sizeof(*tab));
+
+		for (size_t k = 0; k < idx; k++)
+			uri_insert(tab, n, &b->uris[k], (unsigned)k);
+		b->useen = tab;
+		b->nseen = n;
+	}
+	uri_insert(b->useen, b->nseen, &b->uris[idx], (unsigned)idx);
+}
+
 static void
 add_uri(struct builder *b, const char *uri, size_t len, const char *text,
     enum msg_uri_source src)
@@ -639,11 +700,10 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 		buf_free(&nb);
 		return;
 	}
-	for (size_t i = 0; i < b->nuris; i++)
-		if (b->uris[i].source == src && strcmp(b->uris[i].uri, nb.p) == 0) {
-			buf_free(&nb);
-			return;
-		}
+	if (uri_seen(b, nb.p, src)) {
+		buf_free(&nb);
+		return;
+	}
 	if (b->nuris == b->ucap) {
 		size_t ncap = b->ucap ? b->ucap * 2 : 16;
 		struct msg_uri *nu = pool_allocarray(b->pool, ncap, sizeof(*nu));
@@ -658,6 +718,7 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 	u->text = text && *text ? pool_strdup(b->pool, text) : NULL;
 	u->source = src;
 	u->part = b->cur_part;
+	uri_remember(b, b->nuris - 1);
 	buf_free(&nb);
 }
 
