@@ -533,13 +533,10 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 			vend--;
 		if (ll && line[ll - 1] == '\r')
 			m->anomalies |= MSG_CRLF;
-		for (size_t k = i; k < vend; k++) {
-			unsigned char ch = (unsigned char)raw[k];
-			if (ch == 0)
-				m->anomalies |= MSG_NUL_BYTES;
-			else if (ch >= 0x80)
-				m->anomalies |= MSG_8BIT_HEADERS;
-		}
+		if (vend > i && memchr(raw + i, '\0', vend - i) != NULL)
+			m->anomalies |= MSG_NUL_BYTES;
+		if (vend > i && !is_ascii(raw + i, vend - i))
+			m->anomalies |= MSG_8BIT_HEADERS;
 		if (msg_is_spam_header(line, name_len))
 			m->nspam_hdrs++;
 		else if (hv->n >= MAX_HEADERS)
