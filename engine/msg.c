@@ -889,13 +889,14 @@ decode_body(struct pool *p, GMimeContentEncoding enc, const char *body,
 	return r;
 }
 
+static void leaf_body(struct builder *, struct msg_part *,
+    GMimeContentEncoding, GMimeDataWrapper *);
+
 static void
 leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 {
 	GMimeObject *obj = GMIME_OBJECT(gp);
 	GMimeDataWrapper *w = g_mime_part_get_content(gp);
-	GMimeStream *mem;
-	GByteArray *ba;
 	const char *fn, *disp;
 
 	fn = g_mime_part_get_filename(gp);
@@ -915,6 +916,21 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 		pt->flags |= PART_ATTACHMENT;
 	if (w == NULL)
 		return;
+	leaf_body(b, pt, g_mime_part_get_content_encoding(gp), w);
+}
+
+/*
+ * A leaf part's content: decoded bytes (from GMime's wrapper w, or for
+ * the root part from b->root_body), then for text parts the UTF-8 text,
+ * HTML rendering and URIs.
+ */
+static void
+leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
+    GMimeDataWrapper *w)
+{
+	GMimeStream *mem;
+	GByteArray *ba;
+
 	if (b->decoded >= b->lim->max_decoded) {
 		b->m->limits |= MSG_LIM_DECODED;
 		pt->flags |= PART_TRUNCATED;
@@ -923,9 +939,8 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 	size_t n;
 	if (pt->index == 0 && b->root_body != NULL) {
 		/* GMime saw only the headers: decode the body here */
-		const unsigned char *d = decode_body(b->pool,
-		    g_mime_part_get_content_encoding(gp), b->root_body,
-		    b->root_body_len, &n);
+		const unsigned char *d = decode_body(b->pool, enc,
+		    b->root_body, b->root_body_len, &n);
 
 		n = bound_decoded(b, pt, n);
 		pt->data = n ? d : NULL;
@@ -1165,6 +1180,156 @@ parse_mime(struct builder *b, const char *raw, size_t start,
 	return construct(*stream, parser);
 }
 
+/* a one-line value of printable ASCII (and tabs) */
+static int
+plain_value(const char *v)
+{
+	for (; *v; v++)
+		if ((*v < 0x20 && *v != '\t') || *v > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* a Content-Transfer-Encoding value that is one token, maybe blank-padded */
+static int
+plain_token(const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+
+	return n > 0 && v[n + strspn(v + n, " \t")] == '\0';
+}
+
+/*
+ * A leaf content type whose parameters are only ones leaf_part() does
+ * not turn into anything but the charset.
+ */
+static int
+plain_leaf_type(GMimeContentType *ct)
+{
+	const char *type = g_mime_content_type_get_media_type(ct);
+	GMimeParamList *pl = g_mime_content_type_get_parameters(ct);
+	int n = pl ? g_mime_param_list_length(pl) : 0;
+
+	if (type == NULL || g_ascii_strcasecmp(type, "multipart") == 0 ||
+	    g_ascii_strcasecmp(type, "message") == 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = g_mime_param_get_name(
+		    g_mime_param_list_get_parameter_at(pl, i));
+
+		if (name == NULL || (g_ascii_strcasecmp(name, "charset") != 0 &&
+		    g_ascii_strcasecmp(name, "format") != 0 &&
+		    g_ascii_strcasecmp(name, "delsp") != 0))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Most mail is one text part with a plain header block. Then the root
+ * part is built here as walk_mime() and leaf_part() build it from the
+ * objects GMime makes of that block (the content type from GMime's own
+ * parser, the encoding from GMime's names; the part's headers are the
+ * block's Content-* headers as GMime would list them) and the body is
+ * decoded by decode_body(), without a GMime parser, its header objects
+ * and their teardown. The case is narrow on purpose: a clean block whose
+ * Content-* headers are one line of printable ASCII, at most one
+ * Content-Type (not multipart or message, parameters charset, format and
+ * delsp only: no file name), at most one Content-Transfer-Encoding (one
+ * token, an encoding decode_body() handles) and no Content-Disposition.
+ * Returns 0, having changed nothing, for anything else.
+ */
+static int
+simple_root(struct builder *b, size_t start)
+{
+	const struct msg *m = b->m;
+	const struct hdr_vec *hv = &b->hdrs;
+	const struct msg_header *ct = NULL, *cte = NULL;
+	GMimeContentType *type = NULL;
+	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
+	struct msg_part *pt;
+	char *mt;
+	size_t i, k;
+
+	if (!clean_block(m, hv, start))
+		return 0;
+	for (i = 0; i < hv->n; i++) {
+		const struct msg_header *h = &hv->v[i];
+
+		if (strncasecmp(h->name, "Content-", 8) != 0)
+			continue;
+		if (!plain_value(h->raw) ||
+		    strcasecmp(h->name, "Content-Disposition") == 0)
+			return 0;
+		if (strcasecmp(h->name, "Content-Type") == 0) {
+			if (ct != NULL)
+				return 0;
+			ct = h;
+		} else if (strcasecmp(h->name, "Content-Transfer-Encoding") == 0) {
+			if (cte != NULL || !plain_token(h->raw))
+				return 0;
+			cte = h;
+		}
+	}
+	if (cte != NULL) {
+		char tok[64];
+		size_t n = strcspn(cte->raw, " \t");
+
+		if (n >= sizeof(tok))
+			return 0;
+		memcpy(tok, cte->raw, n);
+		tok[n] = '\0';
+		enc = g_mime_content_encoding_from_string(tok);
+		if (!body_decodable(enc))
+			return 0;
+	}
+	if (ct != NULL) {
+		type = g_mime_content_type_parse(NULL, ct->raw);
+		if (type == NULL || !plain_leaf_type(type)) {
+			if (type)
+				g_object_unref(type);
+			return 0;
+		}
+	}
+	/* as walk_mime() for the root */
+	if (b->nparts >= (size_t)b->lim->max_parts) {
+		b->m->limits |= MSG_LIM_PARTS;
+		if (type)
+			g_object_unref(type);
+		return 1;
+	}
+	pt = new_part(b, -1, 0);
+	b->cur_part = pt->index;
+	mt = type ? g_mime_content_type_get_mime_type(type) : NULL;
+	pt->ctype = lower_dup(b->pool, mt ? mt : "text/plain");
+	g_free(mt);
+	/* as part_headers(): GMime would list the block's Content-* headers */
+	pt->hdr_first = b->hdrs.n;
+	for (i = 0, k = 0; i < m->nmsg_hdrs && k < MAX_PART_HEADERS &&
+	    b->hdrs.n < MAX_HEADERS; i++) {
+		struct msg_header h = b->hdrs.v[i], *mh;
+
+		if (strncasecmp(h.name, "Content-", 8) != 0)
+			continue;
+		k++;
+		mh = hdr_push(b->pool, &b->hdrs);
+		*mh = h;	/* same name, raw and decoded value */
+		mh->part = pt->index;
+	}
+	pt->nhdrs = b->hdrs.n - pt->hdr_first;
+	/* as leaf_part(): no file name, no disposition */
+	pt->encoding = lower_dup(b->pool, g_mime_content_encoding_to_string(enc));
+	pt->charset = lower_dup(b->pool, type ?
+	    g_mime_content_type_get_parameter(type, "charset") : NULL);
+	if (type)
+		g_object_unref(type);
+	b->root_body = m->raw + m->body_off;
+	b->root_body_len = m->scan_len - m->body_off;
+	leaf_body(b, pt, enc, NULL);
+	return 1;
+}
+
 /* MIME could not be parsed: the whole body is one text/plain part */
 static void
 fallback_body(struct builder *b, const char *body, size_t len)
@@ -1247,17 +1412,20 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	/* MIME structure from GMime (the NUL check is for the headers) */
 	if (memchr(raw + m->body_off, 0, m->scan_len - m->body_off))
 		m->anomalies |= MSG_NUL_BYTES;
-	gm = parse_mime(&b, raw, start, &parser, &stream);
-	if (gm)
-		walk_mime(&b, gm);
-	else {
-		m->anomalies |= MSG_MIME_BROKEN;
-		fallback_body(&b, raw + m->body_off, m->scan_len - m->body_off);
+	if (!simple_root(&b, start)) {
+		gm = parse_mime(&b, raw, start, &parser, &stream);
+		if (gm)
+			walk_mime(&b, gm);
+		else {
+			m->anomalies |= MSG_MIME_BROKEN;
+			fallback_body(&b, raw + m->body_off,
+			    m->scan_len - m->body_off);
+		}
+		if (gm)
+			g_object_unref(gm);
+		g_object_unref(parser);
+		g_object_unref(stream);
 	}
-	if (gm)
-		g_object_unref(gm);
-	g_object_unref(parser);
-	g_object_unref(stream);
 
 	m->hdrs = b.hdrs.v;
 	m->nhdrs = b.hdrs.n;
