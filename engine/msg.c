@@ -1180,14 +1180,41 @@ parse_mime(struct builder *b, const char *raw, size_t start,
 	return construct(*stream, parser);
 }
 
-/* a one-line value of printable ASCII (and tabs) */
+/*
+ * A value of printable ASCII and tabs, maybe folded (LF or CRLF, then a
+ * blank) but only right after a ';' (and blanks), where the fold is white
+ * space between parameters however it is unfolded, and with no quotes
+ * when folded.
+ */
 static int
 plain_value(const char *v)
 {
-	for (; *v; v++)
+	const char *s = v;
+	int folded = 0, quoted = 0;
+
+	for (; *v; v++) {
+		if (*v == '\r' || *v == '\n') {
+			const char *p = v;
+
+			if (*v == '\r' && v[1] != '\n')
+				return 0;
+			if (*v == '\r')
+				v++;
+			if (v[1] != ' ' && v[1] != '\t')
+				return 0;
+			while (p > s && (p[-1] == ' ' || p[-1] == '\t'))
+				p--;
+			if (p == s || p[-1] != ';')
+				return 0;
+			folded = 1;
+			continue;
+		}
 		if ((*v < 0x20 && *v != '\t') || *v > 0x7e)
 			return 0;
-	return 1;
+		if (*v == '"')
+			quoted = 1;
+	}
+	return !(folded && quoted);
 }
 
 /* a Content-Transfer-Encoding value that is one token, maybe blank-padded */
@@ -1201,8 +1228,9 @@ plain_token(const char *v)
 }
 
 /*
- * A leaf content type whose parameters are only ones leaf_part() does
- * not turn into anything but the charset.
+ * A leaf content type without a "name" parameter (the file name
+ * g_mime_part_get_filename() falls back to); leaf_part() reads no other
+ * parameter but the charset.
  */
 static int
 plain_leaf_type(GMimeContentType *ct)
@@ -1218,9 +1246,7 @@ plain_leaf_type(GMimeContentType *ct)
 		const char *name = g_mime_param_get_name(
 		    g_mime_param_list_get_parameter_at(pl, i));
 
-		if (name == NULL || (g_ascii_strcasecmp(name, "charset") != 0 &&
-		    g_ascii_strcasecmp(name, "format") != 0 &&
-		    g_ascii_strcasecmp(name, "delsp") != 0))
+		if (name == NULL || g_ascii_strcasecmp(name, "name") == 0)
 			return 0;
 	}
 	return 1;
@@ -1234,19 +1260,20 @@ plain_leaf_type(GMimeContentType *ct)
  * block's Content-* headers as GMime would list them) and the body is
  * decoded by decode_body(), without a GMime parser, its header objects
  * and their teardown. The case is narrow on purpose: a clean block whose
- * Content-* headers are one line of printable ASCII, at most one
- * Content-Type (not multipart or message, parameters charset, format and
- * delsp only: no file name), at most one Content-Transfer-Encoding (one
- * token, an encoding decode_body() handles) and no Content-Disposition.
- * Returns 0, having changed nothing, for anything else.
+ * Content-* headers are printable ASCII (see plain_value()), at most one
+ * Content-Type (not multipart or message, no "name" parameter), at most
+ * one Content-Transfer-Encoding (one token, an encoding decode_body()
+ * handles) and at most one Content-Disposition without parameters (no
+ * file name). Returns 0, having changed nothing, for anything else.
  */
 static int
 simple_root(struct builder *b, size_t start)
 {
 	const struct msg *m = b->m;
 	const struct hdr_vec *hv = &b->hdrs;
-	const struct msg_header *ct = NULL, *cte = NULL;
+	const struct msg_header *ct = NULL, *cte = NULL, *cd = NULL;
 	GMimeContentType *type = NULL;
+	GMimeContentDisposition *disp = NULL;
 	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
 	struct msg_part *pt;
 	char *mt;
@@ -1259,10 +1286,13 @@ simple_root(struct builder *b, size_t start)
 
 		if (strncasecmp(h->name, "Content-", 8) != 0)
 			continue;
-		if (!plain_value(h->raw) ||
-		    strcasecmp(h->name, "Content-Disposition") == 0)
+		if (!plain_value(h->raw))
 			return 0;
-		if (strcasecmp(h->name, "Content-Type") == 0) {
+		if (strcasecmp(h->name, "Content-Disposition") == 0) {
+			if (cd != NULL)
+				return 0;
+			cd = h;
+		} else if (strcasecmp(h->name, "Content-Type") == 0) {
 			if (ct != NULL)
 				return 0;
 			ct = h;
@@ -1284,11 +1314,24 @@ simple_root(struct builder *b, size_t start)
 		if (!body_decodable(enc))
 			return 0;
 	}
+	if (cd != NULL) {
+		GMimeParamList *pl;
+
+		disp = g_mime_content_disposition_parse(NULL, cd->raw);
+		if (disp == NULL || ((pl = g_mime_content_disposition_get_parameters(
+		    disp)) != NULL && g_mime_param_list_length(pl) > 0)) {
+			if (disp)
+				g_object_unref(disp);
+			return 0;
+		}
+	}
 	if (ct != NULL) {
 		type = g_mime_content_type_parse(NULL, ct->raw);
 		if (type == NULL || !plain_leaf_type(type)) {
 			if (type)
 				g_object_unref(type);
+			if (disp)
+				g_object_unref(disp);
 			return 0;
 		}
 	}
@@ -1297,6 +1340,8 @@ simple_root(struct builder *b, size_t start)
 		b->m->limits |= MSG_LIM_PARTS;
 		if (type)
 			g_object_unref(type);
+		if (disp)
+			g_object_unref(disp);
 		return 1;
 	}
 	pt = new_part(b, -1, 0);
@@ -1318,12 +1363,18 @@ simple_root(struct builder *b, size_t start)
 		mh->part = pt->index;
 	}
 	pt->nhdrs = b->hdrs.n - pt->hdr_first;
-	/* as leaf_part(): no file name, no disposition */
+	/* as leaf_part(): no file name */
+	pt->disposition = lower_dup(b->pool, disp ?
+	    g_mime_content_disposition_get_disposition(disp) : NULL);
 	pt->encoding = lower_dup(b->pool, g_mime_content_encoding_to_string(enc));
 	pt->charset = lower_dup(b->pool, type ?
 	    g_mime_content_type_get_parameter(type, "charset") : NULL);
+	if (pt->disposition && strcmp(pt->disposition, "attachment") == 0)
+		pt->flags |= PART_ATTACHMENT;
 	if (type)
 		g_object_unref(type);
+	if (disp)
+		g_object_unref(disp);
 	b->root_body = m->raw + m->body_off;
 	b->root_body_len = m->scan_len - m->body_off;
 	leaf_body(b, pt, enc, NULL);
