@@ -1140,6 +1140,27 @@ mime_stream(const struct msg *m, const struct hdr_vec *hv, const char *raw,
 	return g_mime_stream_mem_new_with_byte_array(ba);
 }
 
+/*
+ * A top-level Content-Type that plainly names a multipart or message
+ * type: a parse without the body would be done twice. Only a shortcut;
+ * either way gives the same model.
+ */
+static int
+container_type(const struct hdr_vec *hv)
+{
+	for (size_t i = 0; i < hv->n; i++) {
+		const char *v = hv->v[i].raw;
+
+		if (strcasecmp(hv->v[i].name, "Content-Type") != 0)
+			continue;
+		v += strspn(v, " \t");
+		if (strncasecmp(v, "multipart/", 10) == 0 ||
+		    strncasecmp(v, "message/", 8) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static GMimeObject *
 construct(GMimeStream *stream, GMimeParser **parser)
 {
@@ -1162,7 +1183,7 @@ parse_mime(struct builder *b, const char *raw, size_t start,
 	const struct msg *m = b->m;
 	GMimeObject *gm;
 
-	if (clean_block(m, &b->hdrs, start)) {
+	if (clean_block(m, &b->hdrs, start) && !container_type(&b->hdrs)) {
 		*stream = mime_stream(m, &b->hdrs, raw, start, 0);
 		gm = construct(*stream, parser);
 		if (gm && GMIME_IS_PART(gm) && body_decodable(
