@@ -82,10 +82,20 @@ msg_is_spam_header(const char *name, size_t len)
 #define ICONV_CACHE	8
 #define ICONV_NAME	48
 
+/*
+ * A single-byte charset's bytes as UTF-8, asked of iconv one byte at a
+ * time: len 0 is a byte iconv rejects (U+FFFD, as iconv_to_utf8() does).
+ */
+struct sb_table {
+	unsigned char	utf8[256][4];
+	unsigned char	len[256];
+};
+
 struct iconv_cache {
 	struct {
 		char	name[ICONV_NAME];	/* "" for a free slot */
 		iconv_t	cd;
+		struct sb_table *sb;		/* or NULL */
 	} e[ICONV_CACHE];
 	unsigned	next;			/* slot to replace */
 };
@@ -100,8 +110,10 @@ iconv_cache_release(void *arg)
 	struct iconv_cache *c = arg;
 
 	for (unsigned i = 0; i < ICONV_CACHE; i++)
-		if (c->e[i].name[0])
+		if (c->e[i].name[0]) {
 			iconv_close(c->e[i].cd);
+			free(c->e[i].sb);
+		}
 	free(c);
 }
 
@@ -112,17 +124,80 @@ iconv_key_init(void)
 }
 
 /*
+ * iconv names of charsets that map each byte on its own, with no state:
+ * ISO-8859-*, CP1250-1257 (not CP1258, which composes) and KOI8-R/U.
+ */
+static int
+single_byte(const char *n)
+{
+	size_t k;
+
+	if (strcasecmp(n, "koi8-r") == 0 || strcasecmp(n, "koi8-u") == 0 ||
+	    strcasecmp(n, "latin1") == 0)
+		return 1;
+	if (strncasecmp(n, "iso-8859-", 9) == 0 || strncasecmp(n, "iso8859-", 8) == 0) {
+		n += n[3] == '-' ? 9 : 8;
+		k = strspn(n, "0123456789");
+		return (k == 1 || k == 2) && n[k] == '\0';
+	}
+	if (strncasecmp(n, "windows-125", 11) == 0)
+		n += 11;
+	else if (strncasecmp(n, "cp125", 5) == 0)
+		n += 5;
+	else
+		return 0;
+	return n[0] >= '0' && n[0] <= '7' && n[1] == '\0';
+}
+
+/*
+ * The byte table of a single-byte charset, asked of cd; NULL when some
+ * byte does not convert alone to one character or to an EILSEQ (then
+ * the charset is not what single_byte() took it for).
+ */
+static struct sb_table *
+sb_build(iconv_t cd)
+{
+	struct sb_table *t = xcalloc(1, sizeof(*t));
+	unsigned c;
+
+	for (c = 0; c < 256; c++) {
+		char in = (char)c, out[8];
+		char *ip = &in, *op = out;
+		size_t il = 1, ol = sizeof(out);
+
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
+			if (errno == EILSEQ && il == 1)
+				continue;	/* len 0: U+FFFD */
+			break;
+		}
+		if (il != 0 || op == out || op - out > 4)
+			break;
+		memcpy(t->utf8[c], out, (size_t)(op - out));
+		t->len[c] = (unsigned char)(op - out);
+	}
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (c < 256) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/*
  * A descriptor from name to UTF-8, in its initial state; *cached says
- * whether it belongs to the cache (else the caller closes it).
+ * whether it belongs to the cache (else the caller closes it). *sb is
+ * the byte table of a single-byte charset, or NULL.
  */
 static iconv_t
-iconv_get(const char *name, int *cached)
+iconv_get(const char *name, int *cached, const struct sb_table **sb)
 {
 	struct iconv_cache *c;
 	iconv_t cd;
 	unsigned i;
 
 	*cached = 0;
+	*sb = NULL;
 	if (strlen(name) >= ICONV_NAME)
 		return iconv_open("UTF-8", name);
 	pthread_once(&iconv_once, iconv_key_init);
@@ -135,17 +210,22 @@ iconv_get(const char *name, int *cached)
 		if (c->e[i].name[0] && strcmp(c->e[i].name, name) == 0) {
 			iconv(c->e[i].cd, NULL, NULL, NULL, NULL);
 			*cached = 1;
+			*sb = c->e[i].sb;
 			return c->e[i].cd;
 		}
 	if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
 		return cd;
 	i = c->next;
 	c->next = (c->next + 1) % ICONV_CACHE;
-	if (c->e[i].name[0])
+	if (c->e[i].name[0]) {
 		iconv_close(c->e[i].cd);
+		free(c->e[i].sb);
+	}
 	strcpy(c->e[i].name, name);
 	c->e[i].cd = cd;
+	c->e[i].sb = single_byte(name) ? sb_build(cd) : NULL;
 	*cached = 1;
+	*sb = c->e[i].sb;
 	return cd;
 }
 
@@ -159,12 +239,34 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 {
 	const char *name = g_mime_charset_iconv_name(charset);
 	int cached;
-	iconv_t cd = iconv_get(name ? name : charset, &cached);
+	const struct sb_table *sb;
+	iconv_t cd = iconv_get(name ? name : charset, &cached, &sb);
 	char *ip = (char *)in;
 	size_t il = len;
 
 	if (cd == (iconv_t)-1)
 		return -1;
+	if (sb != NULL) {
+		/* a byte at a time from the table: what iconv gives */
+		char *op;
+
+		buf_reserve(b, len * 3 + 4);	/* 4: each copy writes 4 */
+		op = b->p + b->len;
+		for (size_t k = 0; k < len; k++) {
+			unsigned char c = (unsigned char)in[k];
+
+			if (sb->len[c] == 0) {
+				memcpy(op, "\xef\xbf\xbd", 3);
+				op += 3;
+			} else {
+				memcpy(op, sb->utf8[c], 4);
+				op += sb->len[c];
+			}
+		}
+		b->len = (size_t)(op - b->p);
+		b->p[b->len] = '\0';
+		return 0;
+	}
 	buf_reserve(b, len + len / 2 + 16);
 	while (il > 0) {
 		char *op;
@@ -288,6 +390,7 @@ static int
 ascii_passes(const char *charset)
 {
 	const char *name = g_mime_charset_iconv_name(charset);
+	const struct sb_table *sb;
 	int cached;
 	iconv_t cd;
 
@@ -295,7 +398,7 @@ ascii_passes(const char *charset)
 		name = charset;
 	if (!ascii_compatible(name))
 		return 0;
-	if ((cd = iconv_get(name, &cached)) == (iconv_t)-1)
+	if ((cd = iconv_get(name, &cached, &sb)) == (iconv_t)-1)
 		return 0;
 	if (!cached)
 		iconv_close(cd);
