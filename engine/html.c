@@ -149,7 +149,10 @@ style_prop(const char *style, const char *prop, size_t *vlen)
 	return NULL;
 }
 
-/* the attributes the walk reads; each the first of its name, as gumbo_get_attribute() */
+/*
+ * The attributes the walk reads, each the first of its name as
+ * gumbo_get_attribute() finds it.
+ */
 struct attrs {
 	GumboAttribute	*hidden, *color, *bgcolor, *style;
 	GumboAttribute	*href, *src, *action, *background;

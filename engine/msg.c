@@ -4,11 +4,16 @@
  *
  * The top-level header block is split here (so raw values, 8-bit bytes,
  * a leading mbox "From " line and broken lines are seen exactly as sent);
- * the MIME structure and transfer decoding come from GMime 3; HTML goes
- * through gumbo (html.c); file types are sniffed with libmagic.
+ * the MIME structure and transfer decoding come from GMime 3 (a plain
+ * one-part message is built here with GMime's own header parsers and
+ * decoders, see simple_root(), as GMime's objects would build it); HTML
+ * goes through gumbo (html.c); file types are sniffed with libmagic when
+ * a reader asks (msg_part_sniffed()).
  *
  * Ownership: every string and array of the model lives in the pool given
- * to msg_parse(); GMime and gumbo objects are released before returning.
+ * to msg_parse(), but for part data that needed no decoding, which points
+ * into the caller's raw bytes; GMime and gumbo objects are released
+ * before returning.
  *
  * SECURITY: the input is hostile. Only scan_max_size bytes are parsed;
  * MIME parts, depth, decoded bytes, text, HTML tags and URIs are bounded
@@ -135,7 +140,8 @@ single_byte(const char *n)
 	if (strcasecmp(n, "koi8-r") == 0 || strcasecmp(n, "koi8-u") == 0 ||
 	    strcasecmp(n, "latin1") == 0)
 		return 1;
-	if (strncasecmp(n, "iso-8859-", 9) == 0 || strncasecmp(n, "iso8859-", 8) == 0) {
+	if (strncasecmp(n, "iso-8859-", 9) == 0 ||
+	    strncasecmp(n, "iso8859-", 8) == 0) {
 		n += n[3] == '-' ? 9 : 8;
 		k = strspn(n, "0123456789");
 		return (k == 1 || k == 2) && n[k] == '\0';
@@ -367,10 +373,12 @@ ascii_compatible(const char *n)
 	for (k = 0; k < sizeof(exact) / sizeof(exact[0]); k++)
 		if (strcasecmp(n, exact[k]) == 0)
 			return 1;
-	if (strncasecmp(n, "iso-8859-", 9) == 0 || strncasecmp(n, "iso8859-", 8) == 0) {
+	if (strncasecmp(n, "iso-8859-", 9) == 0 ||
+	    strncasecmp(n, "iso8859-", 8) == 0) {
 		n += n[3] == '-' ? 9 : 8;
 		k = strspn(n, "0123456789");
-		return (k == 1 || k == 2) && n[k] == '\0' && strcmp(n, "0") != 0;
+		return (k == 1 || k == 2) && n[k] == '\0' &&
+		    strcmp(n, "0") != 0;
 	}
 	if (strncasecmp(n, "windows-125", 11) == 0)
 		n += 11;
@@ -677,7 +685,7 @@ struct builder {
 	int			 cur_part;
 	struct msg_uri		*uris;
 	size_t			 nuris, ucap;
-	unsigned		*useen;		/* hash of uris[]: index + 1, 0 free */
+	unsigned		*useen;		/* hash of uris[]: index+1 or 0 */
 	size_t			 nseen;		/* slots, a power of two */
 	const char		*root_body;	/* see parse_mime(), or NULL */
 	size_t			 root_body_len;
@@ -1420,7 +1428,8 @@ simple_root(struct builder *b, size_t start)
 			if (ct != NULL)
 				return 0;
 			ct = h;
-		} else if (strcasecmp(h->name, "Content-Transfer-Encoding") == 0) {
+		} else if (strcasecmp(h->name,
+		    "Content-Transfer-Encoding") == 0) {
 			if (cte != NULL || !plain_token(h->raw))
 				return 0;
 			cte = h;
@@ -1442,8 +1451,10 @@ simple_root(struct builder *b, size_t start)
 		GMimeParamList *pl;
 
 		disp = g_mime_content_disposition_parse(NULL, cd->raw);
-		if (disp == NULL || ((pl = g_mime_content_disposition_get_parameters(
-		    disp)) != NULL && g_mime_param_list_length(pl) > 0)) {
+		pl = disp ? g_mime_content_disposition_get_parameters(disp) :
+		    NULL;
+		if (disp == NULL || (pl != NULL &&
+		    g_mime_param_list_length(pl) > 0)) {
 			if (disp)
 				g_object_unref(disp);
 			return 0;
@@ -1490,7 +1501,8 @@ simple_root(struct builder *b, size_t start)
 	/* as leaf_part(): no file name */
 	pt->disposition = lower_dup(b->pool, disp ?
 	    g_mime_content_disposition_get_disposition(disp) : NULL);
-	pt->encoding = lower_dup(b->pool, g_mime_content_encoding_to_string(enc));
+	pt->encoding = lower_dup(b->pool,
+	    g_mime_content_encoding_to_string(enc));
 	pt->charset = lower_dup(b->pool, type ?
 	    g_mime_content_type_get_parameter(type, "charset") : NULL);
 	if (pt->disposition && strcmp(pt->disposition, "attachment") == 0)

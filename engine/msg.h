@@ -6,9 +6,12 @@
  * URIs and attachments, using GMime 3 for MIME and gumbo for HTML.
  *
  * Everything in a struct msg is allocated from the pool given to
- * msg_parse() and is read-only afterwards; checks in later stages only
- * read it. Inbound X-Spam-* headers are kept apart (msg->nspam_hdrs) and
- * never appear in hdrs[], so no check can see them.
+ * msg_parse() and is read-only afterwards (msg_part_sniffed() fills its
+ * member on first use); checks in later stages only read it. The
+ * exceptions point into the caller's raw bytes, which must outlive the
+ * msg: raw itself, and the data of a part whose bytes needed no transfer
+ * decoding. Inbound X-Spam-* headers are kept apart (msg->nspam_hdrs)
+ * and never appear in hdrs[], so no check can see them.
  */
 #ifndef HAMLET_MSG_H
 #define HAMLET_MSG_H
@@ -62,7 +65,7 @@ struct msg_part {
 	const char	*disposition;	/* "inline", "attachment" or NULL */
 	const char	*sniffed;	/* read it through msg_part_sniffed() */
 	const char	*boundary;	/* multipart boundary or NULL */
-	const unsigned char *data;	/* decoded content (not for multiparts) */
+	const unsigned char *data;	/* decoded bytes (no multiparts); maybe in raw */
 	size_t		 size;		/* decoded size */
 	const char	*text;		/* UTF-8 text of text parts (HTML: source) */
 	size_t		 text_len;
