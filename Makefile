@@ -16,9 +16,13 @@ BUILD	?= build
 SAN	?=
 CC	?= cc
 
-PKGS	:= gmime-3.0 libpcre2-8 lmdb gumbo libmagic libclamav opendkim libcares libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS	:= gmime-3.0 libpcre2-8 lmdb gumbo libmagic opendkim libcares libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libclamav 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2 -lopendmarc
+# libclamav is not linked: engine/av.c dlopens it by this soname when
+# av_db_dir is set (test_av also calls it directly)
+CLAMAV_LIBS := $(shell pkg-config --libs libclamav 2>/dev/null)
+CLAMAV_SONAME := $(shell readelf -d "$$(pkg-config --variable=libdir libclamav 2>/dev/null)/libclamav.so" 2>/dev/null | sed -n 's/.*soname: \[\(.*\)\].*/\1/p')
 MILTER_LIBS := $(shell pkg-config --libs milter 2>/dev/null || echo -lmilter)
 
 WARN	:= -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -29,6 +33,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 \
 	   -DHAMLET_RULES_DIR='"$(PREFIX)/share/hamlet/rules"' \
 	   -DHAMLET_SYSCONF='"$(SYSCONFDIR)/hamlet"' \
 	   -DHAMLET_SRC_RULES='"$(CURDIR)/rules/default"' \
+	   -DHAMLET_CLAMAV_SONAME='"$(or $(CLAMAV_SONAME),libclamav.so)"' \
 	   -I. $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -pthread
 ALL_LDFLAGS := -pthread -Wl,--as-needed $(LDFLAGS)
 
@@ -86,7 +91,7 @@ $(MILTER): $(BUILD)/obj/milter/main.o $(MIL_OBJ) $(LIBA)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testhelp.h $(LIBA) $(MIL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MIL_OBJ) $(LIBA) \
-	    $(MILTER_LIBS) $(PKG_LIBS) -lm
+	    $(MILTER_LIBS) $(PKG_LIBS) $(CLAMAV_LIBS) -lm
 
 # fuzz targets built with a replay main (no libFuzzer needed)
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)

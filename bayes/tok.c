@@ -644,7 +644,7 @@ static void
 mime_parts(struct tokctx *c, const struct msg *m)
 {
 	const struct msg_part *pt;
-	const char *dot;
+	const char *dot, *as;
 	size_t i;
 
 	for (i = 0; i < m->nparts && i < 200; i++) {
@@ -663,8 +663,8 @@ mime_parts(struct tokctx *c, const struct msg *m)
 			continue;
 		if (pt->ctype != NULL)
 			emit(c, "A:", pt->ctype, strnlen(pt->ctype, 64));
-		if (pt->sniffed != NULL)
-			emit(c, "AS:", pt->sniffed, strnlen(pt->sniffed, 64));
+		if ((as = msg_part_sniffed(m, pt)) != NULL)
+			emit(c, "AS:", as, strnlen(as, 64));
 		if (pt->filename != NULL &&
 		    (dot = strrchr(pt->filename, '.')) != NULL &&
 		    strlen(dot + 1) <= 8 && dot[1] != '\0') {

@@ -20,6 +20,13 @@
  * part/depth/decoded-size limits, a truncated or undecodable part), the
  * raw message also goes to ClamAV's own mail parser.
  *
+ * libclamav is opened with dlopen() on first use (av_attach() with a
+ * database directory, av_watch_new()) instead of being linked: it and
+ * what it pulls in (ICU, libstdc++, libxml2 ...) were about a third of
+ * the symbols the dynamic linker bound at every start of hamlet (a
+ * procmail filter starts once per message), and scanning is off unless
+ * av_db_dir is set. Its soname is the one found at build time.
+ *
  * Threads: after cl_engine_compile() the cl_engine is only read;
  * cl_scanmap_callback() on a shared compiled engine is what clamd does
  * from its thread pool. The check keeps its state on the stack and in
@@ -45,6 +52,7 @@
  */
 #include <clamav.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -84,8 +92,72 @@ struct av {
 
 static check_fn av_check;
 
+#ifndef HAMLET_CLAMAV_SONAME
+#define HAMLET_CLAMAV_SONAME "libclamav.so"
+#endif
+
+/* the libclamav functions used, each with its own prototype */
+static struct {
+	__typeof__(&cl_init)		 init;
+	__typeof__(&cl_set_clcb_msg)	 set_clcb_msg;
+	__typeof__(&cl_strerror)	 strerror;
+	__typeof__(&cl_retver)		 retver;
+	__typeof__(&cl_engine_new)	 engine_new;
+	__typeof__(&cl_engine_free)	 engine_free;
+	__typeof__(&cl_engine_set_num)	 engine_set_num;
+	__typeof__(&cl_engine_compile)	 engine_compile;
+	__typeof__(&cl_load)		 load;
+	__typeof__(&cl_fmap_open_memory) fmap_open_memory;
+	__typeof__(&cl_fmap_close)	 fmap_close;
+	__typeof__(&cl_scanmap_callback) scanmap_callback;
+	__typeof__(&cl_statinidir)	 statinidir;
+	__typeof__(&cl_statchkdir)	 statchkdir;
+	__typeof__(&cl_statfree)	 statfree;
+} clam;
+
 static pthread_once_t av_once = PTHREAD_ONCE_INIT;
+static int clam_loaded;
+static char clam_error[256];	/* why it is not, for av_attach() */
 static cl_error_t av_init_rc = CL_SUCCESS;
+
+/* dlopen libclamav and look up what clam holds; 0 on success */
+static int
+clam_open(void)
+{
+	void *h = dlopen(HAMLET_CLAMAV_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *e;
+
+	if (h == NULL) {
+		e = dlerror();
+		snprintf(clam_error, sizeof(clam_error), "cannot load %s: %s",
+		    HAMLET_CLAMAV_SONAME, e ? e : "unknown error");
+		return -1;
+	}
+#define CLAM_SYM(f) \
+	if ((clam.f = (__typeof__(clam.f))dlsym(h, "cl_" #f)) == NULL) { \
+		snprintf(clam_error, sizeof(clam_error), \
+		    "%s has no cl_%s", HAMLET_CLAMAV_SONAME, #f); \
+		dlclose(h); \
+		return -1; \
+	}
+	CLAM_SYM(init)
+	CLAM_SYM(set_clcb_msg)
+	CLAM_SYM(strerror)
+	CLAM_SYM(retver)
+	CLAM_SYM(engine_new)
+	CLAM_SYM(engine_free)
+	CLAM_SYM(engine_set_num)
+	CLAM_SYM(engine_compile)
+	CLAM_SYM(load)
+	CLAM_SYM(fmap_open_memory)
+	CLAM_SYM(fmap_close)
+	CLAM_SYM(scanmap_callback)
+	CLAM_SYM(statinidir)
+	CLAM_SYM(statchkdir)
+	CLAM_SYM(statfree)
+#undef CLAM_SYM
+	return 0;	/* the handle stays open for the process */
+}
 
 /* libclamav's messages into our log: errors as warnings, the rest debug */
 static void
@@ -105,8 +177,11 @@ av_clmsg(enum cl_msg severity, const char *fullmsg, const char *msg,
 static void
 av_global_init(void)
 {
-	cl_set_clcb_msg(av_clmsg);
-	av_init_rc = cl_init(CL_INIT_DEFAULT);
+	if (clam_open() != 0)
+		return;
+	clam_loaded = 1;
+	clam.set_clcb_msg(av_clmsg);
+	av_init_rc = clam.init(CL_INIT_DEFAULT);
 }
 
 static void
@@ -117,7 +192,7 @@ av_free(void *arg)
 	if (av == NULL)
 		return;
 	if (av->cl)
-		cl_engine_free(av->cl);
+		clam.engine_free(av->cl);
 	free(av->dir);
 	free(av);
 }
@@ -205,10 +280,10 @@ av_limits(struct av *av, const struct cfg *c, char *err, size_t errlen)
 		return ST_ERR_CONFIG;
 	}
 	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
-		if ((rc = cl_engine_set_num(av->cl, lim[i].f, lim[i].v)) !=
+		if ((rc = clam.engine_set_num(av->cl, lim[i].f, lim[i].v)) !=
 		    CL_SUCCESS) {
 			snprintf(err, errlen, "%s %lld: ClamAV refused it: %s",
-			    lim[i].key, lim[i].v, cl_strerror(rc));
+			    lim[i].key, lim[i].v, clam.strerror(rc));
 			return ST_ERR_CONFIG;
 		}
 	}
@@ -257,15 +332,19 @@ av_attach(struct engine *e, const char *db_dir_override, char *err,
 	if ((st = av_check_dir(dir, err, errlen)) != ST_OK)
 		return st;
 	pthread_once(&av_once, av_global_init);
+	if (!clam_loaded) {
+		snprintf(err, errlen, "ClamAV: %s", clam_error);
+		return ST_ERR_INTERNAL;
+	}
 	if (av_init_rc != CL_SUCCESS) {
 		snprintf(err, errlen, "ClamAV initialisation failed: %s",
-		    cl_strerror(av_init_rc));
+		    clam.strerror(av_init_rc));
 		return ST_ERR_INTERNAL;
 	}
 
 	av = xcalloc(1, sizeof(*av));
 	av->dir = xstrdup(dir);
-	if ((av->cl = cl_engine_new()) == NULL) {
+	if ((av->cl = clam.engine_new()) == NULL) {
 		snprintf(err, errlen, "ClamAV: cannot create an engine");
 		av_free(av);
 		return ST_ERR_INTERNAL;
@@ -274,10 +353,10 @@ av_attach(struct engine *e, const char *db_dir_override, char *err,
 		av_free(av);
 		return st;
 	}
-	rc = cl_load(dir, av->cl, &av->sigs, CL_DB_STDOPT);
+	rc = clam.load(dir, av->cl, &av->sigs, CL_DB_STDOPT);
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "ClamAV database directory %s: cannot "
-		    "load: %s", dir, cl_strerror(rc));
+		    "load: %s", dir, clam.strerror(rc));
 		av_free(av);
 		return ST_ERR_CONFIG;
 	}
@@ -287,9 +366,9 @@ av_attach(struct engine *e, const char *db_dir_override, char *err,
 		av_free(av);
 		return ST_ERR_CONFIG;
 	}
-	if ((rc = cl_engine_compile(av->cl)) != CL_SUCCESS) {
+	if ((rc = clam.engine_compile(av->cl)) != CL_SUCCESS) {
 		snprintf(err, errlen, "ClamAV database directory %s: cannot "
-		    "compile: %s", dir, cl_strerror(rc));
+		    "compile: %s", dir, clam.strerror(rc));
 		av_free(av);
 		return ST_ERR_CONFIG;
 	}
@@ -311,7 +390,7 @@ av_attach(struct engine *e, const char *db_dir_override, char *err,
 	engine_add_check(e, STAGE_CONTENT, "av", av_check, av, NULL);
 	engine_on_free(e, av_free, av);
 	log_debug("av: %u signatures loaded from %s in %.1f ms (ClamAV %s)",
-	    av->sigs, dir, (double)(clock_ns() - t0) / 1e6, cl_retver());
+	    av->sigs, dir, (double)(clock_ns() - t0) / 1e6, clam.retver());
 	return ST_OK;
 }
 
@@ -368,14 +447,14 @@ av_scan_mem(struct av_run *r, const void *data, size_t len, const char *what,
 	cl_fmap_t *map;
 	cl_error_t rc;
 
-	if ((map = cl_fmap_open_memory(data, len)) == NULL) {
+	if ((map = clam.fmap_open_memory(data, len)) == NULL) {
 		av_error(r, what, "cannot map the data");
 		return;
 	}
 	o.mail |= mailopts;
 	/* no file name: the sender chose it, ClamAV does not need it */
-	rc = cl_scanmap_callback(map, NULL, &vn, &scanned, r->av->cl, &o, NULL);
-	cl_fmap_close(map);
+	rc = clam.scanmap_callback(map, NULL, &vn, &scanned, r->av->cl, &o, NULL);
+	clam.fmap_close(map);
 	r->nscanned++;
 	switch (rc) {
 	case CL_CLEAN:
@@ -391,7 +470,7 @@ av_scan_mem(struct av_run *r, const void *data, size_t len, const char *what,
 			av_keep_name(r, vn);
 		break;
 	default:
-		av_error(r, what, cl_strerror(rc));
+		av_error(r, what, clam.strerror(rc));
 		break;
 	}
 }
@@ -504,7 +583,7 @@ av_headers(struct scan *s, struct spamhdr out[AV_HEADERS_MAX])
 	}
 	out[0].name = "X-Virus-Scanned";
 	out[0].value = pool_printf(s->pool, "hamlet %s with ClamAV %s at %s",
-	    HAMLET_VERSION, cl_retver(), host);
+	    HAMLET_VERSION, clam.retver(), host);
 	out[1].name = "X-Virus-Status";
 	if ((vn = av_virus(s)) != NULL)
 		out[1].value = pool_printf(s->pool, "Infected (%s)", vn);
@@ -528,9 +607,11 @@ av_watch_new(const char *db_dir)
 	struct av_watch *w;
 
 	pthread_once(&av_once, av_global_init);
+	if (!clam_loaded)
+		return NULL;
 	w = xcalloc(1, sizeof(*w));
-	if (cl_statinidir(db_dir, &w->st) != CL_SUCCESS) {
-		cl_statfree(&w->st);
+	if (clam.statinidir(db_dir, &w->st) != CL_SUCCESS) {
+		clam.statfree(&w->st);
 		free(w);
 		return NULL;
 	}
@@ -540,7 +621,7 @@ av_watch_new(const char *db_dir)
 int
 av_watch_changed(struct av_watch *w)
 {
-	return w != NULL && cl_statchkdir(&w->st) == 1;
+	return w != NULL && clam.statchkdir(&w->st) == 1;
 }
 
 void
@@ -548,6 +629,6 @@ av_watch_free(struct av_watch *w)
 {
 	if (w == NULL)
 		return;
-	cl_statfree(&w->st);
+	clam.statfree(&w->st);
 	free(w);
 }

@@ -41,26 +41,31 @@ buf_adds(struct buf *b, const char *s)
 }
 
 void
-buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
-}
-
-void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
+	size_t room;
 
+	/*
+	 * format once into the room there is (at least a line's worth), again
+	 * only if that was short
+	 */
+	buf_reserve(b, 256);
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->p + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->p[b->len] = '\0';
 		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 

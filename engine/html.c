@@ -149,20 +149,69 @@ style_prop(const char *style, const char *prop, size_t *vlen)
 	return NULL;
 }
 
+/*
+ * The attributes the walk reads, each the first of its name as
+ * gumbo_get_attribute() finds it.
+ */
+struct attrs {
+	GumboAttribute	*hidden, *color, *bgcolor, *style;
+	GumboAttribute	*href, *src, *action, *background;
+};
+
 static void
-apply_style(struct frame *f, GumboElement *el)
+set_attr(GumboAttribute **slot, GumboAttribute *a, const char *name)
+{
+	if (*slot == NULL && strcasecmp(a->name, name) == 0)
+		*slot = a;
+}
+
+/* one pass over the attributes instead of a gumbo_get_attribute() per name */
+static void
+find_attrs(const GumboElement *el, struct attrs *at)
+{
+	memset(at, 0, sizeof(*at));
+	for (unsigned i = 0; i < el->attributes.length; i++) {
+		GumboAttribute *a = el->attributes.data[i];
+
+		switch (tolower((unsigned char)a->name[0])) {
+		case 'h':
+			set_attr(&at->hidden, a, "hidden");
+			set_attr(&at->href, a, "href");
+			break;
+		case 'c':
+			set_attr(&at->color, a, "color");
+			break;
+		case 'b':
+			set_attr(&at->bgcolor, a, "bgcolor");
+			set_attr(&at->background, a, "background");
+			break;
+		case 's':
+			set_attr(&at->style, a, "style");
+			set_attr(&at->src, a, "src");
+			break;
+		case 'a':
+			set_attr(&at->action, a, "action");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+apply_style(struct frame *f, const struct attrs *at)
 {
 	GumboAttribute *a;
 	const char *v;
 	size_t vl;
 
-	if (gumbo_get_attribute(&el->attributes, "hidden"))
+	if (at->hidden)
 		f->hidden = 1;
-	if ((a = gumbo_get_attribute(&el->attributes, "color")) != NULL)
+	if ((a = at->color) != NULL)
 		f->fg = parse_color(a->value, strlen(a->value));
-	if ((a = gumbo_get_attribute(&el->attributes, "bgcolor")) != NULL)
+	if ((a = at->bgcolor) != NULL)
 		f->bg = parse_color(a->value, strlen(a->value));
-	if ((a = gumbo_get_attribute(&el->attributes, "style")) == NULL)
+	if ((a = at->style) == NULL)
 		return;
 	v = style_prop(a->value, "display", &vl);
 	if (v && vl >= 4 && strncasecmp(v + strspn(v, " \t"), "none", 4) == 0)
@@ -267,11 +316,9 @@ add_tag_break(struct buf *b, GumboTag t)
 }
 
 static void
-link_attr(struct html_render *r, GumboElement *el, const char *attr,
+link_attr(struct html_render *r, const GumboAttribute *a,
     enum html_link_kind kind)
 {
-	GumboAttribute *a = gumbo_get_attribute(&el->attributes, attr);
-
 	if (a && a->value[0] && r->on_link)
 		r->on_link(r->arg, a->value, "", kind);
 }
@@ -477,7 +524,10 @@ html_render(struct html_render *r, const char *html, size_t len,
 				sp--;
 				continue;
 			}
-			apply_style(f, el);
+			struct attrs at;
+
+			find_attrs(el, &at);
+			apply_style(f, &at);
 			if (t == GUMBO_TAG_PRE || t == GUMBO_TAG_TEXTAREA)
 				f->pre = 1;
 			if (is_block(t))
@@ -486,21 +536,20 @@ html_render(struct html_render *r, const char *html, size_t len,
 			if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
 				add_text(&r->visible, " ", 0, max_text);
 			if (t == GUMBO_TAG_A || t == GUMBO_TAG_AREA) {
-				GumboAttribute *a = gumbo_get_attribute(&el->attributes, "href");
+				GumboAttribute *a = at.href;
 				f->href = a && a->value[0] ? a->value : NULL;
 				f->anchor_start = r->visible.len;
 			} else if (t == GUMBO_TAG_IMG || t == GUMBO_TAG_IFRAME ||
 			    t == GUMBO_TAG_FRAME || t == GUMBO_TAG_EMBED ||
 			    t == GUMBO_TAG_SCRIPT || t == GUMBO_TAG_INPUT)
-				link_attr(r, el, "src", HTML_LINK_SRC);
+				link_attr(r, at.src, HTML_LINK_SRC);
 			else if (t == GUMBO_TAG_FORM)
-				link_attr(r, el, "action", HTML_LINK_FORM);
+				link_attr(r, at.action, HTML_LINK_FORM);
 			else if (t == GUMBO_TAG_LINK || t == GUMBO_TAG_BASE)
-				link_attr(r, el, "href", HTML_LINK_HREF);
+				link_attr(r, at.href, HTML_LINK_HREF);
 			if (t == GUMBO_TAG_BODY || t == GUMBO_TAG_TABLE ||
 			    t == GUMBO_TAG_TD || t == GUMBO_TAG_TR) {
-				GumboAttribute *bg = gumbo_get_attribute(&el->attributes,
-				    "background");
+				GumboAttribute *bg = at.background;
 				if (bg && r->on_link)
 					r->on_link(r->arg, bg->value, "", HTML_LINK_SRC);
 			}

@@ -4,11 +4,16 @@
  *
  * The top-level header block is split here (so raw values, 8-bit bytes,
  * a leading mbox "From " line and broken lines are seen exactly as sent);
- * the MIME structure and transfer decoding come from GMime 3; HTML goes
- * through gumbo (html.c); file types are sniffed with libmagic.
+ * the MIME structure and transfer decoding come from GMime 3 (a plain
+ * one-part message is built here with GMime's own header parsers and
+ * decoders, see simple_root(), as GMime's objects would build it); HTML
+ * goes through gumbo (html.c); file types are sniffed with libmagic when
+ * a reader asks (msg_part_sniffed()).
  *
  * Ownership: every string and array of the model lives in the pool given
- * to msg_parse(); GMime and gumbo objects are released before returning.
+ * to msg_parse(), but for part data that needed no decoding, which points
+ * into the caller's raw bytes; GMime and gumbo objects are released
+ * before returning.
  *
  * SECURITY: the input is hostile. Only scan_max_size bytes are parsed;
  * MIME parts, depth, decoded bytes, text, HTML tags and URIs are bounded
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -81,10 +87,20 @@ msg_is_spam_header(const char *name, size_t len)
 #define ICONV_CACHE	8
 #define ICONV_NAME	48
 
+/*
+ * A single-byte charset's bytes as UTF-8, asked of iconv one byte at a
+ * time: len 0 is a byte iconv rejects (U+FFFD, as iconv_to_utf8() does).
+ */
+struct sb_table {
+	unsigned char	utf8[256][4];
+	unsigned char	len[256];
+};
+
 struct iconv_cache {
 	struct {
 		char	name[ICONV_NAME];	/* "" for a free slot */
 		iconv_t	cd;
+		struct sb_table *sb;		/* or NULL */
 	} e[ICONV_CACHE];
 	unsigned	next;			/* slot to replace */
 };
@@ -99,8 +115,10 @@ iconv_cache_release(void *arg)
 	struct iconv_cache *c = arg;
 
 	for (unsigned i = 0; i < ICONV_CACHE; i++)
-		if (c->e[i].name[0])
+		if (c->e[i].name[0]) {
 			iconv_close(c->e[i].cd);
+			free(c->e[i].sb);
+		}
 	free(c);
 }
 
@@ -111,17 +129,81 @@ iconv_key_init(void)
 }
 
 /*
+ * iconv names of charsets that map each byte on its own, with no state:
+ * ISO-8859-*, CP1250-1257 (not CP1258, which composes) and KOI8-R/U.
+ */
+static int
+single_byte(const char *n)
+{
+	size_t k;
+
+	if (strcasecmp(n, "koi8-r") == 0 || strcasecmp(n, "koi8-u") == 0 ||
+	    strcasecmp(n, "latin1") == 0)
+		return 1;
+	if (strncasecmp(n, "iso-8859-", 9) == 0 ||
+	    strncasecmp(n, "iso8859-", 8) == 0) {
+		n += n[3] == '-' ? 9 : 8;
+		k = strspn(n, "0123456789");
+		return (k == 1 || k == 2) && n[k] == '\0';
+	}
+	if (strncasecmp(n, "windows-125", 11) == 0)
+		n += 11;
+	else if (strncasecmp(n, "cp125", 5) == 0)
+		n += 5;
+	else
+		return 0;
+	return n[0] >= '0' && n[0] <= '7' && n[1] == '\0';
+}
+
+/*
+ * The byte table of a single-byte charset, asked of cd; NULL when some
+ * byte does not convert alone to one character or to an EILSEQ (then
+ * the charset is not what single_byte() took it for).
+ */
+static struct sb_table *
+sb_build(iconv_t cd)
+{
+	struct sb_table *t = xcalloc(1, sizeof(*t));
+	unsigned c;
+
+	for (c = 0; c < 256; c++) {
+		char in = (char)c, out[8];
+		char *ip = &in, *op = out;
+		size_t il = 1, ol = sizeof(out);
+
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
+			if (errno == EILSEQ && il == 1)
+				continue;	/* len 0: U+FFFD */
+			break;
+		}
+		if (il != 0 || op == out || op - out > 4)
+			break;
+		memcpy(t->utf8[c], out, (size_t)(op - out));
+		t->len[c] = (unsigned char)(op - out);
+	}
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (c < 256) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/*
  * A descriptor from name to UTF-8, in its initial state; *cached says
- * whether it belongs to the cache (else the caller closes it).
+ * whether it belongs to the cache (else the caller closes it). *sb is
+ * the byte table of a single-byte charset, or NULL.
  */
 static iconv_t
-iconv_get(const char *name, int *cached)
+iconv_get(const char *name, int *cached, const struct sb_table **sb)
 {
 	struct iconv_cache *c;
 	iconv_t cd;
 	unsigned i;
 
 	*cached = 0;
+	*sb = NULL;
 	if (strlen(name) >= ICONV_NAME)
 		return iconv_open("UTF-8", name);
 	pthread_once(&iconv_once, iconv_key_init);
@@ -134,17 +216,22 @@ iconv_get(const char *name, int *cached)
 		if (c->e[i].name[0] && strcmp(c->e[i].name, name) == 0) {
 			iconv(c->e[i].cd, NULL, NULL, NULL, NULL);
 			*cached = 1;
+			*sb = c->e[i].sb;
 			return c->e[i].cd;
 		}
 	if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
 		return cd;
 	i = c->next;
 	c->next = (c->next + 1) % ICONV_CACHE;
-	if (c->e[i].name[0])
+	if (c->e[i].name[0]) {
 		iconv_close(c->e[i].cd);
+		free(c->e[i].sb);
+	}
 	strcpy(c->e[i].name, name);
 	c->e[i].cd = cd;
+	c->e[i].sb = single_byte(name) ? sb_build(cd) : NULL;
 	*cached = 1;
+	*sb = c->e[i].sb;
 	return cd;
 }
 
@@ -158,12 +245,34 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 {
 	const char *name = g_mime_charset_iconv_name(charset);
 	int cached;
-	iconv_t cd = iconv_get(name ? name : charset, &cached);
+	const struct sb_table *sb;
+	iconv_t cd = iconv_get(name ? name : charset, &cached, &sb);
 	char *ip = (char *)in;
 	size_t il = len;
 
 	if (cd == (iconv_t)-1)
 		return -1;
+	if (sb != NULL) {
+		/* a byte at a time from the table: what iconv gives */
+		char *op;
+
+		buf_reserve(b, len * 3 + 4);	/* 4: each copy writes 4 */
+		op = b->p + b->len;
+		for (size_t k = 0; k < len; k++) {
+			unsigned char c = (unsigned char)in[k];
+
+			if (sb->len[c] == 0) {
+				memcpy(op, "\xef\xbf\xbd", 3);
+				op += 3;
+			} else {
+				memcpy(op, sb->utf8[c], 4);
+				op += sb->len[c];
+			}
+		}
+		b->len = (size_t)(op - b->p);
+		b->p[b->len] = '\0';
+		return 0;
+	}
 	buf_reserve(b, len + len / 2 + 16);
 	while (il > 0) {
 		char *op;
@@ -190,17 +299,118 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 	return 0;
 }
 
-/* Make arbitrary bytes valid UTF-8 (cp1252 guess for 8-bit junk). */
-static void
-bytes_to_utf8(const char *in, size_t len, struct buf *b)
+/* 1 if no byte of s[0..len) has the high bit set */
+static int
+is_ascii(const char *s, size_t len)
 {
-	if (g_utf8_validate(in, (gssize)len, NULL)) {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	uint64_t acc = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, sizeof(w));
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= p[i];
+	return (acc & 0x8080808080808080ULL) == 0;
+}
+
+/*
+ * g_utf8_validate() of in[0..len), which says no to NUL bytes too; plain
+ * ASCII is checked first, word by word.
+ */
+static int
+valid_utf8(const char *in, size_t len)
+{
+	if (is_ascii(in, len))
+		return memchr(in, '\0', len) == NULL;
+	return g_utf8_validate(in, (gssize)len, NULL);
+}
+
+/*
+ * Make arbitrary bytes valid UTF-8 (cp1252 guess for 8-bit junk); valid
+ * says what valid_utf8() answered, or -1 when it was not asked yet.
+ */
+static void
+bytes_to_utf8_v(const char *in, size_t len, struct buf *b, int valid)
+{
+	if (valid < 0)
+		valid = valid_utf8(in, len);
+	if (valid) {
 		buf_add(b, in, len);
 		return;
 	}
 	if (iconv_to_utf8("windows-1252", in, len, b) == 0)
 		return;
 	iconv_to_utf8("iso-8859-1", in, len, b);
+}
+
+static void
+bytes_to_utf8(const char *in, size_t len, struct buf *b)
+{
+	bytes_to_utf8_v(in, len, b, -1);
+}
+
+/*
+ * iconv names (as g_mime_charset_iconv_name() gives them) of charsets in
+ * which every byte below 0x80 is that ASCII character and no state is
+ * kept, so text of such bytes converts to itself. Stateful (ISO-2022-*,
+ * UTF-7), non-ASCII (UTF-16, EBCDIC) and composing (CP1258, which holds
+ * back a last letter) encodings are not here. Checked against glibc.
+ */
+static int
+ascii_compatible(const char *n)
+{
+	static const char *const exact[] = {
+		"koi8-r", "koi8-u", "gbk", "gb2312", "gb18030", "big5",
+		"euc-kr", "euc-jp", "latin1",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(exact) / sizeof(exact[0]); k++)
+		if (strcasecmp(n, exact[k]) == 0)
+			return 1;
+	if (strncasecmp(n, "iso-8859-", 9) == 0 ||
+	    strncasecmp(n, "iso8859-", 8) == 0) {
+		n += n[3] == '-' ? 9 : 8;
+		k = strspn(n, "0123456789");
+		return (k == 1 || k == 2) && n[k] == '\0' &&
+		    strcmp(n, "0") != 0;
+	}
+	if (strncasecmp(n, "windows-125", 11) == 0)
+		n += 11;
+	else if (strncasecmp(n, "cp125", 5) == 0)
+		n += 5;
+	else
+		return 0;
+	return n[0] >= '0' && n[0] <= '7' && n[1] == '\0';
+}
+
+/*
+ * 1 when plain ASCII text in charset needs no conversion: the charset is
+ * ASCII-compatible and iconv knows it (so iconv_to_utf8() would have
+ * converted it, byte for byte; the descriptor stays cached).
+ */
+static int
+ascii_passes(const char *charset)
+{
+	const char *name = g_mime_charset_iconv_name(charset);
+	const struct sb_table *sb;
+	int cached;
+	iconv_t cd;
+
+	if (name == NULL)
+		name = charset;
+	if (!ascii_compatible(name))
+		return 0;
+	if ((cd = iconv_get(name, &cached, &sb)) == (iconv_t)-1)
+		return 0;
+	if (!cached)
+		iconv_close(cd);
+	return 1;
 }
 
 /*
@@ -217,9 +427,19 @@ text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
 	if (charset == NULL || *charset == '\0' ||
 	    strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0 ||
 	    strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0) {
-		if (!g_utf8_validate(in, (gssize)len, NULL))
+		int valid = valid_utf8(in, len);
+
+		if (!valid)
 			*guessed = 1;
-		bytes_to_utf8(in, len, b);
+		bytes_to_utf8_v(in, len, b, valid);
+		return;
+	}
+	/*
+	 * plain ASCII in an ASCII-compatible charset iconv knows: the
+	 * conversion would give the same bytes and no U+FFFD
+	 */
+	if (is_ascii(in, len) && ascii_passes(charset)) {
+		buf_add(b, in, len);
 		return;
 	}
 	size_t start = b->len;
@@ -274,6 +494,22 @@ hdr_push(struct pool *p, struct hdr_vec *hv)
 	return &hv->v[hv->n++];
 }
 
+/* word-at-a-time tests (exact: no false answers either way) */
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+/* some byte of w is below n (n <= 128) */
+#define WORD_HAS_LESS(w, n) \
+	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
+/* some byte of w is b */
+#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
+
+/* header value bytes decode_value() does not copy as they are */
+enum { UNFOLD_DROP = 1, UNFOLD_SPACE };
+static const unsigned char unfold_class[256] = {
+	['\r'] = UNFOLD_DROP, ['\n'] = UNFOLD_DROP,
+	['\t'] = UNFOLD_SPACE, ['\0'] = UNFOLD_SPACE,
+};
+
 /* unfold, decode RFC 2047, make UTF-8, trim */
 static const char *
 decode_value(struct pool *p, const char *raw, size_t len)
@@ -281,23 +517,41 @@ decode_value(struct pool *p, const char *raw, size_t len)
 	char *u = pool_alloc(p, len + 1);
 	size_t n = 0, s = 0, e;
 	int slow = 0;
+	uint64_t high = 0;
 	struct buf d = BUF_INIT, v = BUF_INIT;
 	char *dec;
 	const char *r;
 
-	/* one pass: unfold, NUL and TAB to space, note what needs decoding */
-	for (size_t i = 0; i < len; i++) {
-		char c = raw[i];
+	/*
+	 * one pass: unfold, NUL and TAB to space, note what needs decoding
+	 * (8-bit bytes, "=?"); 8 bytes at a time while they hold no control
+	 * byte and no '='
+	 */
+	for (size_t i = 0; i < len;) {
+		uint64_t w;
+		unsigned char c;
 
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '\t' || c == '\0')
-			c = ' ';
-		else if ((unsigned char)c >= 0x80 ||
-		    (c == '=' && i + 1 < len && raw[i + 1] == '?'))
+		if (i + 8 <= len) {
+			memcpy(&w, raw + i, sizeof(w));
+			if (!WORD_HAS_LESS(w, 14) && !WORD_HAS_BYTE(w, '=')) {
+				high |= w;
+				memcpy(u + n, &w, sizeof(w));
+				n += 8;
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)raw[i];
+		if (c >= 0x80 || (c == '=' && i + 1 < len && raw[i + 1] == '?'))
 			slow = 1;
-		u[n++] = c;
+		if (unfold_class[c] == 0)
+			u[n++] = (char)c;
+		else if (unfold_class[c] == UNFOLD_SPACE)
+			u[n++] = ' ';
+		i++;
 	}
+	if (high & WORD_HIGHS)
+		slow = 1;
 	e = n;
 	while (s < e && isspace((unsigned char)u[s]))
 		s++;
@@ -390,13 +644,10 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 			vend--;
 		if (ll && line[ll - 1] == '\r')
 			m->anomalies |= MSG_CRLF;
-		for (size_t k = i; k < vend; k++) {
-			unsigned char ch = (unsigned char)raw[k];
-			if (ch == 0)
-				m->anomalies |= MSG_NUL_BYTES;
-			else if (ch >= 0x80)
-				m->anomalies |= MSG_8BIT_HEADERS;
-		}
+		if (vend > i && memchr(raw + i, '\0', vend - i) != NULL)
+			m->anomalies |= MSG_NUL_BYTES;
+		if (vend > i && !is_ascii(raw + i, vend - i))
+			m->anomalies |= MSG_8BIT_HEADERS;
 		if (msg_is_spam_header(line, name_len))
 			m->nspam_hdrs++;
 		else if (hv->n >= MAX_HEADERS)
@@ -434,6 +685,10 @@ struct builder {
 	int			 cur_part;
 	struct msg_uri		*uris;
 	size_t			 nuris, ucap;
+	unsigned		*useen;		/* hash of uris[]: index+1 or 0 */
+	size_t			 nseen;		/* slots, a power of two */
+	const char		*root_body;	/* see parse_mime(), or NULL */
+	size_t			 root_body_len;
 };
 
 static __thread magic_t tls_magic;
@@ -476,6 +731,65 @@ sniff(struct pool *p, const unsigned char *data, size_t len)
 	return t ? pool_strdup(p, t) : NULL;
 }
 
+/*
+ * The URIs kept so far are hashed (URI and source), so telling a
+ * repeated one costs a lookup instead of a compare with every URI
+ * (max_uris of them).
+ */
+/* FNV-1a of the C string (compared with strcmp) and the source */
+static size_t
+uri_hash(const char *uri, enum msg_uri_source src)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)src;
+
+	for (; *uri; uri++)
+		h = (h ^ (unsigned char)*uri) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static int
+uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src)
+{
+	size_t mask = b->nseen - 1;
+
+	if (b->nseen == 0)
+		return 0;
+	for (size_t i = uri_hash(uri, src) & mask; b->useen[i];
+	    i = (i + 1) & mask) {
+		const struct msg_uri *u = &b->uris[b->useen[i] - 1];
+
+		if (u->source == src && strcmp(u->uri, uri) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+uri_insert(unsigned *tab, size_t n, const struct msg_uri *u, unsigned idx)
+{
+	size_t i = uri_hash(u->uri, u->source) & (n - 1);
+
+	while (tab[i])
+		i = (i + 1) & (n - 1);
+	tab[i] = idx + 1;
+}
+
+/* add uris[idx] to the hash, growing it to stay at most half full */
+static void
+uri_remember(struct builder *b, size_t idx)
+{
+	if ((b->nuris + 1) * 2 > b->nseen) {
+		size_t n = b->nseen ? b->nseen * 2 : 64;
+		unsigned *tab = pool_allocarray(b->pool, n, sizeof(*tab));
+
+		for (size_t k = 0; k < idx; k++)
+			uri_insert(tab, n, &b->uris[k], (unsigned)k);
+		b->useen = tab;
+		b->nseen = n;
+	}
+	uri_insert(b->useen, b->nseen, &b->uris[idx], (unsigned)idx);
+}
+
 static void
 add_uri(struct builder *b, const char *uri, size_t len, const char *text,
     enum msg_uri_source src)
@@ -494,11 +808,10 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 		buf_free(&nb);
 		return;
 	}
-	for (size_t i = 0; i < b->nuris; i++)
-		if (b->uris[i].source == src && strcmp(b->uris[i].uri, nb.p) == 0) {
-			buf_free(&nb);
-			return;
-		}
+	if (uri_seen(b, nb.p, src)) {
+		buf_free(&nb);
+		return;
+	}
 	if (b->nuris == b->ucap) {
 		size_t ncap = b->ucap ? b->ucap * 2 : 16;
 		struct msg_uri *nu = pool_allocarray(b->pool, ncap, sizeof(*nu));
@@ -513,6 +826,7 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 	u->text = text && *text ? pool_strdup(b->pool, text) : NULL;
 	u->source = src;
 	u->part = b->cur_part;
+	uri_remember(b, b->nuris - 1);
 	buf_free(&nb);
 }
 
@@ -620,13 +934,80 @@ part_headers(struct builder *b, GMimeObject *obj, struct msg_part *pt)
 	pt->nhdrs = b->hdrs.n - pt->hdr_first;
 }
 
+/* n decoded bytes cut to what max_decoded has left */
+static size_t
+bound_decoded(struct builder *b, struct msg_part *pt, size_t n)
+{
+	if (b->decoded + n > b->lim->max_decoded) {
+		n = b->lim->max_decoded - b->decoded;
+		b->m->limits |= MSG_LIM_DECODED;
+		pt->flags |= PART_TRUNCATED;
+	}
+	return n;
+}
+
+/* the transfer encodings decode_body() handles */
+static int
+body_decodable(GMimeContentEncoding enc)
+{
+	switch (enc) {
+	case GMIME_CONTENT_ENCODING_DEFAULT:
+	case GMIME_CONTENT_ENCODING_7BIT:
+	case GMIME_CONTENT_ENCODING_8BIT:
+	case GMIME_CONTENT_ENCODING_BINARY:
+	case GMIME_CONTENT_ENCODING_BASE64:
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		return 1;
+	default:
+		return 0;	/* uuencode: GMime's filter looks for "begin" */
+	}
+}
+
+/*
+ * Transfer-decode len bytes of a body as g_mime_data_wrapper_write_to_stream()
+ * does: GMime's decoder stepped over each 4096-byte read of its filter
+ * stream, then flushed. Bytes that need no decoding are not copied (the
+ * raw message outlives the model).
+ */
+#define DECODE_READ	4096
+
+static const unsigned char *
+decode_body(struct pool *p, GMimeContentEncoding enc, const char *body,
+    size_t len, size_t *outlen)
+{
+	GMimeEncoding st;
+	struct buf out = BUF_INIT;
+	const unsigned char *r;
+
+	if (enc != GMIME_CONTENT_ENCODING_BASE64 &&
+	    enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		*outlen = len;
+		return (const unsigned char *)body;
+	}
+	g_mime_encoding_init_decode(&st, enc);
+	for (size_t off = 0; off < len; off += DECODE_READ) {
+		size_t k = len - off < DECODE_READ ? len - off : DECODE_READ;
+
+		buf_reserve(&out, g_mime_encoding_outlen(&st, k));
+		out.len += g_mime_encoding_step(&st, body + off, k,
+		    out.p + out.len);
+	}
+	buf_reserve(&out, g_mime_encoding_outlen(&st, 0));
+	out.len += g_mime_encoding_flush(&st, "", 0, out.p + out.len);
+	*outlen = out.len;
+	r = out.len ? pool_memdup(p, out.p, out.len) : NULL;
+	buf_free(&out);
+	return r;
+}
+
+static void leaf_body(struct builder *, struct msg_part *,
+    GMimeContentEncoding, GMimeDataWrapper *);
+
 static void
 leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 {
 	GMimeObject *obj = GMIME_OBJECT(gp);
 	GMimeDataWrapper *w = g_mime_part_get_content(gp);
-	GMimeStream *mem;
-	GByteArray *ba;
 	const char *fn, *disp;
 
 	fn = g_mime_part_get_filename(gp);
@@ -646,31 +1027,51 @@ leaf_part(struct builder *b, GMimePart *gp, struct msg_part *pt)
 		pt->flags |= PART_ATTACHMENT;
 	if (w == NULL)
 		return;
+	leaf_body(b, pt, g_mime_part_get_content_encoding(gp), w);
+}
+
+/*
+ * A leaf part's content: decoded bytes (from GMime's wrapper w, or for
+ * the root part from b->root_body), then for text parts the UTF-8 text,
+ * HTML rendering and URIs.
+ */
+static void
+leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
+    GMimeDataWrapper *w)
+{
+	GMimeStream *mem;
+	GByteArray *ba;
+
 	if (b->decoded >= b->lim->max_decoded) {
 		b->m->limits |= MSG_LIM_DECODED;
 		pt->flags |= PART_TRUNCATED;
 		return;
 	}
-	mem = g_mime_stream_mem_new();
-	if (g_mime_data_wrapper_write_to_stream(w, mem) < 0)
-		pt->flags |= PART_BAD_ENCODING;
-	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	size_t n = ba ? ba->len : 0;
-	if (b->decoded + n > b->lim->max_decoded) {
-		n = b->lim->max_decoded - b->decoded;
-		b->m->limits |= MSG_LIM_DECODED;
-		pt->flags |= PART_TRUNCATED;
+	size_t n;
+	if (pt->index == 0 && b->root_body != NULL) {
+		/* GMime saw only the headers: decode the body here */
+		const unsigned char *d = decode_body(b->pool, enc,
+		    b->root_body, b->root_body_len, &n);
+
+		n = bound_decoded(b, pt, n);
+		pt->data = n ? d : NULL;
+	} else {
+		mem = g_mime_stream_mem_new();
+		if (g_mime_data_wrapper_write_to_stream(w, mem) < 0)
+			pt->flags |= PART_BAD_ENCODING;
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		n = bound_decoded(b, pt, ba ? ba->len : 0);
+		pt->data = n ? pool_memdup(b->pool, ba->data, n) : NULL;
+		g_object_unref(mem);
 	}
 	b->decoded += n;
 	pt->size = n;
-	pt->data = n ? pool_memdup(b->pool, ba->data, n) : NULL;
-	g_object_unref(mem);
 
 	int is_text = strncmp(pt->ctype, "text/", 5) == 0;
 	int is_html = strcmp(pt->ctype, "text/html") == 0;
 	if (!is_text || (pt->flags & PART_ATTACHMENT && !is_html &&
 	    strcmp(pt->ctype, "text/plain") != 0)) {
-		pt->sniffed = sniff(b->pool, pt->data, pt->size);
+		pt->sniff = 1;	/* msg_part_sniffed() looks when asked */
 		if (!is_text)
 			return;
 	}
@@ -813,15 +1214,22 @@ walk_mime(struct builder *b, GMimeObject *root)
  * (a line without a colon, no end of the header block, NUL bytes, "Name
  * :", the header cap) GMime reads the block itself, as it was sent.
  */
+static int
+clean_block(const struct msg *m, const struct hdr_vec *hv, size_t start)
+{
+	return !hv->odd && !(m->anomalies & (MSG_NO_HEADER_END |
+	    MSG_BAD_HEADER | MSG_NUL_BYTES)) && m->body_off >= start &&
+	    m->scan_len - m->body_off <= G_MAXUINT / 2;
+}
+
 static GMimeStream *
 mime_stream(const struct msg *m, const struct hdr_vec *hv, const char *raw,
-    size_t start)
+    size_t start, int with_body)
 {
 	GByteArray *ba;
-	size_t body = m->scan_len - m->body_off;
+	size_t body = with_body ? m->scan_len - m->body_off : 0;
 
-	if (hv->odd || (m->anomalies & (MSG_NO_HEADER_END | MSG_BAD_HEADER |
-	    MSG_NUL_BYTES)) || m->body_off < start || body > G_MAXUINT / 2)
+	if (!clean_block(m, hv, start))
 		return g_mime_stream_mem_new_with_buffer(raw + start,
 		    m->scan_len - start);
 	ba = g_byte_array_sized_new((guint)(body + 256));
@@ -841,6 +1249,272 @@ mime_stream(const struct msg *m, const struct hdr_vec *hv, const char *raw,
 	g_byte_array_append(ba, (const guint8 *)raw + m->body_off, (guint)body);
 	/* the stream owns the array */
 	return g_mime_stream_mem_new_with_byte_array(ba);
+}
+
+/*
+ * A top-level Content-Type that plainly names a multipart or message
+ * type: a parse without the body would be done twice. Only a shortcut;
+ * either way gives the same model.
+ */
+static int
+container_type(const struct hdr_vec *hv)
+{
+	for (size_t i = 0; i < hv->n; i++) {
+		const char *v = hv->v[i].raw;
+
+		if (strcasecmp(hv->v[i].name, "Content-Type") != 0)
+			continue;
+		v += strspn(v, " \t");
+		if (strncasecmp(v, "multipart/", 10) == 0 ||
+		    strncasecmp(v, "message/", 8) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static GMimeObject *
+construct(GMimeStream *stream, GMimeParser **parser)
+{
+	*parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(*parser, GMIME_FORMAT_MESSAGE);
+	return g_mime_parser_construct_part(*parser, NULL);
+}
+
+/*
+ * The MIME tree. A clean header block is parsed first without the body:
+ * when that gives a leaf part (most mail is one text part) in an encoding
+ * decode_body() handles, the body is decoded by leaf_part() without GMime
+ * scanning and copying it; else (multipart, message/rfc822, uuencode)
+ * GMime parses the headers and the body. The model is the same.
+ */
+static GMimeObject *
+parse_mime(struct builder *b, const char *raw, size_t start,
+    GMimeParser **parser, GMimeStream **stream)
+{
+	const struct msg *m = b->m;
+	GMimeObject *gm;
+
+	if (clean_block(m, &b->hdrs, start) && !container_type(&b->hdrs)) {
+		*stream = mime_stream(m, &b->hdrs, raw, start, 0);
+		gm = construct(*stream, parser);
+		if (gm && GMIME_IS_PART(gm) && body_decodable(
+		    g_mime_part_get_content_encoding(GMIME_PART(gm)))) {
+			b->root_body = raw + m->body_off;
+			b->root_body_len = m->scan_len - m->body_off;
+			return gm;
+		}
+		if (gm)
+			g_object_unref(gm);
+		g_object_unref(*parser);
+		g_object_unref(*stream);
+	}
+	*stream = mime_stream(m, &b->hdrs, raw, start, 1);
+	return construct(*stream, parser);
+}
+
+/*
+ * A value of printable ASCII and tabs, maybe folded (LF or CRLF, then a
+ * blank) but only right after a ';' (and blanks), where the fold is white
+ * space between parameters however it is unfolded, and with no quotes
+ * when folded.
+ */
+static int
+plain_value(const char *v)
+{
+	const char *s = v;
+	int folded = 0, quoted = 0;
+
+	for (; *v; v++) {
+		if (*v == '\r' || *v == '\n') {
+			const char *p = v;
+
+			if (*v == '\r' && v[1] != '\n')
+				return 0;
+			if (*v == '\r')
+				v++;
+			if (v[1] != ' ' && v[1] != '\t')
+				return 0;
+			while (p > s && (p[-1] == ' ' || p[-1] == '\t'))
+				p--;
+			if (p == s || p[-1] != ';')
+				return 0;
+			folded = 1;
+			continue;
+		}
+		if ((*v < 0x20 && *v != '\t') || *v > 0x7e)
+			return 0;
+		if (*v == '"')
+			quoted = 1;
+	}
+	return !(folded && quoted);
+}
+
+/* a Content-Transfer-Encoding value that is one token, maybe blank-padded */
+static int
+plain_token(const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+
+	return n > 0 && v[n + strspn(v + n, " \t")] == '\0';
+}
+
+/*
+ * A leaf content type without a "name" parameter (the file name
+ * g_mime_part_get_filename() falls back to); leaf_part() reads no other
+ * parameter but the charset.
+ */
+static int
+plain_leaf_type(GMimeContentType *ct)
+{
+	const char *type = g_mime_content_type_get_media_type(ct);
+	GMimeParamList *pl = g_mime_content_type_get_parameters(ct);
+	int n = pl ? g_mime_param_list_length(pl) : 0;
+
+	if (type == NULL || g_ascii_strcasecmp(type, "multipart") == 0 ||
+	    g_ascii_strcasecmp(type, "message") == 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = g_mime_param_get_name(
+		    g_mime_param_list_get_parameter_at(pl, i));
+
+		if (name == NULL || g_ascii_strcasecmp(name, "name") == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Most mail is one text part with a plain header block. Then the root
+ * part is built here as walk_mime() and leaf_part() build it from the
+ * objects GMime makes of that block (the content type from GMime's own
+ * parser, the encoding from GMime's names; the part's headers are the
+ * block's Content-* headers as GMime would list them) and the body is
+ * decoded by decode_body(), without a GMime parser, its header objects
+ * and their teardown. The case is narrow on purpose: a clean block whose
+ * Content-* headers are printable ASCII (see plain_value()), at most one
+ * Content-Type (not multipart or message, no "name" parameter), at most
+ * one Content-Transfer-Encoding (one token, an encoding decode_body()
+ * handles) and at most one Content-Disposition without parameters (no
+ * file name). Returns 0, having changed nothing, for anything else.
+ */
+static int
+simple_root(struct builder *b, size_t start)
+{
+	const struct msg *m = b->m;
+	const struct hdr_vec *hv = &b->hdrs;
+	const struct msg_header *ct = NULL, *cte = NULL, *cd = NULL;
+	GMimeContentType *type = NULL;
+	GMimeContentDisposition *disp = NULL;
+	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
+	struct msg_part *pt;
+	char *mt;
+	size_t i, k;
+
+	if (!clean_block(m, hv, start))
+		return 0;
+	for (i = 0; i < hv->n; i++) {
+		const struct msg_header *h = &hv->v[i];
+
+		if (strncasecmp(h->name, "Content-", 8) != 0)
+			continue;
+		if (!plain_value(h->raw))
+			return 0;
+		if (strcasecmp(h->name, "Content-Disposition") == 0) {
+			if (cd != NULL)
+				return 0;
+			cd = h;
+		} else if (strcasecmp(h->name, "Content-Type") == 0) {
+			if (ct != NULL)
+				return 0;
+			ct = h;
+		} else if (strcasecmp(h->name,
+		    "Content-Transfer-Encoding") == 0) {
+			if (cte != NULL || !plain_token(h->raw))
+				return 0;
+			cte = h;
+		}
+	}
+	if (cte != NULL) {
+		char tok[64];
+		size_t n = strcspn(cte->raw, " \t");
+
+		if (n >= sizeof(tok))
+			return 0;
+		memcpy(tok, cte->raw, n);
+		tok[n] = '\0';
+		enc = g_mime_content_encoding_from_string(tok);
+		if (!body_decodable(enc))
+			return 0;
+	}
+	if (cd != NULL) {
+		GMimeParamList *pl;
+
+		disp = g_mime_content_disposition_parse(NULL, cd->raw);
+		pl = disp ? g_mime_content_disposition_get_parameters(disp) :
+		    NULL;
+		if (disp == NULL || (pl != NULL &&
+		    g_mime_param_list_length(pl) > 0)) {
+			if (disp)
+				g_object_unref(disp);
+			return 0;
+		}
+	}
+	if (ct != NULL) {
+		type = g_mime_content_type_parse(NULL, ct->raw);
+		if (type == NULL || !plain_leaf_type(type)) {
+			if (type)
+				g_object_unref(type);
+			if (disp)
+				g_object_unref(disp);
+			return 0;
+		}
+	}
+	/* as walk_mime() for the root */
+	if (b->nparts >= (size_t)b->lim->max_parts) {
+		b->m->limits |= MSG_LIM_PARTS;
+		if (type)
+			g_object_unref(type);
+		if (disp)
+			g_object_unref(disp);
+		return 1;
+	}
+	pt = new_part(b, -1, 0);
+	b->cur_part = pt->index;
+	mt = type ? g_mime_content_type_get_mime_type(type) : NULL;
+	pt->ctype = lower_dup(b->pool, mt ? mt : "text/plain");
+	g_free(mt);
+	/* as part_headers(): GMime would list the block's Content-* headers */
+	pt->hdr_first = b->hdrs.n;
+	for (i = 0, k = 0; i < m->nmsg_hdrs && k < MAX_PART_HEADERS &&
+	    b->hdrs.n < MAX_HEADERS; i++) {
+		struct msg_header h = b->hdrs.v[i], *mh;
+
+		if (strncasecmp(h.name, "Content-", 8) != 0)
+			continue;
+		k++;
+		mh = hdr_push(b->pool, &b->hdrs);
+		*mh = h;	/* same name, raw and decoded value */
+		mh->part = pt->index;
+	}
+	pt->nhdrs = b->hdrs.n - pt->hdr_first;
+	/* as leaf_part(): no file name */
+	pt->disposition = lower_dup(b->pool, disp ?
+	    g_mime_content_disposition_get_disposition(disp) : NULL);
+	pt->encoding = lower_dup(b->pool,
+	    g_mime_content_encoding_to_string(enc));
+	pt->charset = lower_dup(b->pool, type ?
+	    g_mime_content_type_get_parameter(type, "charset") : NULL);
+	if (pt->disposition && strcmp(pt->disposition, "attachment") == 0)
+		pt->flags |= PART_ATTACHMENT;
+	if (type)
+		g_object_unref(type);
+	if (disp)
+		g_object_unref(disp);
+	b->root_body = m->raw + m->body_off;
+	b->root_body_len = m->scan_len - m->body_off;
+	leaf_body(b, pt, enc, NULL);
+	return 1;
 }
 
 /* MIME could not be parsed: the whole body is one text/plain part */
@@ -908,6 +1582,7 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	m->raw = raw;
 	m->raw_len = len;
 	m->scan_len = len;
+	m->pool = pool;
 	if (len > lim->scan_max_size) {
 		m->scan_len = lim->scan_max_size;
 		m->limits |= MSG_LIM_SIZE;
@@ -922,22 +1597,22 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	m->body_off = split_headers(pool, m, raw, start, m->scan_len, &b.hdrs);
 	m->nmsg_hdrs = b.hdrs.n;
 	/* MIME structure from GMime (the NUL check is for the headers) */
-	stream = mime_stream(m, &b.hdrs, raw, start);
 	if (memchr(raw + m->body_off, 0, m->scan_len - m->body_off))
 		m->anomalies |= MSG_NUL_BYTES;
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	gm = g_mime_parser_construct_part(parser, NULL);
-	if (gm)
-		walk_mime(&b, gm);
-	else {
-		m->anomalies |= MSG_MIME_BROKEN;
-		fallback_body(&b, raw + m->body_off, m->scan_len - m->body_off);
+	if (!simple_root(&b, start)) {
+		gm = parse_mime(&b, raw, start, &parser, &stream);
+		if (gm)
+			walk_mime(&b, gm);
+		else {
+			m->anomalies |= MSG_MIME_BROKEN;
+			fallback_body(&b, raw + m->body_off,
+			    m->scan_len - m->body_off);
+		}
+		if (gm)
+			g_object_unref(gm);
+		g_object_unref(parser);
+		g_object_unref(stream);
 	}
-	if (gm)
-		g_object_unref(gm);
-	g_object_unref(parser);
-	g_object_unref(stream);
 
 	m->hdrs = b.hdrs.v;
 	m->nhdrs = b.hdrs.n;
@@ -957,6 +1632,19 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	}
 	*out = m;
 	return ST_OK;
+}
+
+const char *
+msg_part_sniffed(const struct msg *m, const struct msg_part *pt)
+{
+	/* a cache filled once: the part is otherwise read-only */
+	struct msg_part *w = (struct msg_part *)pt;
+
+	if (w->sniff) {
+		w->sniff = 0;
+		w->sniffed = sniff(m->pool, pt->data, pt->size);
+	}
+	return pt->sniffed;
 }
 
 const struct msg_header *

@@ -6,9 +6,12 @@
  * URIs and attachments, using GMime 3 for MIME and gumbo for HTML.
  *
  * Everything in a struct msg is allocated from the pool given to
- * msg_parse() and is read-only afterwards; checks in later stages only
- * read it. Inbound X-Spam-* headers are kept apart (msg->nspam_hdrs) and
- * never appear in hdrs[], so no check can see them.
+ * msg_parse() and is read-only afterwards (msg_part_sniffed() fills its
+ * member on first use); checks in later stages only read it. The
+ * exceptions point into the caller's raw bytes, which must outlive the
+ * msg: raw itself, and the data of a part whose bytes needed no transfer
+ * decoding. Inbound X-Spam-* headers are kept apart (msg->nspam_hdrs)
+ * and never appear in hdrs[], so no check can see them.
  */
 #ifndef HAMLET_MSG_H
 #define HAMLET_MSG_H
@@ -60,9 +63,9 @@ struct msg_part {
 	const char	*encoding;	/* Content-Transfer-Encoding, lowercased */
 	const char	*filename;	/* UTF-8, or NULL */
 	const char	*disposition;	/* "inline", "attachment" or NULL */
-	const char	*sniffed;	/* content type from the bytes, or NULL */
+	const char	*sniffed;	/* read it through msg_part_sniffed() */
 	const char	*boundary;	/* multipart boundary or NULL */
-	const unsigned char *data;	/* decoded content (not for multiparts) */
+	const unsigned char *data;	/* decoded bytes (no multiparts); maybe in raw */
 	size_t		 size;		/* decoded size */
 	const char	*text;		/* UTF-8 text of text parts (HTML: source) */
 	size_t		 text_len;
@@ -70,6 +73,7 @@ struct msg_part {
 	size_t		 rendered_len;
 	size_t		 hdr_first;	/* this part's headers: hdrs[hdr_first..+nhdrs] */
 	size_t		 nhdrs;
+	int		 sniff;		/* msg.c's: sniffed not looked for yet */
 };
 
 enum msg_uri_source { URI_TEXT, URI_HREF, URI_SRC, URI_BARE, URI_FORM };
@@ -138,6 +142,7 @@ struct msg {
 	unsigned	 limits;	/* enum msg_limit_flags */
 	unsigned	 anomalies;	/* enum msg_anomaly_flags */
 	struct envelope	 env;		/* deep copy into the pool */
+	struct pool	*pool;		/* msg.c's: for what is made on first use */
 };
 
 /* Limits from a config. */
@@ -171,6 +176,16 @@ size_t msg_header_count(const struct msg *m, const char *name);
  * shared by the parser and the tagger.
  */
 size_t msg_header_name_len(const char *line, size_t len, size_t *colon);
+
+/*
+ * The content type libmagic finds in a part's decoded bytes, or NULL
+ * (not a leaf, no bytes, text other than an attachment, or not known).
+ * Looked for on the first call only (libmagic costs more than the rest of
+ * a small message's parse and only some readers want it) and kept in the
+ * message's pool; the one member of a msg written after msg_parse(), so
+ * call it from the thread that scans the message.
+ */
+const char *msg_part_sniffed(const struct msg *m, const struct msg_part *pt);
 
 /* 1 if name is an inbound filter header hamlet must ignore (X-Spam-*). */
 int msg_is_spam_header(const char *name, size_t len);

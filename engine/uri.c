@@ -39,6 +39,51 @@ uri_end(const char *t, size_t i, size_t len)
 	return j;
 }
 
+/* bytes that can start a URI in running text: a scheme's or "www."'s first */
+static const unsigned char uri_first[256] = {
+	['h'] = 1, ['H'] = 1, ['f'] = 1, ['F'] = 1,
+	['m'] = 1, ['M'] = 1, ['w'] = 1, ['W'] = 1,
+};
+
+/* t starts with lower (lowercase ASCII), ignoring the case of letters */
+static int
+prefix_ci(const char *t, const char *lower, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		unsigned char c = (unsigned char)t[k];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + ('a' - 'A'));
+		if (c != (unsigned char)lower[k])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The entry of schemes[] that t (rest bytes, more than the scheme's
+ * length) starts with, or -1. Only one can match: they differ in the
+ * first letter or, for http/https, the fifth.
+ */
+static int
+scheme_at(const char *t, size_t rest)
+{
+	switch (t[0]) {
+	case 'h': case 'H':
+		if (rest > 7 && prefix_ci(t, "http://", 7))
+			return 0;
+		if (rest > 8 && prefix_ci(t, "https://", 8))
+			return 1;
+		return -1;
+	case 'f': case 'F':
+		return rest > 6 && prefix_ci(t, "ftp://", 6) ? 2 : -1;
+	case 'm': case 'M':
+		return rest > 7 && prefix_ci(t, "mailto:", 7) ? 3 : -1;
+	default:
+		return -1;
+	}
+}
+
 void
 uri_scan_text(const char *text, size_t len,
     int (*fn)(void *arg, const char *uri, size_t ulen, int bare), void *arg)
@@ -47,19 +92,15 @@ uri_scan_text(const char *text, size_t len,
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
-		size_t k, end;
+		size_t end;
+		int k;
 
-		if (c != 'h' && c != 'H' && c != 'f' && c != 'F' && c != 'm' &&
-		    c != 'M' && c != 'w' && c != 'W')
+		if (!uri_first[c])
 			continue;
 		if (i > 0 && (isalnum((unsigned char)text[i - 1]) ||
 		    text[i - 1] == '.' || text[i - 1] == '-' || text[i - 1] == '/'))
 			continue;
-		for (k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++)
-			if (len - i > schemes[k].n &&
-			    strncasecmp(text + i, schemes[k].s, schemes[k].n) == 0)
-				break;
-		if (k < sizeof(schemes) / sizeof(schemes[0])) {
+		if ((k = scheme_at(text + i, len - i)) >= 0) {
 			end = uri_end(text, i, len);
 			if (end > i + schemes[k].n) {
 				memcpy(tmp, text + i, end - i);
@@ -70,7 +111,8 @@ uri_scan_text(const char *text, size_t len,
 			i = end > i ? end - 1 : i;
 			continue;
 		}
-		if (len - i > 5 && strncasecmp(text + i, "www.", 4) == 0 &&
+		if ((c == 'w' || c == 'W') && len - i > 5 &&
+		    prefix_ci(text + i, "www.", 4) &&
 		    isalnum((unsigned char)text[i + 4])) {
 			end = uri_end(text, i, len);
 			/* a host needs at least one more dot: www.example.com */

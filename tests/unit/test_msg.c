@@ -102,7 +102,8 @@ main(void)
 		test_cond("attachment found", a != NULL);
 		test_cond("attachment flag", a && (a->flags & PART_ATTACHMENT));
 		test_cond("filename decoded", a && a->filename && strcmp(a->filename, "r\xc3\xa9sum\xc3\xa9.pdf") == 0);
-		test_cond("sniffed pdf", a && a->sniffed && strcmp(a->sniffed, "application/pdf") == 0);
+		test_cond("sniffed pdf", a && msg_part_sniffed(m, a) &&
+		    strcmp(msg_part_sniffed(m, a), "application/pdf") == 0);
 		test_cond("decoded size", a && a->size == 48);
 		test_cond("base64 encoding recorded", a && a->encoding && strcmp(a->encoding, "base64") == 0);
 	}
