@@ -79,12 +79,18 @@ rmatch_new(struct pool *pool, const struct ruleset *rs, const struct msg *m,
 	return r;
 }
 
-int
-rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
-    size_t len, int multiple)
+/*
+ * rmatch_regex(), searching with r's start gate when gated (the
+ * prefiltered paths; rmatch_regex() itself is the reference that
+ * `rules lint --verify` compares them with).
+ */
+static int
+match_count(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple, int gated)
 {
 	PCRE2_SIZE start = 0, *ov;
 	int n = 0, rc, cap = r->maxhits > 0 ? r->maxhits : 1000;
+	const struct rx_gate *g = gated ? r->gate : NULL;
 
 	uint64_t t0 = 0;
 
@@ -93,9 +99,11 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	if (rs->prof != NULL)
 		t0 = clock_ns();
 	for (;;) {
-		rc = r->jit ? pcre2_jit_match(r->re, (PCRE2_SPTR)text, len,
-		    start, 0, rs->md, rs->mc) : pcre2_match(r->re,
-		    (PCRE2_SPTR)text, len, start, 0, rs->md, rs->mc);
+		rc = g != NULL ? rx_gate_match(g, text, len, start, rs->md,
+		    rs->mc) : r->jit ? pcre2_jit_match(r->re,
+		    (PCRE2_SPTR)text, len, start, 0, rs->md, rs->mc) :
+		    pcre2_match(r->re, (PCRE2_SPTR)text, len, start, 0, rs->md,
+		    rs->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0) {
@@ -115,6 +123,13 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	if (rs->prof != NULL)
 		rs->prof[r->idx] += clock_ns() - t0;
 	return n;
+}
+
+int
+rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple)
+{
+	return match_count(rs, r, text, len, multiple, 0);
 }
 
 void
@@ -897,8 +912,8 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
 	*ran = 1;
-	n = rmatch_regex(rs, r, t->p, t->len, (r->tflags & TF_MULTIPLE) &&
-	    !r->negate);
+	n = match_count(rs, r, t->p, t->len, (r->tflags & TF_MULTIPLE) &&
+	    !r->negate, 1);
 	if (n <= 0)
 		return;
 	*count += n;
@@ -1183,7 +1198,7 @@ run_lazy(struct rscan *rs, const struct rule *r)
 		if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
 			continue;
 		ran = 1;
-		n = rmatch_regex(rs, r, texts[i].p, texts[i].len, multiple);
+		n = match_count(rs, r, texts[i].p, texts[i].len, multiple, 1);
 		if (n <= 0)
 			continue;
 		count += n;

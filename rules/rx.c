@@ -1358,3 +1358,301 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 	}
 	return xstrdup(best);
 }
+
+/* ---- start gates --------------------------------------------------------- */
+
+/*
+ * The gate of a pattern P is derived with PCRE2 itself: P compiled
+ * anchored is asked with hard partial matching, for each string s of
+ * one byte, then of two ... up to RX_GATE_KMAX, whether a match can
+ * start with s: PCRE2_ERROR_NOMATCH means none can (a match, or
+ * PCRE2_ERROR_PARTIAL, "the end of s was reached", means one may).
+ * Only extensions of strings that may start a match are tried, and the
+ * first byte only among those of PCRE2's start bitmap. What comes
+ * before the start is supplied for the assertions that look back one
+ * byte (\b, \B, ^ with /m): s is also tried after "a" and after "\n",
+ * which covers a word byte, a non-word byte and a line start; longer
+ * lookbehinds make the derivation give up. A caseless pattern (the i
+ * flag, and no "(?-" or "(?^" that could turn it off) matches the
+ * same whatever the ASCII case of the text: its keys are case folded,
+ * and upper-case letters are not tried.
+ *
+ * An unanchored search tries start positions left to right and runs
+ * the same backtracking at each as an anchored match there: trying the
+ * anchored pattern at the positions whose next k bytes are in the set
+ * (and at the last k - 1 positions, too short for a key) finds the same
+ * leftmost match. Refused: verbs such as (*COMMIT) and (*SKIP), which
+ * act across start positions, \G, conditionals, a pattern that can
+ * match the empty string. A match limit now applies per tried position
+ * instead of to the whole search; a limit still counts as no match.
+ */
+#define RX_GATE_KMAX	4
+#define RX_GATE_MAXSET	8000	/* strings kept per length at most */
+#define RX_GATE_BUDGET	60000	/* partial matches tried per pattern */
+#define RX_GATE_ENOUGH	0.05	/* a share of positions low enough */
+#define RX_GATE_SHARE	0.1	/* the most a gate may let through */
+#define RX_GATE_DENSITY	3000	/* start_density() worth a gate */
+#define RX_GATE_SIZE	4096	/* compiled size worth a gate */
+
+static inline uint32_t
+gate_hash(uint32_t key)
+{
+	return (key * 2654435761u) >> (32 - RX_GATE_BITS);
+}
+
+static pcre2_code *
+gate_compile(const char *pat, unsigned flags)
+{
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+	PCRE2_SIZE off;
+	pcre2_code *re;
+	int ec;
+
+	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_BAD_ESCAPE_IS_LITERAL);
+	re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+	    flags | PCRE2_ANCHORED, &ec, &off, cc);
+	pcre2_compile_context_free(cc);
+	return re;
+}
+
+/* may a match of d (anchored) start with s[0..n)? */
+static int
+gate_may(const pcre2_code *d, pcre2_match_data *md,
+    pcre2_match_context *mc, const unsigned char *s, size_t n, int behind)
+{
+	static const unsigned char before[] = { 'a', '\n' };
+	unsigned char b[1 + RX_GATE_KMAX];
+
+	if (pcre2_match(d, s, n, 0, PCRE2_PARTIAL_HARD, md, mc) !=
+	    PCRE2_ERROR_NOMATCH)
+		return 1;
+	if (!behind)
+		return 0;
+	memcpy(b + 1, s, n);
+	for (size_t i = 0; i < sizeof(before); i++) {
+		b[0] = before[i];
+		if (pcre2_match(d, b, n + 1, 1, PCRE2_PARTIAL_HARD, md, mc) !=
+		    PCRE2_ERROR_NOMATCH)
+			return 1;
+	}
+	return 0;
+}
+
+/* expected share of text positions a set of k-byte keys lets through */
+static double
+gate_share(const uint32_t *keys, size_t n, unsigned k, int fold)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double w = 1;
+
+		for (unsigned j = 0; j < k; j++) {
+			int c = (int)((keys[i] >> (8 * j)) & 0xff);
+
+			w *= (byte_freq(c) + (fold && c >= 'a' && c <= 'z' ?
+			    byte_freq(c - 32) : 0)) / 10000.0;
+		}
+		sum += w;
+	}
+	return sum;
+}
+
+/* first[c] = 1 for each (mapped) byte c a match of re may start with */
+static void
+first_bytes(const pcre2_code *re, const unsigned char *map,
+    unsigned char first[256])
+{
+	uint32_t type = 0, unit = 0;
+	const uint8_t *bm = NULL;
+
+	memset(first, 0, 256);
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	    type == 1 && pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT,
+	    &unit) == 0 && unit < 256) {
+		/* which may stand for both cases (it does not say) */
+		first[map[unit]] = 1;
+		if (isalpha((int)unit))
+			first[map[unit ^ 0x20]] = 1;
+		return;
+	}
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) != 0 ||
+	    bm == NULL) {
+		memset(first, 1, 256);
+		return;
+	}
+	for (unsigned c = 0; c < 256; c++)
+		if ((bm[c / 8] >> (c % 8)) & 1)
+			first[map[c]] = 1;
+}
+
+/* is the gate worth deriving: PCRE2 tries most positions, at length */
+static int
+gate_worth(const pcre2_code *re)
+{
+	uint32_t type = 0;
+	size_t size = 0;
+
+	/* a first byte, a sparse start bitmap, or line starts only */
+	if (start_density(re) < RX_GATE_DENSITY ||
+	    (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	    type == 2))
+		return 0;
+	/* a small program fails fast at each position */
+	return pcre2_pattern_info(re, PCRE2_INFO_SIZE, &size) == 0 &&
+	    size >= RX_GATE_SIZE;
+}
+
+struct rx_gate *
+rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
+    int always)
+{
+	const char *bad[] = { "(*", "\\G", "(?<=", "(?<!", "(?(", NULL };
+	uint32_t *cur, *next, *tmp, minlen = 0, behind = 0;
+	size_t ncur = 1, nnext, tests = 0;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	pcre2_code *d;
+	struct rx_gate *g = NULL;
+	unsigned char map[256], first[256];
+	double share = 1;
+	unsigned k = 0;
+	int full = 0, fold;
+
+	if (re == NULL || (flags & PCRE2_EXTENDED))
+		return NULL;
+	for (int i = 0; bad[i] != NULL; i++)
+		if (strstr(pat, bad[i]) != NULL)
+			return NULL;
+	if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &minlen) != 0 ||
+	    minlen == 0 ||
+	    pcre2_pattern_info(re, PCRE2_INFO_MAXLOOKBEHIND, &behind) != 0 ||
+	    behind > 1 || (!always && !gate_worth(re)))
+		return NULL;
+	fold = (flags & PCRE2_CASELESS) && strstr(pat, "(?-") == NULL &&
+	    strstr(pat, "(?^") == NULL;
+	for (unsigned c = 0; c < 256; c++)
+		map[c] = (unsigned char)(fold && c - 'A' < 26u ? c + 32 : c);
+	d = gate_compile(pat, flags);
+	if (d == NULL)
+		return NULL;
+	(void)pcre2_jit_compile(d, PCRE2_JIT_PARTIAL_HARD);
+	md = pcre2_match_data_create(4, NULL);
+	mc = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(mc, 10000);
+	first_bytes(re, map, first);
+	cur = xcalloc(RX_GATE_MAXSET, sizeof(*cur));
+	next = xcalloc(RX_GATE_MAXSET, sizeof(*next));
+	/* here keys hold the first byte in the low bits */
+	cur[0] = 0;
+	for (unsigned len = 1; len <= RX_GATE_KMAX && !full; len++) {
+		nnext = 0;
+		for (size_t i = 0; i < ncur && !full; i++) {
+			unsigned char s[RX_GATE_KMAX];
+
+			for (unsigned j = 0; j + 1 < len; j++)
+				s[j] = (unsigned char)(cur[i] >> (8 * j));
+			for (unsigned c = 0; c < 256; c++) {
+				if (map[c] != c || (len == 1 && !first[c]))
+					continue;
+				if (++tests > RX_GATE_BUDGET) {
+					full = 1;
+					break;
+				}
+				s[len - 1] = (unsigned char)c;
+				if (!gate_may(d, md, mc, s, len, behind > 0))
+					continue;
+				if (nnext == RX_GATE_MAXSET) {
+					full = 1;
+					break;
+				}
+				next[nnext++] = cur[i] | (uint32_t)c << (8 *
+				    (len - 1));
+			}
+		}
+		if (full)
+			break;
+		tmp = cur;
+		cur = next;
+		next = tmp;
+		ncur = nnext;
+		k = len;
+		/*
+		 * narrow enough, hopeless (most positions pass with two
+		 * bytes), or the next length would not fit in the budget
+		 */
+		share = gate_share(cur, ncur, k, fold);
+		if (share < RX_GATE_ENOUGH || (k >= 2 && share > 0.5) ||
+		    tests + ncur * 230 > RX_GATE_BUDGET)
+			break;
+	}
+	if (k > 0 && (always || share < RX_GATE_SHARE)) {
+		g = xcalloc(1, sizeof(*g));
+		g->k = k;
+		memcpy(g->map, map, sizeof(g->map));
+		for (size_t i = 0; i < ncur; i++) {
+			/* a scan builds keys with the first byte high */
+			uint32_t key = 0, h;
+
+			for (unsigned j = 0; j < k; j++)
+				key = key << 8 | ((cur[i] >> (8 * j)) & 0xff);
+			h = gate_hash(key);
+			g->bits[h >> 6] |= (uint64_t)1 << (h & 63);
+		}
+		g->anch = gate_compile(pat, flags);
+		if (g->anch == NULL || pcre2_jit_compile(g->anch,
+		    PCRE2_JIT_COMPLETE) != 0) {
+			rx_gate_free(g);
+			g = NULL;
+		}
+	}
+	free(cur);
+	free(next);
+	pcre2_match_context_free(mc);
+	pcre2_match_data_free(md);
+	pcre2_code_free(d);
+	return g;
+}
+
+void
+rx_gate_free(struct rx_gate *g)
+{
+	if (g == NULL)
+		return;
+	pcre2_code_free(g->anch);
+	free(g);
+}
+
+int
+rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
+    size_t start, pcre2_match_data *md, pcre2_match_context *mc)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	const unsigned char *map = g->map;
+	unsigned k = g->k;
+	uint32_t key = 0, mask = k >= 4 ? 0xffffffffu :
+	    ((uint32_t)1 << (8 * k)) - 1, h;
+	size_t p = start, end = len >= k ? len - k + 1 : 0;
+	int rc;
+
+	if (p < end) {
+		for (size_t i = p; i + 1 < p + k; i++)
+			key = key << 8 | map[t[i]];
+		for (; p < end; p++) {
+			key = ((key << 8) | map[t[p + k - 1]]) & mask;
+			h = gate_hash(key);
+			if (((g->bits[h >> 6] >> (h & 63)) & 1) == 0)
+				continue;
+			rc = pcre2_jit_match(g->anch, t, len, p, 0, md, mc);
+			if (rc != PCRE2_ERROR_NOMATCH)
+				return rc;
+		}
+	}
+	/* the last k - 1 positions, too short for a key */
+	for (; p < len; p++) {
+		rc = pcre2_jit_match(g->anch, t, len, p, 0, md, mc);
+		if (rc != PCRE2_ERROR_NOMATCH)
+			return rc;
+	}
+	return PCRE2_ERROR_NOMATCH;
+}

@@ -109,4 +109,41 @@ char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
 /* the "bytes present" set of a text */
 void rx_bytes_present(const char *p, size_t len, uint64_t have[4]);
 
+/*
+ * A start gate: the k-byte strings (1 <= k <= 4; ASCII case folded for
+ * a caseless pattern) a match of the pattern can begin with, as a
+ * hashed bit set, and the pattern compiled anchored. rx_gate_match()
+ * finds what an unanchored search finds, trying the anchored pattern
+ * only at the positions the gate lets through. It pays for patterns
+ * PCRE2 would try at nearly every byte (no literal, a start bitmap of
+ * most letters), each try long.
+ */
+#define RX_GATE_BITS	16
+
+struct rx_gate {
+	unsigned	 k;
+	pcre2_code	*anch;
+	unsigned char	 map[256];	/* byte -> key byte (case folding) */
+	uint64_t	 bits[(1u << RX_GATE_BITS) / 64];
+};
+
+/*
+ * The gate of pat (compiled as re with flags), or NULL when it cannot
+ * be derived (lookbehind, backtracking verbs, \G, conditionals, a
+ * pattern that can match the empty string) or, unless always, when it
+ * is not worth it: PCRE2 skips most positions itself, each try is
+ * short, or the gate would let too many positions through. Costs up
+ * to some 60,000 partial matches of the pattern (JIT mode only).
+ */
+struct rx_gate *rx_gate_new(const char *pat, unsigned flags,
+    const pcre2_code *re, int always);
+void rx_gate_free(struct rx_gate *g);
+/*
+ * As pcre2_jit_match(re, text, len, start, 0, md, mc): the leftmost
+ * match at or after start (rc > 0, offsets in md), PCRE2_ERROR_NOMATCH,
+ * or another error (a match limit, per position tried).
+ */
+int rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
+    size_t start, pcre2_match_data *md, pcre2_match_context *mc);
+
 #endif

@@ -852,10 +852,115 @@ test_conditions(void)
 	}
 }
 
+/*
+ * A start gate must find what the unanchored search finds: the same
+ * leftmost match, on random texts over the bytes the patterns test.
+ */
+static void
+test_gate(void)
+{
+	static const struct {
+		const char	*pat;
+		unsigned	 flags;
+	} pats[] = {
+		{ "\\bfoo(?:bar|baz)+", 0 },
+		{ "\\Boo", 0 },
+		{ "^\\s?fo", PCRE2_MULTILINE },
+		{ "^fo", 0 },
+		{ "(?:^|\\W)(?=n)(?!norton)n[o0]rt[o0]n(?:$|\\W)", PCRE2_CASELESS },
+		{ "[^a]x", 0 },
+		{ "[^a]x", PCRE2_CASELESS },
+		{ "(?!a).x", 0 },
+		{ "FoO", 0 },
+		{ "(?i)FoO", 0 },
+		{ "(?i:b)A", 0 },
+		{ "o\\b", 0 },
+		{ "(?:r|t)\\s?(?:no|on){1,3}x?$", PCRE2_CASELESS },
+		{ "(?:a?\\s?r\\s)?(?:no|to)[\\s,:]{1,5}", PCRE2_CASELESS },
+		{ "(a)x\\1", PCRE2_CASELESS },
+		{ "\\xe9[a-f]", 0 },
+	};
+	static const char alpha[] = "abfnortxABFNORTX0 _,:\n\xe9";
+	char err[256], text[24];
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	unsigned seed = 12345;
+	int gated = 0, same = 1, matches = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		pcre2_code *re = rx_compile(pats[i].pat, pats[i].flags, err,
+		    sizeof(err));
+		struct rx_gate *g = rx_gate_new(pats[i].pat, pats[i].flags, re,
+		    1);
+
+		if (g == NULL) {
+			pcre2_code_free(re);
+			continue;
+		}
+		gated++;
+		for (int n = 0; n < 20000; n++) {
+			size_t len, start;
+			PCRE2_SIZE a0 = 0, a1 = 0, *ov;
+			int ra, rb;
+
+			seed = seed * 1103515245 + 12345;
+			len = (seed >> 16) % sizeof(text);
+			for (size_t j = 0; j < len; j++) {
+				seed = seed * 1103515245 + 12345;
+				text[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+			}
+			start = len > 0 && n % 4 == 0 ? (seed >> 8) % len : 0;
+			ra = pcre2_match(re, (PCRE2_SPTR)text, len, start, 0, md,
+			    NULL);
+			if (ra > 0) {
+				ov = pcre2_get_ovector_pointer(md);
+				a0 = ov[0];
+				a1 = ov[1];
+				matches++;
+			}
+			rb = rx_gate_match(g, text, len, start, md, NULL);
+			ov = pcre2_get_ovector_pointer(md);
+			if ((ra > 0) != (rb > 0) || (ra > 0 && (ov[0] != a0 ||
+			    ov[1] != a1))) {
+				fprintf(stderr, "gate differs: /%s/ on \"%.*s\"\n",
+				    pats[i].pat, (int)len, text);
+				same = 0;
+				break;
+			}
+		}
+		rx_gate_free(g);
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
+	test_cond("gate: derived for most patterns", gated >= 12);
+	test_cond("gate: the same leftmost match as the search",
+	    same && matches > 1000);
+	{
+		pcre2_code *re = rx_compile("(*COMMIT)abc", 0, err,
+		    sizeof(err));
+
+		test_cond("gate: none with a verb", rx_gate_new("(*COMMIT)abc",
+		    0, re, 1) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("(?<=x)abc", 0, err, sizeof(err));
+		test_cond("gate: none with a lookbehind", rx_gate_new(
+		    "(?<=x)abc", 0, re, 1) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("a*", 0, err, sizeof(err));
+		test_cond("gate: none for an empty match", rx_gate_new("a*",
+		    0, re, 1) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("abc", 0, err, sizeof(err));
+		test_cond("gate: none when PCRE2 searches fast", rx_gate_new(
+		    "abc", 0, re, 0) == NULL);
+		pcre2_code_free(re);
+	}
+}
+
 int
 main(void)
 {
 	msg_global_init();
+	test_gate();
 	test_conditions();
 	test_meta();
 	test_meta_lazy();
