@@ -1370,8 +1370,7 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
  * Only extensions of strings that may start a match are tried, and the
  * first byte only among those of PCRE2's start bitmap. What comes
  * before the start is supplied for the assertions that look back one
- * byte (\b, \B, ^ with /m): s is also tried after "a" and after "\n",
- * which covers a word byte, a non-word byte and a line start; longer
+ * byte (\b, \B): s is also tried after "a" (see gate_may()); longer
  * lookbehinds make the derivation give up. A caseless pattern (the i
  * flag, and no "(?-" or "(?^" that could turn it off) matches the
  * same whatever the ASCII case of the text: its keys are case folded,
@@ -1415,27 +1414,44 @@ gate_compile(const char *pat, unsigned flags)
 	return re;
 }
 
-/* may a match of d (anchored) start with s[0..n)? */
+/* d's hard partial match of s[off..n), JIT or not */
 static int
-gate_may(const pcre2_code *d, pcre2_match_data *md,
-    pcre2_match_context *mc, const unsigned char *s, size_t n, int behind)
+gate_try(const pcre2_code *d, int jit, pcre2_match_data *md,
+    pcre2_match_context *mc, const unsigned char *s, size_t n, size_t off)
 {
-	static const unsigned char before[] = { 'a', '\n' };
+	return jit ? pcre2_jit_match(d, s, n, off, PCRE2_PARTIAL_HARD, md, mc) :
+	    pcre2_match(d, s, n, off, PCRE2_PARTIAL_HARD, md, mc);
+}
+
+/*
+ * May a match of d (anchored) start with s[0..n)? At the start of the
+ * subject the byte before counts as a non-word byte, and ^ and \A
+ * hold. behind: also after a word byte ("a"); nl: also after a space
+ * and after "\n", which differ from the start only for an assertion
+ * that ^ or \A do not hold.
+ */
+static int
+gate_may(const pcre2_code *d, int jit, pcre2_match_data *md,
+    pcre2_match_context *mc, const unsigned char *s, size_t n, int behind,
+    int nl)
+{
 	unsigned char b[1 + RX_GATE_KMAX];
 
-	if (pcre2_match(d, s, n, 0, PCRE2_PARTIAL_HARD, md, mc) !=
-	    PCRE2_ERROR_NOMATCH)
+	if (gate_try(d, jit, md, mc, s, n, 0) != PCRE2_ERROR_NOMATCH)
 		return 1;
 	if (!behind)
 		return 0;
 	memcpy(b + 1, s, n);
-	for (size_t i = 0; i < sizeof(before); i++) {
-		b[0] = before[i];
-		if (pcre2_match(d, b, n + 1, 1, PCRE2_PARTIAL_HARD, md, mc) !=
-		    PCRE2_ERROR_NOMATCH)
-			return 1;
-	}
-	return 0;
+	b[0] = 'a';
+	if (gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH)
+		return 1;
+	if (!nl)
+		return 0;
+	b[0] = ' ';
+	if (gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH)
+		return 1;
+	b[0] = '\n';
+	return gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH;
 }
 
 /* expected share of text positions a set of k-byte keys lets through */
@@ -1517,7 +1533,7 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 	unsigned char map[256], first[256];
 	double share = 1;
 	unsigned k = 0;
-	int full = 0, fold;
+	int full = 0, fold, jit, nl;
 
 	if (re == NULL || (flags & PCRE2_EXTENDED))
 		return NULL;
@@ -1536,7 +1552,10 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 	d = gate_compile(pat, flags);
 	if (d == NULL)
 		return NULL;
-	(void)pcre2_jit_compile(d, PCRE2_JIT_PARTIAL_HARD);
+	jit = pcre2_jit_compile(d, PCRE2_JIT_PARTIAL_HARD) == 0;
+	/* (?! with a ^ or \A somewhere: try after a line break too */
+	nl = strstr(pat, "(?!") != NULL && (strchr(pat, '^') != NULL ||
+	    strstr(pat, "\\A") != NULL);
 	md = pcre2_match_data_create(4, NULL);
 	mc = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(mc, 10000);
@@ -1560,7 +1579,8 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 					break;
 				}
 				s[len - 1] = (unsigned char)c;
-				if (!gate_may(d, md, mc, s, len, behind > 0))
+				if (!gate_may(d, jit, md, mc, s, len, behind > 0,
+				    nl))
 					continue;
 				if (nnext == RX_GATE_MAXSET) {
 					full = 1;

@@ -879,6 +879,9 @@ test_gate(void)
 		{ "(?:a?\\s?r\\s)?(?:no|to)[\\s,:]{1,5}", PCRE2_CASELESS },
 		{ "(a)x\\1", PCRE2_CASELESS },
 		{ "\\xe9[a-f]", 0 },
+		{ "(?!^)\\bfo", PCRE2_MULTILINE },
+		{ "(?!\\A)\\bfo", 0 },
+		{ "(?!^)\\Bo", 0 },
 	};
 	static const char alpha[] = "abfnortxABFNORTX0 _,:\n\xe9";
 	char err[256], text[24];
