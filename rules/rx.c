@@ -609,28 +609,39 @@ cset_add(struct cset *s, int c)
 	s->b[(c >> 6) & 3] |= (uint64_t)1 << (c & 63);
 }
 
+/*
+ * Bits set in a word, without the POPCNT instruction (not in the
+ * baseline x86-64 we build for: __builtin_popcountll() then calls
+ * libgcc's table-less loop).
+ */
+static int
+popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+
 static int
 cset_count(const struct cset *s)
 {
-	return __builtin_popcountll(s->b[0]) + __builtin_popcountll(s->b[1]) +
-	    __builtin_popcountll(s->b[2]) + __builtin_popcountll(s->b[3]);
+	return popcount64(s->b[0]) + popcount64(s->b[1]) +
+	    popcount64(s->b[2]) + popcount64(s->b[3]);
 }
 
-static int
-cset_has(const struct cset *s, int c)
-{
-	return (int)((s->b[(c >> 6) & 3] >> (c & 63)) & 1);
-}
-
-/* add the other ASCII case of every letter (a superset either way) */
+/*
+ * Add the other ASCII case of every letter (a superset either way): in
+ * word 1 (bytes 64..127) 'A'..'Z' are bits 1..26 and 'a'..'z' bits
+ * 33..58.
+ */
 static void
 cset_fold(struct cset *s)
 {
-	for (int c = 'a'; c <= 'z'; c++)
-		if (cset_has(s, c) || cset_has(s, c - 'a' + 'A')) {
-			cset_add(s, c);
-			cset_add(s, c - 'a' + 'A');
-		}
+	const uint64_t letters = 0x07fffffeULL;
+	uint64_t both = (s->b[1] | (s->b[1] >> 32)) & letters;
+
+	s->b[1] |= both | (both << 32);
 }
 
 static void
@@ -1291,6 +1302,35 @@ start_density(const pcre2_code *re)
 	return w < 10000 ? w : 10000;
 }
 
+/*
+ * start_density() of the suffix at p, from its first atom alone when
+ * that atom never matches empty (the start bytes are then the atom's):
+ * compiling each of ten suffixes of a long pattern was most of the
+ * probes' cost at start-up. -1 when the whole suffix must be compiled.
+ */
+static double
+atom_density(const char *p, const char *end, unsigned flags)
+{
+	const char *a = skip_atom(p, end);
+	uint32_t minlen = 0;
+	pcre2_code *c;
+	double w = -1;
+	char err[128], *atom;
+
+	if (a == NULL)
+		return -1;
+	atom = xstrndup(p, (size_t)(a - p));
+	c = rx_compile_jit(atom, flags, 0, err, sizeof(err));
+	free(atom);
+	if (c == NULL)
+		return -1;
+	if (pcre2_pattern_info(c, PCRE2_INFO_MINLENGTH, &minlen) == 0 &&
+	    minlen > 0)
+		w = start_density(c);
+	pcre2_code_free(c);
+	return w;
+}
+
 char *
 rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 {
@@ -1318,6 +1358,14 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 	bestw = start_density(re);
 	if (bestw < 300)
 		return NULL;	/* PCRE2 already searches fast enough */
+	/* a top-level sequence (no '|' at the top): its atoms, one by one */
+	for (const char *q = pat; q < end; ) {
+		const char *n = skip_atom(q, end);
+
+		if (n == NULL)
+			return NULL;	/* includes a top-level '|' */
+		q = n;
+	}
 	for (int k = 0; k < RX_PROBE_ATOMS; k++) {
 		const char *n = skip_atom(p, end);
 		pcre2_code *c;
@@ -1335,28 +1383,22 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 				break;
 		}
 		p = n;
-		c = rx_compile_jit(p, flags, 0, err, sizeof(err));
-		if (c == NULL)
-			break;
-		w = start_density(c);
-		pcre2_code_free(c);
+		w = atom_density(p, end, flags);
+		if (w < 0) {
+			c = rx_compile_jit(p, flags, 0, err, sizeof(err));
+			if (c == NULL)
+				break;
+			w = start_density(c);
+			pcre2_code_free(c);
+		}
+
 		/* half the start positions at most, not most bytes */
 		if (w <= 1200 && w * 2 <= bestw) {
 			bestw = w;
 			best = p;
 		}
 	}
-	/* the suffix must itself be a top-level sequence (no '|' left) */
-	if (best == NULL)
-		return NULL;
-	for (const char *q = pat; q < end; ) {
-		const char *n = skip_atom(q, end);
-
-		if (n == NULL)
-			return NULL;	/* includes a top-level '|' */
-		q = n;
-	}
-	return xstrdup(best);
+	return best != NULL ? xstrdup(best) : NULL;
 }
 
 /* ---- start gates --------------------------------------------------------- */
