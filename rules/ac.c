@@ -18,6 +18,7 @@
 
 #include "engine/xalloc.h"
 #include "rules/ac.h"
+#include "rules/rx.h"
 
 #define AC_EMIT	0x80000000u
 
@@ -272,6 +273,23 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 			st = a->next[(size_t)st * ncls + cls[p[i]]];
 			nfound = emit_state(a, st, seen, found, nfound);
 		}
+		return nfound;
+	}
+	if (len >= RX_BYTES_PACK_MIN) {
+		/* the bytes present as flags, packed at the end */
+		unsigned char flags[256];
+
+		memset(flags, 0, sizeof(flags));
+		for (size_t i = 0; i < len; i++) {
+			uint32_t t = trans[s + cls[p[i]]];
+
+			flags[p[i]] = 1;
+			s = t & ~AC_EMIT;
+			if (t & AC_EMIT)
+				nfound = emit_state(a, (int)(s / ncls), seen,
+				    found, nfound);
+		}
+		rx_bytes_pack(flags, have);
 		return nfound;
 	}
 	for (size_t i = 0; i < len; i++) {

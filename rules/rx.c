@@ -1131,6 +1131,15 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
 {
 	const unsigned char *u = (const unsigned char *)p;
 
+	unsigned char flags[256];
+
+	if (len >= RX_BYTES_PACK_MIN) {
+		memset(flags, 0, sizeof(flags));
+		for (size_t i = 0; i < len; i++)
+			flags[u[i]] = 1;
+		rx_bytes_pack(flags, have);
+		return;
+	}
 	have[0] = have[1] = have[2] = have[3] = 0;
 	for (size_t i = 0; i < len; i++)
 		have[u[i] >> 6] |= (uint64_t)1 << (u[i] & 63);

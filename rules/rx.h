@@ -110,6 +110,34 @@ char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
 void rx_bytes_present(const char *p, size_t len, uint64_t have[4]);
 
 /*
+ * The "bytes present" set from 256 flags (0 or 1, by byte value), eight
+ * at a time gathered into one byte by a multiplication. For a text of
+ * RX_BYTES_PACK_MIN bytes or more, one plain store per byte into the
+ * flags and this cost less than setting a bit of have[] per byte.
+ */
+#define RX_BYTES_PACK_MIN	128
+
+static inline void
+rx_bytes_pack(const unsigned char flags[256], uint64_t have[4])
+{
+	for (int w = 0; w < 4; w++) {
+		uint64_t r = 0;
+
+		for (int j = 0; j < 8; j++) {
+			const unsigned char *f = flags + w * 64 + j * 8;
+			uint64_t x = (uint64_t)f[0] | (uint64_t)f[1] << 8 |
+			    (uint64_t)f[2] << 16 | (uint64_t)f[3] << 24 |
+			    (uint64_t)f[4] << 32 | (uint64_t)f[5] << 40 |
+			    (uint64_t)f[6] << 48 | (uint64_t)f[7] << 56;
+
+			/* byte k's flag (bit 8k) lands on bit 56 + k */
+			r |= ((x * 0x0102040810204080ULL) >> 56) << (8 * j);
+		}
+		have[w] = r;
+	}
+}
+
+/*
  * A start gate: the k-byte strings (1 <= k <= 4; ASCII case folded for
  * a caseless pattern) a match of the pattern can begin with, as a
  * hashed bit set, and the pattern compiled anchored. rx_gate_match()

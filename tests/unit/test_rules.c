@@ -377,6 +377,24 @@ test_ac(void)
 	test_cond("ac finds he as suffix", seen[he]);
 	test_cond("ac finds hers", seen[hers]);
 	test_cond("ac no his", !seen[his]);
+	{
+		/* a long text: the literals and the bytes present */
+		char t[300];
+		int found[8];
+		uint64_t have[4], want[4];
+		size_t nf;
+
+		for (size_t i = 0; i < sizeof(t); i++)
+			t[i] = (char)(i * 7 % 251 + 1);
+		memcpy(t + 200, "his", 3);
+		memset(seen, 0, sizeof(seen));
+		nf = ac_scan_found(a, t, sizeof(t), seen, found, have);
+		rx_bytes_present(t, sizeof(t), want);
+		test_cond("ac long text: literal found", nf >= 1 && seen[his]);
+		test_cond("ac long text: bytes present", memcmp(have, want,
+		    sizeof(want)) == 0 && (have[0] & 1) == 0 &&
+		    (have[1] >> ('h' & 63) & 1));
+	}
 	ac_free(a);
 }
 
@@ -818,6 +836,22 @@ test_conditions(void)
 		rx_bytes_present("AMB!EN", 6, have);
 		test_cond("classes: case folded, class member", rx_classes_met(
 		    &c, have));
+	}
+	{
+		/* long texts take the packed path: the same set */
+		char t[600];
+		uint64_t have[4], want[4] = { 0, 0, 0, 0 };
+		unsigned seed = 7;
+
+		for (size_t i = 0; i < sizeof(t); i++) {
+			seed = seed * 1103515245 + 12345;
+			t[i] = (char)((seed >> 16) % 200 + (i % 3 == 0 ? 56 : 0));
+			want[(unsigned char)t[i] >> 6] |= (uint64_t)1 <<
+			    ((unsigned char)t[i] & 63);
+		}
+		rx_bytes_present(t, sizeof(t), have);
+		test_cond("bytes present: long text", memcmp(have, want,
+		    sizeof(want)) == 0);
 	}
 	test_cond("classes: none for optional", rx_classes("(?:abc)?\\d*", 0,
 	    &c) == 0);
