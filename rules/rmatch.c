@@ -468,9 +468,24 @@ name_hash(const char *s)
 	return h;
 }
 
+/* the hashes of every header's name, the parts' too (once per scan) */
+static const uint32_t *
+hdr_hashes(struct rscan *rs)
+{
+	const struct msg *m = rs->msg;
+
+	if (rs->hhash == NULL) {
+		rs->hhash = pool_allocarray(rs->pool, m->nhdrs + 1,
+		    sizeof(*rs->hhash));
+		for (size_t i = 0; i < m->nhdrs; i++)
+			rs->hhash[i] = name_hash(m->hdrs[i].name);
+	}
+	return rs->hhash;
+}
+
 /*
  * Hundreds of distinct header names are asked for and most are absent:
- * compare hashes of the names first (computed once per scan).
+ * compare hashes of the names first.
  */
 static void
 add_values(struct rscan *rs, const char *name, unsigned hmods,
@@ -480,12 +495,7 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 	size_t n = 0, first = (size_t)-1, last = 0;
 	uint32_t want = name_hash(name);
 
-	if (rs->hhash == NULL) {
-		rs->hhash = pool_allocarray(rs->pool, m->nmsg_hdrs + 1,
-		    sizeof(*rs->hhash));
-		for (size_t i = 0; i < m->nmsg_hdrs; i++)
-			rs->hhash[i] = name_hash(m->hdrs[i].name);
-	}
+	(void)hdr_hashes(rs);
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
 		if (rs->hhash[i] == want &&
 		    strcasecmp(m->hdrs[i].name, name) == 0) {
@@ -791,11 +801,13 @@ static void
 run_header_rule(struct rscan *rs, const struct rule *r)
 {
 	char *v;
-	size_t len;
+	size_t len = 0;
 	int n;
 
 	if (r->type == RT_MIMEHEADER) {
 		/* every part's headers, including the message's */
+		const uint32_t *hh = hdr_hashes(rs);
+		uint32_t want = name_hash(r->hdr);
 		int hits = 0;
 
 		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
@@ -803,7 +815,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			const char *val;
 			struct buf b = BUF_INIT;
 
-			if (strcasecmp(h->name, r->hdr) != 0)
+			if (hh[i] != want || strcasecmp(h->name, r->hdr) != 0)
 				continue;
 			if (r->exists) {
 				hits = 1;
@@ -829,24 +841,31 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		if (rs->hslot_v == NULL) {
 			rs->hslot_v = pool_allocarray(rs->pool,
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_v));
+			rs->hslot_len = pool_allocarray(rs->pool,
+			    rs->rs->nhslots + 1, sizeof(*rs->hslot_len));
 			rs->hslot_done = pool_alloc(rs->pool,
 			    rs->rs->nhslots + 1);
 		}
 		if (!rs->hslot_done[r->hslot]) {
-			rs->hslot_v[r->hslot] = header_value(rs, r->hdr,
-			    r->hmods, r->hkind);
+			v = header_value(rs, r->hdr, r->hmods, r->hkind);
+			rs->hslot_v[r->hslot] = v;
+			rs->hslot_len[r->hslot] = v != NULL ? strlen(v) : 0;
 			rs->hslot_done[r->hslot] = 1;
 		}
 		v = rs->hslot_v[r->hslot];
+		len = rs->hslot_len[r->hslot];
 	} else
 		v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
 	if (r->exists) {
 		rmatch_hit(rs, r, v != NULL);
 		return;
 	}
-	if (v == NULL)
+	/* a slot's value has its length; others are measured */
+	if (v == NULL) {
 		v = r->unset ? r->unset : "";
-	len = strlen(v);
+		len = strlen(v);
+	} else if (r->hslot < 0)
+		len = strlen(v);
 	if (len < r->minlen || (r->cls != NULL && !classes_met(rs, r, v, len))) {
 		rs->re_skipped++;	/* bytes every match needs are absent */
 		n = 0;
