@@ -396,6 +396,57 @@ test_ac(void)
 		    (have[1] >> ('h' & 63) & 1));
 	}
 	ac_free(a);
+	{
+		/*
+		 * long texts are walked in two halves at once: the literals
+		 * found must be exactly those present, at the split too
+		 */
+		static const char *const lits[] = { "ab", "abcab", "bca",
+		    "cabcabcabc", "aaab", "ccc", "bacb" };
+		const size_t nl = sizeof(lits) / sizeof(lits[0]);
+		char t[1300];
+		unsigned char sn[8];
+		uint64_t have[4];
+		unsigned seed = 99;
+		int ok = 1;
+
+		a = ac_new();
+		for (size_t i = 0; i < nl; i++)
+			ac_add(a, lits[i], strlen(lits[i]));
+		ac_build(a);
+		for (int n = 0; n < 3000 && ok; n++) {
+			size_t len;
+
+			seed = seed * 1103515245 + 12345;
+			len = 400 + (seed >> 16) % 900;
+			for (size_t i = 0; i < len; i++) {
+				seed = seed * 1103515245 + 12345;
+				/* mostly 'x': literals are rare */
+				t[i] = "xxxxxxxxxxxxxabcABC"[(seed >> 16) % 19];
+			}
+			{
+				/* one literal around the middle */
+				const char *l = lits[(size_t)n % nl];
+				size_t at = len / 2 - 12 + (size_t)(n / 7) % 14;
+
+				memcpy(t + at, l, strlen(l));
+			}
+			memset(sn, 0, sizeof(sn));
+			(void)ac_scan_found(a, t, len, sn, NULL, have);
+			for (size_t i = 0; i < nl; i++) {
+				size_t ll = strlen(lits[i]);
+				int there = 0;
+
+				for (size_t j = 0; j + ll <= len && !there; j++)
+					there = strncasecmp(t + j, lits[i],
+					    ll) == 0;
+				if (there != sn[i])
+					ok = 0;
+			}
+		}
+		test_cond("ac long texts: exactly the literals present", ok);
+		ac_free(a);
+	}
 }
 
 static char tmpdir[64];
