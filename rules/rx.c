@@ -1433,8 +1433,14 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
  * (and at the last k - 1 positions, too short for a key) finds the same
  * leftmost match. Refused: verbs such as (*COMMIT) and (*SKIP), which
  * act across start positions, \G, conditionals, a pattern that can
- * match the empty string. A match limit now applies per tried position
- * instead of to the whole search; a limit still counts as no match.
+ * match the empty string. The match limit applies per start position
+ * either way (PCRE2's JIT code reloads it at each one), so a gated
+ * search is bounded as the plain one is; a limit still counts as no
+ * match.
+ *
+ * SECURITY: the texts are untrusted; the derivation reads only the
+ * pattern (trusted rule files) and is bounded by RX_GATE_BUDGET; a scan
+ * is one pass over the text plus anchored matches under the limits.
  */
 #define RX_GATE_KMAX	4
 #define RX_GATE_MAXSET	8000	/* strings kept per length at most */

@@ -169,7 +169,7 @@ void rx_gate_free(struct rx_gate *g);
 /*
  * As pcre2_jit_match(re, text, len, start, 0, md, mc): the leftmost
  * match at or after start (rc > 0, offsets in md), PCRE2_ERROR_NOMATCH,
- * or another error (a match limit, per position tried).
+ * or another error (a match limit).
  */
 int rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
     size_t start, pcre2_match_data *md, pcre2_match_context *mc);
