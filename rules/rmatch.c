@@ -96,10 +96,8 @@ match_count(struct rscan *rs, const struct rule *r, const char *text,
 
 	if (r->re == NULL || text == NULL)
 		return 0;
-	if (rs->prof != NULL) {
+	if (rs->prof != NULL)
 		t0 = clock_ns();
-		{ extern unsigned long long *rxprof_n; if (rxprof_n) rxprof_n[r->idx]++; }
-	}
 	for (;;) {
 		rc = g != NULL ? rx_gate_match(g, text, len, start, rs->md,
 		    rs->mc) : r->jit ? pcre2_jit_match(r->re,
@@ -885,7 +883,6 @@ static int
 probe_ok(struct rscan *rs, const struct rule *r, const struct rtext *t)
 {
 	uint64_t t0 = rs->prof != NULL ? clock_ns() : 0;
-	{ extern unsigned long long *rxprof_p; if (rxprof_p && rs->prof) rxprof_p[r->idx]++; }
 	/* probes exist only JIT-compiled (rx_probe) */
 	int rc = pcre2_jit_match(r->probe, (PCRE2_SPTR)t->p, t->len, 0, 0,
 	    rs->md, rs->mc);

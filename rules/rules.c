@@ -48,22 +48,6 @@ ctx_free(void *p)
 	free(c);
 }
 
-unsigned long long *rxprof_ns, *rxprof_n, *rxprof_p;
-static const struct ruleset *rxprof_rs;
-static char **rxprof_names; static size_t rxprof_nr;
-static size_t rxprof_msgs;
-static void
-rxprof_dump(void)
-{
-	size_t n = rxprof_nr;
-	FILE *f = fopen(getenv("HAMLET_RXPROF"), "w");
-	for (size_t i = 0; i < n; i++)
-		if (rxprof_ns[i] || rxprof_n[i] || rxprof_p[i])
-			fprintf(f, "%llu\t%llu\t%llu\t%s\t%s\n", rxprof_ns[i] / rxprof_msgs, rxprof_n[i], rxprof_p[i],
-			    rxprof_names[i], "");
-	fclose(f);
-}
-
 static void
 check_content(struct scan *s, void *arg)
 {
@@ -73,24 +57,6 @@ check_content(struct scan *s, void *arg)
 	if (s->msg == NULL)
 		return;
 	r = rmatch_new(s->pool, c->rs, s->msg, s, s->res.scoreset);
-	if (getenv("HAMLET_RXPROF")) {
-		if (rxprof_ns == NULL) {
-			rxprof_rs = c->rs;
-			rxprof_ns = calloc(c->rs->nrules + 1, 8);
-			rxprof_n = calloc(c->rs->nrules + 1, 8);
-			rxprof_p = calloc(c->rs->nrules + 1, 8);
-			atexit(rxprof_dump);
-			rxprof_nr = c->rs->nrules;
-			rxprof_names = calloc(rxprof_nr, sizeof(char *));
-			for (size_t i = 0; i < rxprof_nr; i++) {
-				char b[300];
-				snprintf(b, sizeof(b), "%s\t%s", c->rs->rules[i]->name, rules_type(c->rs, i));
-				rxprof_names[i] = strdup(b);
-			}
-		}
-		rxprof_msgs++;
-		r->prof = rxprof_ns;
-	}
 	rmatch_content(r);
 	/* the meta stage runs lazy rules over the same texts */
 	s->slots[SCAN_SLOT_RULES] = r;
