@@ -18,8 +18,10 @@
 
 #include "engine/xalloc.h"
 #include "rules/ac.h"
+#include "rules/rx.h"
 
 #define AC_EMIT	0x80000000u
+#define AC_SPLIT_MIN	512	/* a text walked in two halves at once */
 
 struct ac {
 	unsigned char	 cls[256];	/* byte -> class (0 = in no literal) */
@@ -38,6 +40,7 @@ struct ac {
 	size_t		 nlits;
 	char		**lits;		/* the literals, to build later */
 	size_t		*litlen;
+	size_t		 maxlen;	/* the longest literal */
 	int		 built;
 };
 
@@ -83,6 +86,8 @@ ac_add(struct ac *a, const char *s, size_t len)
 	a->litlen = xreallocarray(a->litlen, a->nlits + 1, sizeof(size_t));
 	a->lits[a->nlits] = l;
 	a->litlen[a->nlits] = len;
+	if (len > a->maxlen)
+		a->maxlen = len;
 	return (int)a->nlits++;
 }
 
@@ -272,6 +277,66 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 			st = a->next[(size_t)st * ncls + cls[p[i]]];
 			nfound = emit_state(a, st, seen, found, nfound);
 		}
+		return nfound;
+	}
+	if (len >= AC_SPLIT_MIN && len / 2 > a->maxlen) {
+		/*
+		 * Two walks at once, over the first half and over the rest
+		 * from maxlen - 1 bytes before it: a walk is a chain of
+		 * dependent table loads, two independent chains overlap
+		 * their latencies. The state after maxlen - 1 bytes does
+		 * not depend on where a walk began, and every literal ending
+		 * in the second half begins at or after the second start:
+		 * the two find exactly the literals of the text (seen[]
+		 * keeps each once).
+		 */
+		unsigned char flags[256];
+		size_t mid = len / 2, b = mid - (a->maxlen - 1);
+		uint32_t s2 = 0;
+
+		memset(flags, 0, sizeof(flags));
+		for (size_t i = 0; i < mid; i++) {
+			uint32_t t = trans[s + cls[p[i]]];
+			uint32_t t2 = trans[s2 + cls[p[b + i]]];
+
+			flags[p[i]] = 1;
+			s = t & ~AC_EMIT;
+			s2 = t2 & ~AC_EMIT;
+			if (t & AC_EMIT)
+				nfound = emit_state(a, (int)(s / ncls), seen,
+				    found, nfound);
+			if (t2 & AC_EMIT)
+				nfound = emit_state(a, (int)(s2 / ncls), seen,
+				    found, nfound);
+		}
+		for (size_t i = b + mid; i < len; i++) {
+			uint32_t t2 = trans[s2 + cls[p[i]]];
+
+			s2 = t2 & ~AC_EMIT;
+			if (t2 & AC_EMIT)
+				nfound = emit_state(a, (int)(s2 / ncls), seen,
+				    found, nfound);
+		}
+		for (size_t i = mid; i < len; i++)
+			flags[p[i]] = 1;
+		rx_bytes_pack(flags, have);
+		return nfound;
+	}
+	if (len >= RX_BYTES_PACK_MIN) {
+		/* the bytes present as flags, packed at the end */
+		unsigned char flags[256];
+
+		memset(flags, 0, sizeof(flags));
+		for (size_t i = 0; i < len; i++) {
+			uint32_t t = trans[s + cls[p[i]]];
+
+			flags[p[i]] = 1;
+			s = t & ~AC_EMIT;
+			if (t & AC_EMIT)
+				nfound = emit_state(a, (int)(s / ncls), seen,
+				    found, nfound);
+		}
+		rx_bytes_pack(flags, have);
 		return nfound;
 	}
 	for (size_t i = 0; i < len; i++) {

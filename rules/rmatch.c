@@ -79,12 +79,18 @@ rmatch_new(struct pool *pool, const struct ruleset *rs, const struct msg *m,
 	return r;
 }
 
-int
-rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
-    size_t len, int multiple)
+/*
+ * rmatch_regex(), searching with r's start gate when gated (the
+ * prefiltered paths; rmatch_regex() itself is the reference that
+ * `rules lint --verify` compares them with).
+ */
+static int
+match_count(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple, int gated)
 {
 	PCRE2_SIZE start = 0, *ov;
 	int n = 0, rc, cap = r->maxhits > 0 ? r->maxhits : 1000;
+	const struct rx_gate *g = gated ? r->gate : NULL;
 
 	uint64_t t0 = 0;
 
@@ -93,9 +99,11 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	if (rs->prof != NULL)
 		t0 = clock_ns();
 	for (;;) {
-		rc = r->jit ? pcre2_jit_match(r->re, (PCRE2_SPTR)text, len,
-		    start, 0, rs->md, rs->mc) : pcre2_match(r->re,
-		    (PCRE2_SPTR)text, len, start, 0, rs->md, rs->mc);
+		rc = g != NULL ? rx_gate_match(g, text, len, start, rs->md,
+		    rs->mc) : r->jit ? pcre2_jit_match(r->re,
+		    (PCRE2_SPTR)text, len, start, 0, rs->md, rs->mc) :
+		    pcre2_match(r->re, (PCRE2_SPTR)text, len, start, 0, rs->md,
+		    rs->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0) {
@@ -115,6 +123,13 @@ rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
 	if (rs->prof != NULL)
 		rs->prof[r->idx] += clock_ns() - t0;
 	return n;
+}
+
+int
+rmatch_regex(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple)
+{
+	return match_count(rs, r, text, len, multiple, 0);
 }
 
 void
@@ -451,9 +466,24 @@ name_hash(const char *s)
 	return h;
 }
 
+/* the hashes of every header's name, the parts' too (once per scan) */
+static const uint32_t *
+hdr_hashes(struct rscan *rs)
+{
+	const struct msg *m = rs->msg;
+
+	if (rs->hhash == NULL) {
+		rs->hhash = pool_allocarray(rs->pool, m->nhdrs + 1,
+		    sizeof(*rs->hhash));
+		for (size_t i = 0; i < m->nhdrs; i++)
+			rs->hhash[i] = name_hash(m->hdrs[i].name);
+	}
+	return rs->hhash;
+}
+
 /*
  * Hundreds of distinct header names are asked for and most are absent:
- * compare hashes of the names first (computed once per scan).
+ * compare hashes of the names first.
  */
 static void
 add_values(struct rscan *rs, const char *name, unsigned hmods,
@@ -463,12 +493,7 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 	size_t n = 0, first = (size_t)-1, last = 0;
 	uint32_t want = name_hash(name);
 
-	if (rs->hhash == NULL) {
-		rs->hhash = pool_allocarray(rs->pool, m->nmsg_hdrs + 1,
-		    sizeof(*rs->hhash));
-		for (size_t i = 0; i < m->nmsg_hdrs; i++)
-			rs->hhash[i] = name_hash(m->hdrs[i].name);
-	}
+	(void)hdr_hashes(rs);
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
 		if (rs->hhash[i] == want &&
 		    strcasecmp(m->hdrs[i].name, name) == 0) {
@@ -774,11 +799,13 @@ static void
 run_header_rule(struct rscan *rs, const struct rule *r)
 {
 	char *v;
-	size_t len;
+	size_t len = 0;
 	int n;
 
 	if (r->type == RT_MIMEHEADER) {
 		/* every part's headers, including the message's */
+		const uint32_t *hh = hdr_hashes(rs);
+		uint32_t want = name_hash(r->hdr);
 		int hits = 0;
 
 		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
@@ -786,7 +813,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			const char *val;
 			struct buf b = BUF_INIT;
 
-			if (strcasecmp(h->name, r->hdr) != 0)
+			if (hh[i] != want || strcasecmp(h->name, r->hdr) != 0)
 				continue;
 			if (r->exists) {
 				hits = 1;
@@ -812,24 +839,31 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		if (rs->hslot_v == NULL) {
 			rs->hslot_v = pool_allocarray(rs->pool,
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_v));
+			rs->hslot_len = pool_allocarray(rs->pool,
+			    rs->rs->nhslots + 1, sizeof(*rs->hslot_len));
 			rs->hslot_done = pool_alloc(rs->pool,
 			    rs->rs->nhslots + 1);
 		}
 		if (!rs->hslot_done[r->hslot]) {
-			rs->hslot_v[r->hslot] = header_value(rs, r->hdr,
-			    r->hmods, r->hkind);
+			v = header_value(rs, r->hdr, r->hmods, r->hkind);
+			rs->hslot_v[r->hslot] = v;
+			rs->hslot_len[r->hslot] = v != NULL ? strlen(v) : 0;
 			rs->hslot_done[r->hslot] = 1;
 		}
 		v = rs->hslot_v[r->hslot];
+		len = rs->hslot_len[r->hslot];
 	} else
 		v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
 	if (r->exists) {
 		rmatch_hit(rs, r, v != NULL);
 		return;
 	}
-	if (v == NULL)
+	/* a slot's value has its length; others are measured */
+	if (v == NULL) {
 		v = r->unset ? r->unset : "";
-	len = strlen(v);
+		len = strlen(v);
+	} else if (r->hslot < 0)
+		len = strlen(v);
 	if (len < r->minlen || (r->cls != NULL && !classes_met(rs, r, v, len))) {
 		rs->re_skipped++;	/* bytes every match needs are absent */
 		n = 0;
@@ -897,8 +931,8 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
 	*ran = 1;
-	n = rmatch_regex(rs, r, t->p, t->len, (r->tflags & TF_MULTIPLE) &&
-	    !r->negate);
+	n = match_count(rs, r, t->p, t->len, (r->tflags & TF_MULTIPLE) &&
+	    !r->negate, 1);
 	if (n <= 0)
 		return;
 	*count += n;
@@ -1183,7 +1217,7 @@ run_lazy(struct rscan *rs, const struct rule *r)
 		if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
 			continue;
 		ran = 1;
-		n = rmatch_regex(rs, r, texts[i].p, texts[i].len, multiple);
+		n = match_count(rs, r, texts[i].p, texts[i].len, multiple, 1);
 		if (n <= 0)
 			continue;
 		count += n;

@@ -49,6 +49,7 @@ struct rscan {
 	struct relays		*relays;	/* parsed on first use */
 	struct strmap		*hcache;	/* header values by name+mods */
 	char			**hslot_v;	/* by rule->hslot, when done */
+	size_t			*hslot_len;	/* their lengths */
 	unsigned char		*hslot_done;
 	uint32_t		*hhash;		/* hashes of header names */
 	struct htmlmeta		**html;		/* per HTML part, on first use */

@@ -188,6 +188,7 @@ rule_clear(struct rule *r)
 	free(r->cls);
 	if (r->probe != NULL)
 		pcre2_code_free(r->probe);
+	rx_gate_free(r->gate);
 	free(r->hdr);
 	free(r->unset);
 	metaexpr_free(r->meta);
@@ -1904,6 +1905,10 @@ ruleset_compile(struct ruleset *rs)
 					rs->st.regex_probes++;
 				free(pp);
 			}
+			/* PCRE2 would try most positions, each at length */
+			if (r->jit && r->probe == NULL)
+				r->gate = rx_gate_new(r->pat, r->reflags, r->re,
+				    0);
 		}
 	}
 	for (int t = 0; t < TXT_NTEXTS; t++) {

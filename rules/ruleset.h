@@ -81,6 +81,7 @@ struct rule {
 	struct rx_classes *cls;	/* required byte classes, or NULL */
 	size_t		 minlen;	/* shortest text it can match */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
+	struct rx_gate	*gate;		/* start positions to try, or NULL */
 	char		*unset;		/* [if-unset: X] or NULL */
 	struct metaexpr	*meta;
 	struct rx_lits	*lits;		/* prefilter literals, or NULL */

@@ -609,28 +609,39 @@ cset_add(struct cset *s, int c)
 	s->b[(c >> 6) & 3] |= (uint64_t)1 << (c & 63);
 }
 
+/*
+ * Bits set in a word, without the POPCNT instruction (not in the
+ * baseline x86-64 we build for: __builtin_popcountll() then calls
+ * libgcc's table-less loop).
+ */
+static int
+popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+
 static int
 cset_count(const struct cset *s)
 {
-	return __builtin_popcountll(s->b[0]) + __builtin_popcountll(s->b[1]) +
-	    __builtin_popcountll(s->b[2]) + __builtin_popcountll(s->b[3]);
+	return popcount64(s->b[0]) + popcount64(s->b[1]) +
+	    popcount64(s->b[2]) + popcount64(s->b[3]);
 }
 
-static int
-cset_has(const struct cset *s, int c)
-{
-	return (int)((s->b[(c >> 6) & 3] >> (c & 63)) & 1);
-}
-
-/* add the other ASCII case of every letter (a superset either way) */
+/*
+ * Add the other ASCII case of every letter (a superset either way): in
+ * word 1 (bytes 64..127) 'A'..'Z' are bits 1..26 and 'a'..'z' bits
+ * 33..58.
+ */
 static void
 cset_fold(struct cset *s)
 {
-	for (int c = 'a'; c <= 'z'; c++)
-		if (cset_has(s, c) || cset_has(s, c - 'a' + 'A')) {
-			cset_add(s, c);
-			cset_add(s, c - 'a' + 'A');
-		}
+	const uint64_t letters = 0x07fffffeULL;
+	uint64_t both = (s->b[1] | (s->b[1] >> 32)) & letters;
+
+	s->b[1] |= both | (both << 32);
 }
 
 static void
@@ -1120,6 +1131,15 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
 {
 	const unsigned char *u = (const unsigned char *)p;
 
+	unsigned char flags[256];
+
+	if (len >= RX_BYTES_PACK_MIN) {
+		memset(flags, 0, sizeof(flags));
+		for (size_t i = 0; i < len; i++)
+			flags[u[i]] = 1;
+		rx_bytes_pack(flags, have);
+		return;
+	}
 	have[0] = have[1] = have[2] = have[3] = 0;
 	for (size_t i = 0; i < len; i++)
 		have[u[i] >> 6] |= (uint64_t)1 << (u[i] & 63);
@@ -1291,6 +1311,35 @@ start_density(const pcre2_code *re)
 	return w < 10000 ? w : 10000;
 }
 
+/*
+ * start_density() of the suffix at p, from its first atom alone when
+ * that atom never matches empty (the start bytes are then the atom's):
+ * compiling each of ten suffixes of a long pattern was most of the
+ * probes' cost at start-up. -1 when the whole suffix must be compiled.
+ */
+static double
+atom_density(const char *p, const char *end, unsigned flags)
+{
+	const char *a = skip_atom(p, end);
+	uint32_t minlen = 0;
+	pcre2_code *c;
+	double w = -1;
+	char err[128], *atom;
+
+	if (a == NULL)
+		return -1;
+	atom = xstrndup(p, (size_t)(a - p));
+	c = rx_compile_jit(atom, flags, 0, err, sizeof(err));
+	free(atom);
+	if (c == NULL)
+		return -1;
+	if (pcre2_pattern_info(c, PCRE2_INFO_MINLENGTH, &minlen) == 0 &&
+	    minlen > 0)
+		w = start_density(c);
+	pcre2_code_free(c);
+	return w;
+}
+
 char *
 rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 {
@@ -1318,6 +1367,14 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 	bestw = start_density(re);
 	if (bestw < 300)
 		return NULL;	/* PCRE2 already searches fast enough */
+	/* a top-level sequence (no '|' at the top): its atoms, one by one */
+	for (const char *q = pat; q < end; ) {
+		const char *n = skip_atom(q, end);
+
+		if (n == NULL)
+			return NULL;	/* includes a top-level '|' */
+		q = n;
+	}
 	for (int k = 0; k < RX_PROBE_ATOMS; k++) {
 		const char *n = skip_atom(p, end);
 		pcre2_code *c;
@@ -1335,26 +1392,344 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 				break;
 		}
 		p = n;
-		c = rx_compile_jit(p, flags, 0, err, sizeof(err));
-		if (c == NULL)
-			break;
-		w = start_density(c);
-		pcre2_code_free(c);
+		w = atom_density(p, end, flags);
+		if (w < 0) {
+			c = rx_compile_jit(p, flags, 0, err, sizeof(err));
+			if (c == NULL)
+				break;
+			w = start_density(c);
+			pcre2_code_free(c);
+		}
+
 		/* half the start positions at most, not most bytes */
 		if (w <= 1200 && w * 2 <= bestw) {
 			bestw = w;
 			best = p;
 		}
 	}
-	/* the suffix must itself be a top-level sequence (no '|' left) */
-	if (best == NULL)
-		return NULL;
-	for (const char *q = pat; q < end; ) {
-		const char *n = skip_atom(q, end);
+	return best != NULL ? xstrdup(best) : NULL;
+}
 
-		if (n == NULL)
-			return NULL;	/* includes a top-level '|' */
-		q = n;
+/* ---- start gates --------------------------------------------------------- */
+
+/*
+ * The gate of a pattern P is derived with PCRE2 itself: P compiled
+ * anchored is asked with hard partial matching, for each string s of
+ * one byte, then of two ... up to RX_GATE_KMAX, whether a match can
+ * start with s: PCRE2_ERROR_NOMATCH means none can (a match, or
+ * PCRE2_ERROR_PARTIAL, "the end of s was reached", means one may).
+ * Only extensions of strings that may start a match are tried, and the
+ * first byte only among those of PCRE2's start bitmap. What comes
+ * before the start is supplied for the assertions that look back one
+ * byte (\b, \B): s is also tried after "a" (see gate_may()); longer
+ * lookbehinds make the derivation give up. A caseless pattern (the i
+ * flag, and no "(?-" or "(?^" that could turn it off) matches the
+ * same whatever the ASCII case of the text: its keys are case folded,
+ * and upper-case letters are not tried.
+ *
+ * An unanchored search tries start positions left to right and runs
+ * the same backtracking at each as an anchored match there: trying the
+ * anchored pattern at the positions whose next k bytes are in the set
+ * (and at the last k - 1 positions, too short for a key) finds the same
+ * leftmost match. Refused: verbs such as (*COMMIT) and (*SKIP), which
+ * act across start positions, \G, conditionals, a pattern that can
+ * match the empty string. The match limit applies per start position
+ * either way (PCRE2's JIT code reloads it at each one), so a gated
+ * search is bounded as the plain one is; a limit still counts as no
+ * match.
+ *
+ * SECURITY: the texts are untrusted; the derivation reads only the
+ * pattern (trusted rule files) and is bounded by RX_GATE_BUDGET; a scan
+ * is one pass over the text plus anchored matches under the limits.
+ */
+#define RX_GATE_KMAX	4
+#define RX_GATE_MAXSET	8000	/* strings kept per length at most */
+#define RX_GATE_BUDGET	60000	/* partial matches tried per pattern */
+#define RX_GATE_ENOUGH	0.05	/* a share of positions low enough */
+#define RX_GATE_SHARE	0.1	/* the most a gate may let through */
+#define RX_GATE_DENSITY	3000	/* start_density() worth a gate */
+#define RX_GATE_SIZE	4096	/* compiled size worth a gate */
+
+static inline uint32_t
+gate_hash(uint32_t key)
+{
+	return (key * 2654435761u) >> (32 - RX_GATE_BITS);
+}
+
+static pcre2_code *
+gate_compile(const char *pat, unsigned flags)
+{
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+	PCRE2_SIZE off;
+	pcre2_code *re;
+	int ec;
+
+	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_BAD_ESCAPE_IS_LITERAL);
+	re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+	    flags | PCRE2_ANCHORED, &ec, &off, cc);
+	pcre2_compile_context_free(cc);
+	return re;
+}
+
+/* d's hard partial match of s[off..n), JIT or not */
+static int
+gate_try(const pcre2_code *d, int jit, pcre2_match_data *md,
+    pcre2_match_context *mc, const unsigned char *s, size_t n, size_t off)
+{
+	return jit ? pcre2_jit_match(d, s, n, off, PCRE2_PARTIAL_HARD, md, mc) :
+	    pcre2_match(d, s, n, off, PCRE2_PARTIAL_HARD, md, mc);
+}
+
+/*
+ * May a match of d (anchored) start with s[0..n)? At the start of the
+ * subject the byte before counts as a non-word byte, and ^ and \A
+ * hold. behind: also after a word byte ("a"); nl: also after a space
+ * and after "\n", which differ from the start only for an assertion
+ * that ^ or \A do not hold.
+ */
+static int
+gate_may(const pcre2_code *d, int jit, pcre2_match_data *md,
+    pcre2_match_context *mc, const unsigned char *s, size_t n, int behind,
+    int nl)
+{
+	unsigned char b[1 + RX_GATE_KMAX];
+
+	if (gate_try(d, jit, md, mc, s, n, 0) != PCRE2_ERROR_NOMATCH)
+		return 1;
+	if (!behind)
+		return 0;
+	memcpy(b + 1, s, n);
+	b[0] = 'a';
+	if (gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH)
+		return 1;
+	if (!nl)
+		return 0;
+	b[0] = ' ';
+	if (gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH)
+		return 1;
+	b[0] = '\n';
+	return gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH;
+}
+
+/* expected share of text positions a set of k-byte keys lets through */
+static double
+gate_share(const uint32_t *keys, size_t n, unsigned k, int fold)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double w = 1;
+
+		for (unsigned j = 0; j < k; j++) {
+			int c = (int)((keys[i] >> (8 * j)) & 0xff);
+
+			w *= (byte_freq(c) + (fold && c >= 'a' && c <= 'z' ?
+			    byte_freq(c - 32) : 0)) / 10000.0;
+		}
+		sum += w;
 	}
-	return xstrdup(best);
+	return sum;
+}
+
+/* first[c] = 1 for each (mapped) byte c a match of re may start with */
+static void
+first_bytes(const pcre2_code *re, const unsigned char *map,
+    unsigned char first[256])
+{
+	uint32_t type = 0, unit = 0;
+	const uint8_t *bm = NULL;
+
+	memset(first, 0, 256);
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	    type == 1 && pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT,
+	    &unit) == 0 && unit < 256) {
+		/* which may stand for both cases (it does not say) */
+		first[map[unit]] = 1;
+		if (isalpha((int)unit))
+			first[map[unit ^ 0x20]] = 1;
+		return;
+	}
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bm) != 0 ||
+	    bm == NULL) {
+		memset(first, 1, 256);
+		return;
+	}
+	for (unsigned c = 0; c < 256; c++)
+		if ((bm[c / 8] >> (c % 8)) & 1)
+			first[map[c]] = 1;
+}
+
+/* is the gate worth deriving: PCRE2 tries most positions, at length */
+static int
+gate_worth(const pcre2_code *re)
+{
+	uint32_t type = 0;
+	size_t size = 0;
+
+	/* a first byte, a sparse start bitmap, or line starts only */
+	if (start_density(re) < RX_GATE_DENSITY ||
+	    (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 &&
+	    type == 2))
+		return 0;
+	/* a small program fails fast at each position */
+	return pcre2_pattern_info(re, PCRE2_INFO_SIZE, &size) == 0 &&
+	    size >= RX_GATE_SIZE;
+}
+
+struct rx_gate *
+rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
+    int always)
+{
+	const char *bad[] = { "(*", "\\G", "(?<=", "(?<!", "(?(", NULL };
+	uint32_t *cur, *next, *tmp, minlen = 0, behind = 0;
+	size_t ncur = 1, nnext, tests = 0;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	pcre2_code *d;
+	struct rx_gate *g = NULL;
+	unsigned char map[256], first[256];
+	double share = 1;
+	unsigned k = 0;
+	int full = 0, fold, jit, nl;
+
+	if (re == NULL || (flags & PCRE2_EXTENDED))
+		return NULL;
+	for (int i = 0; bad[i] != NULL; i++)
+		if (strstr(pat, bad[i]) != NULL)
+			return NULL;
+	if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &minlen) != 0 ||
+	    minlen == 0 ||
+	    pcre2_pattern_info(re, PCRE2_INFO_MAXLOOKBEHIND, &behind) != 0 ||
+	    behind > 1 || (!always && !gate_worth(re)))
+		return NULL;
+	fold = (flags & PCRE2_CASELESS) && strstr(pat, "(?-") == NULL &&
+	    strstr(pat, "(?^") == NULL;
+	for (unsigned c = 0; c < 256; c++)
+		map[c] = (unsigned char)(fold && c - 'A' < 26u ? c + 32 : c);
+	d = gate_compile(pat, flags);
+	if (d == NULL)
+		return NULL;
+	jit = pcre2_jit_compile(d, PCRE2_JIT_PARTIAL_HARD) == 0;
+	/* (?! with a ^ or \A somewhere: try after a line break too */
+	nl = strstr(pat, "(?!") != NULL && (strchr(pat, '^') != NULL ||
+	    strstr(pat, "\\A") != NULL);
+	md = pcre2_match_data_create(4, NULL);
+	mc = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(mc, 10000);
+	first_bytes(re, map, first);
+	cur = xcalloc(RX_GATE_MAXSET, sizeof(*cur));
+	next = xcalloc(RX_GATE_MAXSET, sizeof(*next));
+	/* here keys hold the first byte in the low bits */
+	cur[0] = 0;
+	for (unsigned len = 1; len <= RX_GATE_KMAX && !full; len++) {
+		nnext = 0;
+		for (size_t i = 0; i < ncur && !full; i++) {
+			unsigned char s[RX_GATE_KMAX];
+
+			for (unsigned j = 0; j + 1 < len; j++)
+				s[j] = (unsigned char)(cur[i] >> (8 * j));
+			for (unsigned c = 0; c < 256; c++) {
+				if (map[c] != c || (len == 1 && !first[c]))
+					continue;
+				if (++tests > RX_GATE_BUDGET) {
+					full = 1;
+					break;
+				}
+				s[len - 1] = (unsigned char)c;
+				if (!gate_may(d, jit, md, mc, s, len, behind > 0,
+				    nl))
+					continue;
+				if (nnext == RX_GATE_MAXSET) {
+					full = 1;
+					break;
+				}
+				next[nnext++] = cur[i] | (uint32_t)c << (8 *
+				    (len - 1));
+			}
+		}
+		if (full)
+			break;
+		tmp = cur;
+		cur = next;
+		next = tmp;
+		ncur = nnext;
+		k = len;
+		/*
+		 * narrow enough, hopeless (most positions pass with two
+		 * bytes), or the next length would not fit in the budget
+		 */
+		share = gate_share(cur, ncur, k, fold);
+		if (share < RX_GATE_ENOUGH || (k >= 2 && share > 0.5) ||
+		    tests + ncur * 230 > RX_GATE_BUDGET)
+			break;
+	}
+	if (k > 0 && (always || share < RX_GATE_SHARE)) {
+		g = xcalloc(1, sizeof(*g));
+		g->k = k;
+		memcpy(g->map, map, sizeof(g->map));
+		for (size_t i = 0; i < ncur; i++) {
+			/* a scan builds keys with the first byte high */
+			uint32_t key = 0, h;
+
+			for (unsigned j = 0; j < k; j++)
+				key = key << 8 | ((cur[i] >> (8 * j)) & 0xff);
+			h = gate_hash(key);
+			g->bits[h >> 6] |= (uint64_t)1 << (h & 63);
+		}
+		g->anch = gate_compile(pat, flags);
+		if (g->anch == NULL || pcre2_jit_compile(g->anch,
+		    PCRE2_JIT_COMPLETE) != 0) {
+			rx_gate_free(g);
+			g = NULL;
+		}
+	}
+	free(cur);
+	free(next);
+	pcre2_match_context_free(mc);
+	pcre2_match_data_free(md);
+	pcre2_code_free(d);
+	return g;
+}
+
+void
+rx_gate_free(struct rx_gate *g)
+{
+	if (g == NULL)
+		return;
+	pcre2_code_free(g->anch);
+	free(g);
+}
+
+int
+rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
+    size_t start, pcre2_match_data *md, pcre2_match_context *mc)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	const unsigned char *map = g->map;
+	unsigned k = g->k;
+	uint32_t key = 0, mask = k >= 4 ? 0xffffffffu :
+	    ((uint32_t)1 << (8 * k)) - 1, h;
+	size_t p = start, end = len >= k ? len - k + 1 : 0;
+	int rc;
+
+	if (p < end) {
+		for (size_t i = p; i + 1 < p + k; i++)
+			key = key << 8 | map[t[i]];
+		for (; p < end; p++) {
+			key = ((key << 8) | map[t[p + k - 1]]) & mask;
+			h = gate_hash(key);
+			if (((g->bits[h >> 6] >> (h & 63)) & 1) == 0)
+				continue;
+			rc = pcre2_jit_match(g->anch, t, len, p, 0, md, mc);
+			if (rc != PCRE2_ERROR_NOMATCH)
+				return rc;
+		}
+	}
+	/* the last k - 1 positions, too short for a key */
+	for (; p < len; p++) {
+		rc = pcre2_jit_match(g->anch, t, len, p, 0, md, mc);
+		if (rc != PCRE2_ERROR_NOMATCH)
+			return rc;
+	}
+	return PCRE2_ERROR_NOMATCH;
 }

@@ -109,4 +109,69 @@ char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
 /* the "bytes present" set of a text */
 void rx_bytes_present(const char *p, size_t len, uint64_t have[4]);
 
+/*
+ * The "bytes present" set from 256 flags (0 or 1, by byte value), eight
+ * at a time gathered into one byte by a multiplication. For a text of
+ * RX_BYTES_PACK_MIN bytes or more, one plain store per byte into the
+ * flags and this cost less than setting a bit of have[] per byte.
+ */
+#define RX_BYTES_PACK_MIN	128
+
+static inline void
+rx_bytes_pack(const unsigned char flags[256], uint64_t have[4])
+{
+	for (int w = 0; w < 4; w++) {
+		uint64_t r = 0;
+
+		for (int j = 0; j < 8; j++) {
+			const unsigned char *f = flags + w * 64 + j * 8;
+			uint64_t x = (uint64_t)f[0] | (uint64_t)f[1] << 8 |
+			    (uint64_t)f[2] << 16 | (uint64_t)f[3] << 24 |
+			    (uint64_t)f[4] << 32 | (uint64_t)f[5] << 40 |
+			    (uint64_t)f[6] << 48 | (uint64_t)f[7] << 56;
+
+			/* byte k's flag (bit 8k) lands on bit 56 + k */
+			r |= ((x * 0x0102040810204080ULL) >> 56) << (8 * j);
+		}
+		have[w] = r;
+	}
+}
+
+/*
+ * A start gate: the k-byte strings (1 <= k <= 4; ASCII case folded for
+ * a caseless pattern) a match of the pattern can begin with, as a
+ * hashed bit set, and the pattern compiled anchored. rx_gate_match()
+ * finds what an unanchored search finds, trying the anchored pattern
+ * only at the positions the gate lets through. It pays for patterns
+ * PCRE2 would try at nearly every byte (no literal, a start bitmap of
+ * most letters), each try long.
+ */
+#define RX_GATE_BITS	16
+
+struct rx_gate {
+	unsigned	 k;
+	pcre2_code	*anch;
+	unsigned char	 map[256];	/* byte -> key byte (case folding) */
+	uint64_t	 bits[(1u << RX_GATE_BITS) / 64];
+};
+
+/*
+ * The gate of pat (compiled as re with flags), or NULL when it cannot
+ * be derived (lookbehind, backtracking verbs, \G, conditionals, a
+ * pattern that can match the empty string) or, unless always, when it
+ * is not worth it: PCRE2 skips most positions itself, each try is
+ * short, or the gate would let too many positions through. Costs up
+ * to some 60,000 partial matches of the pattern (JIT mode only).
+ */
+struct rx_gate *rx_gate_new(const char *pat, unsigned flags,
+    const pcre2_code *re, int always);
+void rx_gate_free(struct rx_gate *g);
+/*
+ * As pcre2_jit_match(re, text, len, start, 0, md, mc): the leftmost
+ * match at or after start (rc > 0, offsets in md), PCRE2_ERROR_NOMATCH,
+ * or another error (a match limit).
+ */
+int rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
+    size_t start, pcre2_match_data *md, pcre2_match_context *mc);
+
 #endif

@@ -377,7 +377,76 @@ test_ac(void)
 	test_cond("ac finds he as suffix", seen[he]);
 	test_cond("ac finds hers", seen[hers]);
 	test_cond("ac no his", !seen[his]);
+	{
+		/* a long text: the literals and the bytes present */
+		char t[300];
+		int found[8];
+		uint64_t have[4], want[4];
+		size_t nf;
+
+		for (size_t i = 0; i < sizeof(t); i++)
+			t[i] = (char)(i * 7 % 251 + 1);
+		memcpy(t + 200, "his", 3);
+		memset(seen, 0, sizeof(seen));
+		nf = ac_scan_found(a, t, sizeof(t), seen, found, have);
+		rx_bytes_present(t, sizeof(t), want);
+		test_cond("ac long text: literal found", nf >= 1 && seen[his]);
+		test_cond("ac long text: bytes present", memcmp(have, want,
+		    sizeof(want)) == 0 && (have[0] & 1) == 0 &&
+		    (have[1] >> ('h' & 63) & 1));
+	}
 	ac_free(a);
+	{
+		/*
+		 * long texts are walked in two halves at once: the literals
+		 * found must be exactly those present, at the split too
+		 */
+		static const char *const lits[] = { "ab", "abcab", "bca",
+		    "cabcabcabc", "aaab", "ccc", "bacb" };
+		const size_t nl = sizeof(lits) / sizeof(lits[0]);
+		char t[1300];
+		unsigned char sn[8];
+		uint64_t have[4];
+		unsigned seed = 99;
+		int ok = 1;
+
+		a = ac_new();
+		for (size_t i = 0; i < nl; i++)
+			ac_add(a, lits[i], strlen(lits[i]));
+		ac_build(a);
+		for (int n = 0; n < 3000 && ok; n++) {
+			size_t len;
+
+			seed = seed * 1103515245 + 12345;
+			len = 400 + (seed >> 16) % 900;
+			for (size_t i = 0; i < len; i++) {
+				seed = seed * 1103515245 + 12345;
+				/* mostly 'x': literals are rare */
+				t[i] = "xxxxxxxxxxxxxabcABC"[(seed >> 16) % 19];
+			}
+			{
+				/* one literal around the middle */
+				const char *l = lits[(size_t)n % nl];
+				size_t at = len / 2 - 12 + (size_t)(n / 7) % 14;
+
+				memcpy(t + at, l, strlen(l));
+			}
+			memset(sn, 0, sizeof(sn));
+			(void)ac_scan_found(a, t, len, sn, NULL, have);
+			for (size_t i = 0; i < nl; i++) {
+				size_t ll = strlen(lits[i]);
+				int there = 0;
+
+				for (size_t j = 0; j + ll <= len && !there; j++)
+					there = strncasecmp(t + j, lits[i],
+					    ll) == 0;
+				if (there != sn[i])
+					ok = 0;
+			}
+		}
+		test_cond("ac long texts: exactly the literals present", ok);
+		ac_free(a);
+	}
 }
 
 static char tmpdir[64];
@@ -819,6 +888,22 @@ test_conditions(void)
 		test_cond("classes: case folded, class member", rx_classes_met(
 		    &c, have));
 	}
+	{
+		/* long texts take the packed path: the same set */
+		char t[600];
+		uint64_t have[4], want[4] = { 0, 0, 0, 0 };
+		unsigned seed = 7;
+
+		for (size_t i = 0; i < sizeof(t); i++) {
+			seed = seed * 1103515245 + 12345;
+			t[i] = (char)((seed >> 16) % 200 + (i % 3 == 0 ? 56 : 0));
+			want[(unsigned char)t[i] >> 6] |= (uint64_t)1 <<
+			    ((unsigned char)t[i] & 63);
+		}
+		rx_bytes_present(t, sizeof(t), have);
+		test_cond("bytes present: long text", memcmp(have, want,
+		    sizeof(want)) == 0);
+	}
 	test_cond("classes: none for optional", rx_classes("(?:abc)?\\d*", 0,
 	    &c) == 0);
 	test_cond("classes: give up on backreference", rx_classes(
@@ -852,10 +937,118 @@ test_conditions(void)
 	}
 }
 
+/*
+ * A start gate must find what the unanchored search finds: the same
+ * leftmost match, on random texts over the bytes the patterns test.
+ */
+static void
+test_gate(void)
+{
+	static const struct {
+		const char	*pat;
+		unsigned	 flags;
+	} pats[] = {
+		{ "\\bfoo(?:bar|baz)+", 0 },
+		{ "\\Boo", 0 },
+		{ "^\\s?fo", PCRE2_MULTILINE },
+		{ "^fo", 0 },
+		{ "(?:^|\\W)(?=n)(?!norton)n[o0]rt[o0]n(?:$|\\W)", PCRE2_CASELESS },
+		{ "[^a]x", 0 },
+		{ "[^a]x", PCRE2_CASELESS },
+		{ "(?!a).x", 0 },
+		{ "FoO", 0 },
+		{ "(?i)FoO", 0 },
+		{ "(?i:b)A", 0 },
+		{ "o\\b", 0 },
+		{ "(?:r|t)\\s?(?:no|on){1,3}x?$", PCRE2_CASELESS },
+		{ "(?:a?\\s?r\\s)?(?:no|to)[\\s,:]{1,5}", PCRE2_CASELESS },
+		{ "(a)x\\1", PCRE2_CASELESS },
+		{ "\\xe9[a-f]", 0 },
+		{ "(?!^)\\bfo", PCRE2_MULTILINE },
+		{ "(?!\\A)\\bfo", 0 },
+		{ "(?!^)\\Bo", 0 },
+	};
+	static const char alpha[] = "abfnortxABFNORTX0 _,:\n\xe9";
+	char err[256], text[24];
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	unsigned seed = 12345;
+	int gated = 0, same = 1, matches = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		pcre2_code *re = rx_compile(pats[i].pat, pats[i].flags, err,
+		    sizeof(err));
+		struct rx_gate *g = rx_gate_new(pats[i].pat, pats[i].flags, re,
+		    1);
+
+		if (g == NULL) {
+			pcre2_code_free(re);
+			continue;
+		}
+		gated++;
+		for (int n = 0; n < 20000; n++) {
+			size_t len, start;
+			PCRE2_SIZE a0 = 0, a1 = 0, *ov;
+			int ra, rb;
+
+			seed = seed * 1103515245 + 12345;
+			len = (seed >> 16) % sizeof(text);
+			for (size_t j = 0; j < len; j++) {
+				seed = seed * 1103515245 + 12345;
+				text[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+			}
+			start = len > 0 && n % 4 == 0 ? (seed >> 8) % len : 0;
+			ra = pcre2_match(re, (PCRE2_SPTR)text, len, start, 0, md,
+			    NULL);
+			if (ra > 0) {
+				ov = pcre2_get_ovector_pointer(md);
+				a0 = ov[0];
+				a1 = ov[1];
+				matches++;
+			}
+			rb = rx_gate_match(g, text, len, start, md, NULL);
+			ov = pcre2_get_ovector_pointer(md);
+			if ((ra > 0) != (rb > 0) || (ra > 0 && (ov[0] != a0 ||
+			    ov[1] != a1))) {
+				fprintf(stderr, "gate differs: /%s/ on \"%.*s\"\n",
+				    pats[i].pat, (int)len, text);
+				same = 0;
+				break;
+			}
+		}
+		rx_gate_free(g);
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
+	test_cond("gate: derived for most patterns", gated >= 12);
+	test_cond("gate: the same leftmost match as the search",
+	    same && matches > 1000);
+	{
+		pcre2_code *re = rx_compile("(*COMMIT)abc", 0, err,
+		    sizeof(err));
+
+		test_cond("gate: none with a verb", rx_gate_new("(*COMMIT)abc",
+		    0, re, 1) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("(?<=x)abc", 0, err, sizeof(err));
+		test_cond("gate: none with a lookbehind", rx_gate_new(
+		    "(?<=x)abc", 0, re, 1) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("a*", 0, err, sizeof(err));
+		test_cond("gate: none for an empty match", rx_gate_new("a*",
+		    0, re, 1) == NULL);
+		pcre2_code_free(re);
+		re = rx_compile("abc", 0, err, sizeof(err));
+		test_cond("gate: none when PCRE2 searches fast", rx_gate_new(
+		    "abc", 0, re, 0) == NULL);
+		pcre2_code_free(re);
+	}
+}
+
 int
 main(void)
 {
 	msg_global_init();
+	test_gate();
 	test_conditions();
 	test_meta();
 	test_meta_lazy();
