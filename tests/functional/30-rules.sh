@@ -52,6 +52,36 @@ fi
 grep -q "__HL_HAS_MSGID" "$T/hits" && grep -q "HL_B_DEAR_FRIEND" "$T/hits" \
 	&& ok "rules hits shows sub-rules and rules" || fail "rules hits: $(cat "$T/hits")"
 
+# HL_RCVD_COUNT_1 means exactly one Received header, HL_RCVD_MANY eight or
+# more, on headers long enough that a backtracking pattern would run into
+# PCRE2's match limit (the rules once did, and then did not fire)
+rcvd_msg() {	# rcvd_msg N: N long Received headers, then 60 others
+	i=0
+	while [ $i -lt "$1" ]; do
+		printf 'Received: from relay%d.example.net (relay%d.example.net [192.0.2.%d]) by mx.example.org with ESMTP id abcdefghijklmnop%d for <user@example.org>; Mon, 2 Nov 2026 10:00:%02d +0000\n' $i $i $i $i $((i % 60))
+		i=$((i + 1))
+	done
+	i=0
+	while [ $i -lt 60 ]; do
+		printf 'X-Filler-%d: more header text, so the header block is long %d\n' $i $i
+		i=$((i + 1))
+	done
+	printf 'From: a@example.net\nTo: user@example.org\nSubject: hop count\nMessage-ID: <r%d@example.net>\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\nbody\n' "$1"
+}
+for n in 0 1 2 7 8 9 40; do
+	rcvd_msg $n > "$T/rcvd$n.eml"
+	"$HAMLET" rules hits --rules "$ROOT/rules/default" "$T/rcvd$n.eml" > "$T/rcvd$n.hits" 2>&1
+	one=0; many=0
+	grep -qw HL_RCVD_COUNT_1 "$T/rcvd$n.hits" && one=1
+	grep -qw HL_RCVD_MANY "$T/rcvd$n.hits" && many=1
+	want_one=0; want_many=0
+	[ $n -eq 1 ] && want_one=1
+	[ $n -ge 8 ] && want_many=1
+	if [ $one = $want_one ] && [ $many = $want_many ]; then
+		ok "$n Received headers: HL_RCVD_COUNT_1=$one HL_RCVD_MANY=$many"
+	else fail "$n Received headers: HL_RCVD_COUNT_1=$one HL_RCVD_MANY=$many: $(cat "$T/rcvd$n.hits")"; fi
+done
+
 # a missing --rules directory is a configuration error
 if "$HAMLET" check --rules "$T/nonexistent" "$FIX" >/dev/null 2>&1; then
 	# check passes mail through on errors; the report mode must fail
