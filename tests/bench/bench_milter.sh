@@ -11,7 +11,7 @@
 #   null    the MTA + tests/bench/null_milter.c: hamlet's negotiation, no
 #           work at all: the protocol floor any such milter costs
 #   hamlet  the MTA + hamlet-milter
-# BENCH_MILTER_ROUNDS times (default 3), the order of the three rotated
+# BENCH_MILTER_ROUNDS times (default 5), the order of the three rotated
 # each round so that drift on the shared machine hits each setup alike.
 # Every run starts a fresh MTA, sink and milter.
 #
@@ -162,7 +162,7 @@ cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wformat=2 -Wshadow \
     -Wstrict-prototypes -Wmissing-prototypes -Wvla -pthread -I"$ROOT" \
     -o "$NULLM" "$HERE/null_milter.c" -lmilter ||
     { echo "bench_milter: cannot build the null milter"; exit 1; }
-ROUNDS=${BENCH_MILTER_ROUNDS:-3}
+ROUNDS=${BENCH_MILTER_ROUNDS:-5}
 HZ=$(getconf CLK_TCK)
 SOCK=$B/run/milter.sock
 
