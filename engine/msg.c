@@ -1316,7 +1316,9 @@ parse_mime(struct builder *b, const char *raw, size_t start,
  * A value of printable ASCII and tabs, maybe folded (LF or CRLF, then a
  * blank) but only right after a ';' (and blanks), where the fold is white
  * space between parameters however it is unfolded, and with no quotes
- * when folded.
+ * when folded. No "=?": GMime parses a Content-* value after RFC 2047
+ * decoding (g_mime_header_get_value()), so "=?us-ascii?q?text/html?="
+ * is text/html to it.
  */
 static int
 plain_value(const char *v)
@@ -1342,6 +1344,9 @@ plain_value(const char *v)
 			continue;
 		}
 		if ((*v < 0x20 && *v != '\t') || *v > 0x7e)
+			return 0;
+		/* GMime decodes encoded words before it parses the value */
+		if (*v == '=' && v[1] == '?')
 			return 0;
 		if (*v == '"')
 			quoted = 1;
