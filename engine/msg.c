@@ -177,7 +177,8 @@ sb_build(iconv_t cd)
 				continue;	/* len 0: U+FFFD */
 			break;
 		}
-		if (il != 0 || op == out || op - out > 4)
+		/* at most 3: iconv_to_utf8() reserves 3 bytes per byte */
+		if (il != 0 || op == out || op - out > 3)
 			break;
 		memcpy(t->utf8[c], out, (size_t)(op - out));
 		t->len[c] = (unsigned char)(op - out);
