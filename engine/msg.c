@@ -177,7 +177,8 @@ sb_build(iconv_t cd)
 				continue;	/* len 0: U+FFFD */
 			break;
 		}
-		if (il != 0 || op == out || op - out > 4)
+		/* at most 3: iconv_to_utf8() reserves 3 bytes per byte */
+		if (il != 0 || op == out || op - out > 3)
 			break;
 		memcpy(t->utf8[c], out, (size_t)(op - out));
 		t->len[c] = (unsigned char)(op - out);
@@ -1316,7 +1317,9 @@ parse_mime(struct builder *b, const char *raw, size_t start,
  * A value of printable ASCII and tabs, maybe folded (LF or CRLF, then a
  * blank) but only right after a ';' (and blanks), where the fold is white
  * space between parameters however it is unfolded, and with no quotes
- * when folded.
+ * when folded. No "=?": GMime parses a Content-* value after RFC 2047
+ * decoding (g_mime_header_get_value()), so "=?us-ascii?q?text/html?="
+ * is text/html to it.
  */
 static int
 plain_value(const char *v)
@@ -1342,6 +1345,9 @@ plain_value(const char *v)
 			continue;
 		}
 		if ((*v < 0x20 && *v != '\t') || *v > 0x7e)
+			return 0;
+		/* GMime decodes encoded words before it parses the value */
+		if (*v == '=' && v[1] == '?')
 			return 0;
 		if (*v == '"')
 			quoted = 1;

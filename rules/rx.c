@@ -1423,9 +1423,9 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
  * before the start is supplied for the assertions that look back one
  * byte (\b, \B): s is also tried after "a" (see gate_may()); longer
  * lookbehinds make the derivation give up. A caseless pattern (the i
- * flag, and no "(?-" or "(?^" that could turn it off) matches the
- * same whatever the ASCII case of the text: its keys are case folded,
- * and upper-case letters are not tried.
+ * flag, and no option group that could turn it off, see caseless_off())
+ * matches the same whatever the ASCII case of the text: its keys are
+ * case folded, and upper-case letters are not tried.
  *
  * An unanchored search tries start positions left to right and runs
  * the same backtracking at each as an anchored match there: trying the
@@ -1576,6 +1576,24 @@ gate_worth(const pcre2_code *re)
 	    size >= RX_GATE_SIZE;
 }
 
+/*
+ * Can an inline option group turn caseless matching off: "(?" then
+ * option letters, then '-' (as "(?-i)", "(?s-i)", "(?m-i:") or '^'?
+ * Conservative: any such group counts.
+ */
+static int
+caseless_off(const char *pat)
+{
+	for (const char *p = pat; (p = strstr(p, "(?")) != NULL; ) {
+		p += 2;
+		while (isalpha((unsigned char)*p))
+			p++;
+		if (*p == '-' || *p == '^')
+			return 1;
+	}
+	return 0;
+}
+
 struct rx_gate *
 rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
     int always)
@@ -1602,8 +1620,7 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 	    pcre2_pattern_info(re, PCRE2_INFO_MAXLOOKBEHIND, &behind) != 0 ||
 	    behind > 1 || (!always && !gate_worth(re)))
 		return NULL;
-	fold = (flags & PCRE2_CASELESS) && strstr(pat, "(?-") == NULL &&
-	    strstr(pat, "(?^") == NULL;
+	fold = (flags & PCRE2_CASELESS) && !caseless_off(pat);
 	for (unsigned c = 0; c < 256; c++)
 		map[c] = (unsigned char)(fold && c - 'A' < 26u ? c + 32 : c);
 	d = gate_compile(pat, flags);

@@ -967,6 +967,9 @@ test_gate(void)
 		{ "(?!^)\\bfo", PCRE2_MULTILINE },
 		{ "(?!\\A)\\bfo", 0 },
 		{ "(?!^)\\Bo", 0 },
+		/* caseless turned off inside: keys must not be folded */
+		{ "(?s-i)FoO", PCRE2_CASELESS },
+		{ "(?m-i:Ba)r", PCRE2_CASELESS },
 	};
 	static const char alpha[] = "abfnortxABFNORTX0 _,:\n\xe9";
 	char err[256], text[24];
