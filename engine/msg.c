@@ -130,7 +130,8 @@ iconv_key_init(void)
 
 /*
  * iconv names of charsets that map each byte on its own, with no state:
- * ISO-8859-*, CP1250-1257 (not CP1258, which composes) and KOI8-R/U.
+ * ISO-8859-* (1-99, no 0), CP1250-1257 (not CP1258, which composes) and
+ * KOI8-R/U. All of them are ASCII-compatible (ascii_compatible()).
  */
 static int
 single_byte(const char *n)
@@ -144,7 +145,8 @@ single_byte(const char *n)
 	    strncasecmp(n, "iso8859-", 8) == 0) {
 		n += n[3] == '-' ? 9 : 8;
 		k = strspn(n, "0123456789");
-		return (k == 1 || k == 2) && n[k] == '\0';
+		return (k == 1 || k == 2) && n[k] == '\0' &&
+		    strcmp(n, "0") != 0;
 	}
 	if (strncasecmp(n, "windows-125", 11) == 0)
 		n += 11;
@@ -300,6 +302,15 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 	return 0;
 }
 
+/* word-at-a-time tests (exact: no false answers either way) */
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+/* some byte of w is below n (n <= 128) */
+#define WORD_HAS_LESS(w, n) \
+	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
+/* some byte of w is b */
+#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
+
 /* 1 if no byte of s[0..len) has the high bit set */
 static int
 is_ascii(const char *s, size_t len)
@@ -316,7 +327,7 @@ is_ascii(const char *s, size_t len)
 	}
 	for (; i < len; i++)
 		acc |= p[i];
-	return (acc & 0x8080808080808080ULL) == 0;
+	return (acc & WORD_HIGHS) == 0;
 }
 
 /*
@@ -360,34 +371,22 @@ bytes_to_utf8(const char *in, size_t len, struct buf *b)
  * which every byte below 0x80 is that ASCII character and no state is
  * kept, so text of such bytes converts to itself. Stateful (ISO-2022-*,
  * UTF-7), non-ASCII (UTF-16, EBCDIC) and composing (CP1258, which holds
- * back a last letter) encodings are not here. Checked against glibc.
+ * back a last letter) encodings are not here: the single-byte ones
+ * above and a few multibyte ones. Checked against glibc.
  */
 static int
 ascii_compatible(const char *n)
 {
-	static const char *const exact[] = {
-		"koi8-r", "koi8-u", "gbk", "gb2312", "gb18030", "big5",
-		"euc-kr", "euc-jp", "latin1",
+	static const char *const multi[] = {
+		"gbk", "gb2312", "gb18030", "big5", "euc-kr", "euc-jp",
 	};
-	size_t k;
 
-	for (k = 0; k < sizeof(exact) / sizeof(exact[0]); k++)
-		if (strcasecmp(n, exact[k]) == 0)
+	if (single_byte(n))
+		return 1;
+	for (size_t k = 0; k < sizeof(multi) / sizeof(multi[0]); k++)
+		if (strcasecmp(n, multi[k]) == 0)
 			return 1;
-	if (strncasecmp(n, "iso-8859-", 9) == 0 ||
-	    strncasecmp(n, "iso8859-", 8) == 0) {
-		n += n[3] == '-' ? 9 : 8;
-		k = strspn(n, "0123456789");
-		return (k == 1 || k == 2) && n[k] == '\0' &&
-		    strcmp(n, "0") != 0;
-	}
-	if (strncasecmp(n, "windows-125", 11) == 0)
-		n += 11;
-	else if (strncasecmp(n, "cp125", 5) == 0)
-		n += 5;
-	else
-		return 0;
-	return n[0] >= '0' && n[0] <= '7' && n[1] == '\0';
+	return 0;
 }
 
 /*
@@ -494,15 +493,6 @@ hdr_push(struct pool *p, struct hdr_vec *hv)
 	}
 	return &hv->v[hv->n++];
 }
-
-/* word-at-a-time tests (exact: no false answers either way) */
-#define WORD_ONES	0x0101010101010101ULL
-#define WORD_HIGHS	0x8080808080808080ULL
-/* some byte of w is below n (n <= 128) */
-#define WORD_HAS_LESS(w, n) \
-	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
-/* some byte of w is b */
-#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
 
 /* header value bytes decode_value() does not copy as they are */
 enum { UNFOLD_DROP = 1, UNFOLD_SPACE };
