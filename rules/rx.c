@@ -241,6 +241,21 @@ quantifier(struct walk *w)
 	return kind;
 }
 
+/*
+ * The end of an inline option run starting at p ("i", "s-i", "^m" in
+ * "(?s-i)", "(?^m:"): letters, '-' and '^', never past end. One reading
+ * of option groups for the literal walk, the class walk, the probe
+ * builder and the gates (caseless_off()).
+ */
+static const char *
+opt_run(const char *p, const char *end)
+{
+	while (p < end && (isalpha((unsigned char)*p) || *p == '-' ||
+	    *p == '^'))
+		p++;
+	return p;
+}
+
 static void parse_alt(struct walk *w, struct req *out);
 
 /* skip a character class starting at '['; 0 on malformed */
@@ -424,18 +439,13 @@ parse_seq(struct walk *w, struct req *best)
 				} else if (isalpha((unsigned char)*g) ||
 				    *g == '-' || *g == '^') {
 					/* inline flags: (?i) or (?i:...) */
-					const char *f = g;
+					const char *f = opt_run(g, w->end);
 
-					while (f < w->end && (isalpha(
-					    (unsigned char)*f) || *f == '-' ||
-					    *f == '^')) {
-						if (*f == 'x') {
-							w->giveup = 1;
-							break;
-						}
-						f++;
+					if (memchr(g, 'x', (size_t)(f - g))) {
+						w->giveup = 1;
+						break;
 					}
-					if (w->giveup || f >= w->end)
+					if (f >= w->end)
 						break;
 					if (*f == ')') {
 						w->p = f + 1;
@@ -940,18 +950,11 @@ cseq(struct cwalk *w, struct creq *out)
 					w->p = nm + 1;
 				} else if (isalpha((unsigned char)*g) ||
 				    *g == '-' || *g == '^') {
-					const char *f = g;
+					const char *f = opt_run(g, w->end);
 
-					while (f < w->end && (isalpha(
-					    (unsigned char)*f) || *f == '-' ||
-					    *f == '^')) {
-						if (*f == 'x' || *f == 'n') {
-							w->giveup = 1;
-							break;
-						}
-						f++;
-					}
-					if (w->giveup || f >= w->end) {
+					if (memchr(g, 'x', (size_t)(f - g)) ||
+					    memchr(g, 'n', (size_t)(f - g)) ||
+					    f >= w->end) {
 						w->giveup = 1;
 						break;
 					}
@@ -1383,11 +1386,8 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
 			break;
 		/* an option setting applies to what follows: keep it */
 		if (p[0] == '(' && p[1] == '?') {
-			const char *f = p + 2;
+			const char *f = opt_run(p + 2, n);
 
-			while (f < n && (isalpha((unsigned char)*f) || *f == '-' ||
-			    *f == '^'))
-				f++;
 			if (f < n && *f == ')')
 				break;
 		}
@@ -1584,12 +1584,15 @@ gate_worth(const pcre2_code *re)
 static int
 caseless_off(const char *pat)
 {
+	const char *end = pat + strlen(pat);
+
 	for (const char *p = pat; (p = strstr(p, "(?")) != NULL; ) {
-		p += 2;
-		while (isalpha((unsigned char)*p))
-			p++;
-		if (*p == '-' || *p == '^')
+		const char *f = opt_run(p + 2, end);
+
+		if (memchr(p + 2, '-', (size_t)(f - p - 2)) ||
+		    memchr(p + 2, '^', (size_t)(f - p - 2)))
 			return 1;
+		p = f;
 	}
 	return 0;
 }
