@@ -288,7 +288,8 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 		 * not depend on where a walk began, and every literal ending
 		 * in the second half begins at or after the second start:
 		 * the two find exactly the literals of the text (seen[]
-		 * keeps each once).
+		 * keeps each once). The two walks also mark the bytes
+		 * present: together they cover the whole text.
 		 */
 		unsigned char flags[256];
 		size_t mid = len / 2, b = mid - (a->maxlen - 1);
@@ -300,6 +301,7 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 			uint32_t t2 = trans[s2 + cls[p[b + i]]];
 
 			flags[p[i]] = 1;
+			flags[p[b + i]] = 1;
 			s = t & ~AC_EMIT;
 			s2 = t2 & ~AC_EMIT;
 			if (t & AC_EMIT)
@@ -312,13 +314,12 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 		for (size_t i = b + mid; i < len; i++) {
 			uint32_t t2 = trans[s2 + cls[p[i]]];
 
+			flags[p[i]] = 1;
 			s2 = t2 & ~AC_EMIT;
 			if (t2 & AC_EMIT)
 				nfound = emit_state(a, (int)(s2 / ncls), seen,
 				    found, nfound);
 		}
-		for (size_t i = mid; i < len; i++)
-			flags[p[i]] = 1;
 		rx_bytes_pack(flags, have);
 		return nfound;
 	}
