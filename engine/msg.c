@@ -1405,7 +1405,7 @@ simple_root(struct builder *b, size_t start)
 	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
 	struct msg_part *pt;
 	char *mt;
-	size_t i, k;
+	size_t i;
 
 	if (!clean_block(m, hv, start))
 		return 0;
@@ -1480,15 +1480,17 @@ simple_root(struct builder *b, size_t start)
 	mt = type ? g_mime_content_type_get_mime_type(type) : NULL;
 	pt->ctype = lower_dup(b->pool, mt ? mt : "text/plain");
 	g_free(mt);
-	/* as part_headers(): GMime would list the block's Content-* headers */
+	/*
+	 * as part_headers(): GMime would list the whole block, of which the
+	 * root keeps the Content-* headers among the first MAX_PART_HEADERS
+	 */
 	pt->hdr_first = b->hdrs.n;
-	for (i = 0, k = 0; i < m->nmsg_hdrs && k < MAX_PART_HEADERS &&
+	for (i = 0; i < m->nmsg_hdrs && i < MAX_PART_HEADERS &&
 	    b->hdrs.n < MAX_HEADERS; i++) {
 		struct msg_header h = b->hdrs.v[i], *mh;
 
 		if (strncasecmp(h.name, "Content-", 8) != 0)
 			continue;
-		k++;
 		mh = hdr_push(b->pool, &b->hdrs);
 		*mh = h;	/* same name, raw and decoded value */
 		mh->part = pt->index;

@@ -314,6 +314,17 @@ main(void)
 				}
 		test_cond("one-part fast paths as GMime's parse", ok);
 	}
+	/* the root keeps Content-* headers among its first 200, both ways */
+	{
+		struct buf hb = BUF_INIT;
+
+		for (int i = 0; i < 250; i++)
+			buf_printf(&hb, "X-Filler-%d: v\n", i);
+		buf_adds(&hb, "Content-Type: text/plain; charset=us-ascii\n");
+		test_cond("Content-* past the part header cap as GMime's parse",
+		    same_as_gmime(p, buf_str(&hb), "hello\n"));
+		buf_free(&hb);
+	}
 	/* the iconv descriptor cache: many charsets in turn, then again */
 	{
 		static const char *const cs[] = { "iso-8859-1", "koi8-r",
