@@ -10,6 +10,7 @@
 #   alone   the MTA without a milter (the baseline)
 #   null    the MTA + tests/bench/null_milter.c: hamlet's negotiation, no
 #           work at all: the protocol floor any such milter costs
+#           (BENCH_MILTER_NULL_FLAGS: its options, e.g. -r, -a, -s USEC)
 #   hamlet  the MTA + hamlet-milter
 # BENCH_MILTER_ROUNDS times (default 5), the order of the three rotated
 # each round so that drift on the shared machine hits each setup alike.
@@ -173,7 +174,7 @@ milter_up() {
 	rm -f "$SOCK"	# the dropped milter cannot unlink it in root's $B/run
 	case $1 in
 	hamlet) "$M" -f -c "$B/hamlet.conf" -p "unix:$SOCK" 2> "$2" & ;;
-	null) "$NULLM" "unix:$SOCK" 2> "$2" & ;;
+	null) "$NULLM" ${BENCH_MILTER_NULL_FLAGS:-} "unix:$SOCK" 2> "$2" & ;;
 	esac
 	MPID=$!
 	i=0

@@ -32,6 +32,7 @@
 #include "milter/negotiate.h"
 
 static int add_header;
+static unsigned long extra_nr;	/* -r: no reply at MAIL FROM and body either */
 static long spin_us;
 
 static long
@@ -51,7 +52,7 @@ nm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & (NEGOTIATE_ACTIONS | SMFIF_SETSYMLIST);
-	*pf1 = f1 & NEGOTIATE_STEPS;
+	*pf1 = f1 & (NEGOTIATE_STEPS | extra_nr);
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST)
@@ -87,9 +88,8 @@ nm_helo(SMFICTX *ctx, char *helo)
 static sfsistat
 nm_envfrom(SMFICTX *ctx, char **argv)
 {
-	(void)ctx;
 	(void)argv;
-	return SMFIS_CONTINUE;
+	return nm_go_on(ctx, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -116,10 +116,9 @@ nm_eoh(SMFICTX *ctx)
 static sfsistat
 nm_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	(void)ctx;
 	(void)chunk;
 	(void)len;
-	return SMFIS_CONTINUE;
+	return nm_go_on(ctx, SMFIP_NR_BODY);
 }
 
 static sfsistat
@@ -170,10 +169,13 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "as:")) != -1) {
+	while ((ch = getopt(argc, argv, "ars:")) != -1) {
 		switch (ch) {
 		case 'a':
 			add_header = 1;
+			break;
+		case 'r':
+			extra_nr = SMFIP_NR_MAIL | SMFIP_NR_BODY;
 			break;
 		case 's':
 			spin_us = strtol(optarg, NULL, 10);
@@ -197,6 +199,6 @@ main(int argc, char **argv)
 	}
 	return smfi_main() == MI_SUCCESS ? 0 : 1;
 usage:
-	fprintf(stderr, "usage: null_milter [-a] [-s USEC] unix:PATH|inet:PORT@ADDR\n");
+	fprintf(stderr, "usage: null_milter [-a] [-r] [-s USEC] unix:PATH|inet:PORT@ADDR\n");
 	return 2;
 }
