@@ -5,6 +5,7 @@
  * scores), body paragraphs, the prefilter against running every regex,
  * and the PCRE2 match limit on a catastrophic pattern.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -970,6 +971,15 @@ test_gate(void)
 		/* caseless turned off inside: keys must not be folded */
 		{ "(?s-i)FoO", PCRE2_CASELESS },
 		{ "(?m-i:Ba)r", PCRE2_CASELESS },
+		/* not at a line start, with no look behind: not at "^" only */
+		{ "(?!^)fo", 0 },
+		{ "(?!^)fo", PCRE2_MULTILINE },
+		/* \p ignores caseless matching: keys must not be folded */
+		{ "\\p{Lu}o", PCRE2_CASELESS },
+		{ "[\\p{Lu}0]o", PCRE2_CASELESS },
+		/* a multiline ^ after a "\n" that ends a key */
+		{ "a\\n^b", PCRE2_MULTILINE },
+		{ "(?=\\n^B)\\s+B", PCRE2_MULTILINE },
 	};
 	static const char alpha[] = "abfnortxABFNORTX0 _,:\n\xe9";
 	char err[256], text[24];
@@ -1047,11 +1057,204 @@ test_gate(void)
 	}
 }
 
+/* xorshift for the random campaigns: the same cases on every run */
+static uint64_t rnd_state;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+struct rpat {
+	char	b[400];
+	size_t	len;
+	int	groups;
+};
+
+static void
+rpat_put(struct rpat *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (p->len + n < sizeof(p->b)) {
+		memcpy(p->b + p->len, s, n + 1);
+		p->len += n;
+	}
+}
+
+static void rpat_alt(struct rpat *p, int depth);
+
+/*
+ * One atom of a random pattern: bytes of every kind (NUL, CR, LF, bytes
+ * >= 0x80, both cases), classes, \p, \R, \X, \Q..\E, assertions (\b,
+ * \B, ^, $, \A, \z, \K, negated ^ and \A, lookaheads), backreferences,
+ * groups of every kind incl. inline options and branch reset, and
+ * greedy, lazy and possessive quantifiers.
+ */
+static void
+rpat_atom(struct rpat *p, int depth)
+{
+	static const char *const atoms[] = { "a", "b", "c", "A", "B", "C",
+	    "x", "X", "o", "O", " ", "_", "1", "\\x00", "\\r", "\\n",
+	    "\\xe9", "\\xC9", "\\xff", "\\x80", ".", "[a-c]", "[^a]",
+	    "[A-C]", "[ab\\xe9]", "\\d", "\\w", "\\s", "\\W", "\\S", "\\D",
+	    "[[:upper:]]", "[[:lower:]]", "[[:^upper:]]", "[^[:lower:]x]",
+	    "\\p{Lu}", "\\p{Ll}", "\\P{Lu}", "\\p{L}", "[\\p{Lu}1]", "\\R",
+	    "\\X", "\\h", "\\v", "\\N", "\\Qa.\\E", "\\QB\\E", "\\Q(?-i)\\E",
+	    "\\x41", "\\101", "\\cA", "(?:a|b|c|ab|x|\\xe9|\\x00|\\n)" };
+	static const char *const asserts[] = { "\\b", "\\B", "^", "$", "\\A",
+	    "\\z", "\\Z", "\\K", "(?!^)", "(?!\\A)", "(?!$)", "(?=a)", "(?!b)",
+	    "(?=\\w)", "(?!\\W)", "(?!^)\\b" };
+	static const char *const opens[] = { "(", "(?:", "(?>", "(?i:",
+	    "(?-i:", "(?=", "(?!", "(?i)(?:", "(?s-i:", "(?m:", "(?|" };
+	static const char *const quants[] = { "?", "*", "+", "{2}", "{1,3}",
+	    "{0,2}", "??", "*?", "+?", "?+", "*+", "++", "{1,2}+" };
+	unsigned r = rnd(100);
+
+	if (depth > 3 || r < 45)
+		rpat_put(p, atoms[rnd(sizeof(atoms) / sizeof(atoms[0]))]);
+	else if (r < 58)
+		rpat_put(p, asserts[rnd(sizeof(asserts) / sizeof(asserts[0]))]);
+	else if (r < 64 && p->groups > 0) {
+		char ref[16];
+
+		snprintf(ref, sizeof(ref), "\\%u", 1 + rnd((unsigned)p->groups));
+		rpat_put(p, ref);
+	} else {
+		const char *o = opens[rnd(sizeof(opens) / sizeof(opens[0]))];
+
+		rpat_put(p, o);
+		rpat_alt(p, depth + 1);
+		rpat_put(p, ")");
+		if (strcmp(o, "(") == 0)
+			p->groups++;
+	}
+	if (rnd(3) == 0)
+		rpat_put(p, quants[rnd(sizeof(quants) / sizeof(quants[0]))]);
+}
+
+static void
+rpat_alt(struct rpat *p, int depth)
+{
+	int nalt = rnd(4) == 0 ? 2 + (int)rnd(3) : 1;
+
+	for (int i = 0; i < nalt; i++) {
+		int n = 1 + (int)rnd(depth == 0 ? 5 : 3);
+
+		if (i > 0)
+			rpat_put(p, "|");
+		if (rnd(12) == 0)
+			rpat_put(p, "(?i)");
+		if (rnd(15) == 0)
+			rpat_put(p, "(?-i)");
+		for (int j = 0; j < n; j++)
+			rpat_atom(p, depth);
+	}
+}
+
+/*
+ * Random patterns and texts: a gated search must find exactly what the
+ * gate's anchored pattern finds tried at every position from the start
+ * offset (the gate may only skip positions where it cannot match). The
+ * anchored tries are the reference rather than PCRE2's unanchored search,
+ * whose start-of-match optimisations disagree with them on a few odd
+ * patterns in PCRE2 10.42 (e.g. /(?>[a-z]+?)[A-Z]+?X/ finds no "cXOX" in
+ * "-xcXOX-" with the JIT); those are counted, not failed.
+ */
+static void
+test_gate_random(void)
+{
+	static const char alpha[] = "abcABCxXoO _1\0\r\n\xe9\xc9\xff\x80,.-\t";
+	pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	long gated = 0, cases = 0, matches = 0, bad = 0, pcre = 0;
+	char err[256], text[80];
+
+	pcre2_set_match_limit(mc, 100000);
+	rnd_state = 4242;
+	for (int n = 0; n < 2500; n++) {
+		struct rpat p;
+		unsigned fl = 0;
+		pcre2_code *re;
+		struct rx_gate *g;
+
+		memset(&p, 0, sizeof(p));
+		rpat_alt(&p, 0);
+		if (rnd(2))
+			fl |= PCRE2_CASELESS;
+		if (rnd(3) == 0)
+			fl |= PCRE2_MULTILINE;
+		if (rnd(3) == 0)
+			fl |= PCRE2_DOTALL;
+		re = rx_compile(p.b, fl, err, sizeof(err));
+		if (re == NULL)
+			continue;
+		g = rx_gate_new(p.b, fl, re, 1);
+		if (g == NULL) {
+			pcre2_code_free(re);
+			continue;
+		}
+		gated++;
+		for (int t = 0; t < 40; t++) {
+			size_t len = rnd(rnd(4) == 0 ? sizeof(text) : 12);
+
+			for (size_t j = 0; j < len; j++)
+				text[j] = alpha[rnd(sizeof(alpha) - 1)];
+			for (size_t start = 0; start <= len;
+			    start += (t & 1) ? 1 : len + 1) {
+				PCRE2_SIZE a0 = 0, a1 = 0, *ov;
+				int ra = PCRE2_ERROR_NOMATCH, rb, rp;
+
+				rp = pcre2_match(re, (PCRE2_SPTR)text, len, start,
+				    0, md, mc);
+				for (size_t q = start; q < len &&
+				    ra == PCRE2_ERROR_NOMATCH; q++)
+					ra = pcre2_jit_match(g->anch,
+					    (PCRE2_SPTR)text, len, q, 0, md, mc);
+				if (ra < 0 && ra != PCRE2_ERROR_NOMATCH)
+					continue;	/* a limit */
+				ov = pcre2_get_ovector_pointer(md);
+				if (ra > 0) {
+					a0 = ov[0];
+					a1 = ov[1];
+					matches++;
+				}
+				if ((rp > 0) != (ra > 0))
+					pcre++;
+				rb = rx_gate_match(g, text, len, start, md, mc);
+				cases++;
+				if ((ra > 0) != (rb > 0) || (ra > 0 &&
+				    (ov[0] != a0 || ov[1] != a1))) {
+					if (bad++ < 5)
+						fprintf(stderr, "gate misses: /%s/ "
+						    "(flags %x) start %zu\n", p.b,
+						    fl, start);
+				}
+			}
+		}
+		rx_gate_free(g);
+		pcre2_code_free(re);
+	}
+	pcre2_match_context_free(mc);
+	pcre2_match_data_free(md);
+	printf("gate random: %ld patterns, %ld searches, %ld matches, "
+	    "%ld PCRE2 search/anchored disagreements\n", gated, cases, matches,
+	    pcre);
+	test_cond("gate random: patterns and matches enough",
+	    gated > 1000 && matches > 50000);
+	test_cond("gate random: gated = anchored at every position", bad == 0);
+}
+
 int
 main(void)
 {
 	msg_global_init();
 	test_gate();
+	test_gate_random();
 	test_conditions();
 	test_meta();
 	test_meta_lazy();
