@@ -5,6 +5,7 @@
  * scores), body paragraphs, the prefilter against running every regex,
  * and the PCRE2 match limit on a catastrophic pattern.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/msg.h"
+#include "engine/xalloc.h"
 #include "engine/pool.h"
 #include "rules/ac.h"
 #include "rules/htmlmeta.h"
@@ -1249,6 +1251,150 @@ test_gate_random(void)
 	test_cond("gate random: gated = anchored at every position", bad == 0);
 }
 
+/* n bytes equal, ASCII case folded (NUL is a byte like any other) */
+static int
+ci_equal(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Random literal sets and texts of every length around the two-chain
+ * walk's thresholds (0, 1, odd, 511-513, twice the longest literal),
+ * literals planted at the end and across the middle, NUL and bytes
+ * >= 0x80, sets with empty literals: the literals found and the bytes
+ * present are exactly those of a plain search, each literal once.
+ */
+static void
+test_ac_random(void)
+{
+	static const char alpha[] = "abcABC\0\xe9\xc9\x80\xff\n\r x";
+	static char lits[12][301], text[1600];
+	size_t ll[12];
+	long cases = 0, split = 0, found = 0, bad = 0;
+
+	rnd_state = 77;
+	for (int n = 0; n < 1500; n++) {
+		struct ac *a = ac_new();
+		int nl = (int)rnd(12), ids[12];
+		unsigned asz = 2 + rnd(sizeof(alpha) - 2);
+		unsigned maxl = rnd(4) == 0 ? 300 : rnd(3) == 0 ? 40 : 8;
+		int empty = n % 5 == 0;
+
+		for (int i = 0; i < nl; i++) {
+			ll[i] = empty && rnd(2) == 0 ? 0 : 1 + rnd(maxl);
+			if (empty && n % 10 == 0)
+				ll[i] = 0;	/* only empty literals */
+			for (size_t j = 0; j < ll[i]; j++)
+				lits[i][j] = alpha[rnd(asz)];
+			ids[i] = ac_add(a, lits[i], ll[i]);
+		}
+		ac_build(a);
+		for (int t = 0; t < 20; t++) {
+			unsigned r = rnd(10);
+			size_t len = r < 3 ? rnd(20) : r < 6 ? 500 + rnd(30) :
+			    r < 8 ? rnd(sizeof(text)) : 2 * maxl - 2 + rnd(5) +
+			    (rnd(2) ? 0 : 600);
+			unsigned char seen[12], want[12];
+			int fl[12];
+			uint64_t have[4], have2[4], bytes[4] = { 0, 0, 0, 0 };
+			size_t nf, nwant = 0;
+			char *buf;
+			int ok = 1;
+
+			if (len > sizeof(text))
+				len = sizeof(text);
+			for (size_t j = 0; j < len; j++)
+				text[j] = alpha[rnd(asz)];
+			if (len > 0)
+				text[len / 2] = '\x7f';	/* alone: at the middle */
+			for (int k = 0; k < 3 && nl > 0; k++) {
+				int i = (int)rnd((unsigned)nl);
+				size_t d = rnd((unsigned)ll[i] + 1), at;
+
+				if (ll[i] == 0 || ll[i] > len)
+					continue;
+				at = k == 0 ? len - ll[i] : k == 1 ?
+				    (len / 2 >= d ? len / 2 - d : 0) :
+				    rnd((unsigned)(len - ll[i] + 1));
+				if (at + ll[i] > len)
+					at = len - ll[i];
+				for (size_t j = 0; j < ll[i]; j++)
+					text[at + j] = rnd(2) ? (char)toupper(
+					    (unsigned char)lits[i][j]) : lits[i][j];
+			}
+			/* exactly len bytes: ASan sees any read past them */
+			buf = xmalloc(len > 0 ? len : 1);
+			memcpy(buf, text, len);
+			memset(seen, 0, sizeof(seen));
+			memset(want, 0, sizeof(want));
+			nf = ac_scan_found(a, buf, len, seen, fl, have);
+			rx_bytes_present(buf, len, have2);
+			for (size_t j = 0; j < len; j++) {
+				unsigned char c = (unsigned char)buf[j];
+
+				bytes[c >> 6] |= (uint64_t)1 << (c & 63);
+			}
+			for (int i = 0; i < nl; i++) {
+				if (want[ids[i]] || ll[i] == 0)
+					continue;
+				for (size_t q = 0; q + ll[i] <= len; q++)
+					if (ci_equal(buf + q, lits[i], ll[i])) {
+						want[ids[i]] = 1;
+						nwant++;
+						break;
+					}
+			}
+			if (nf != nwant || memcmp(seen, want, sizeof(want)) != 0 ||
+			    memcmp(have, bytes, sizeof(bytes)) != 0 ||
+			    memcmp(have2, bytes, sizeof(bytes)) != 0)
+				ok = 0;
+			for (size_t f = 0; f < nf && ok; f++) {
+				if (fl[f] < 0 || fl[f] >= 12 || !want[fl[f]])
+					ok = 0;
+				else
+					want[fl[f]] = 0;	/* each once */
+			}
+			if (!ok && bad++ < 5)
+				fprintf(stderr, "ac differs: set %d, len %zu\n",
+				    n, len);
+			cases++;
+			split += len >= 512;
+			found += (long)nf;
+			free(buf);
+		}
+		ac_free(a);
+	}
+	test_cond("ac random: enough cases and literals", cases == 30000 &&
+	    split > 8000 && found > 20000);
+	test_cond("ac random: the plain search's literals and bytes", bad == 0);
+	{
+		/* packing eight flags a multiplication: single bytes, sets */
+		int same = 1;
+
+		for (int t = 0; t < 20000; t++) {
+			unsigned char f[256];
+			uint64_t w[4] = { 0, 0, 0, 0 }, h[4];
+			int nb = t < 256 ? 1 : (int)rnd(257);
+
+			memset(f, 0, sizeof(f));
+			for (int i = 0; i < nb; i++) {
+				int c = t < 256 ? t : (int)rnd(256);
+
+				f[c] = 1;
+				w[c >> 6] |= (uint64_t)1 << (c & 63);
+			}
+			rx_bytes_pack(f, h);
+			if (memcmp(h, w, sizeof(w)) != 0)
+				same = 0;
+		}
+		test_cond("bytes present: packed = plain set", same);
+	}
+}
+
 int
 main(void)
 {
@@ -1260,6 +1406,7 @@ main(void)
 	test_meta_lazy();
 	test_rx();
 	test_ac();
+	test_ac_random();
 	test_ruleset();
 	test_prefilter_default();
 	test_match_limit();
