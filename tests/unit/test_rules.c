@@ -1124,7 +1124,8 @@ rpat_atom(struct rpat *p, int depth)
 	else if (r < 64 && p->groups > 0) {
 		char ref[16];
 
-		snprintf(ref, sizeof(ref), "\\%u", 1 + rnd((unsigned)p->groups));
+		snprintf(ref, sizeof(ref), "\\%u",
+		    1 + rnd((unsigned)p->groups));
 		rpat_put(p, ref);
 	} else {
 		const char *o = opens[rnd(sizeof(opens) / sizeof(opens[0]))];
@@ -1211,12 +1212,13 @@ test_gate_random(void)
 				PCRE2_SIZE a0 = 0, a1 = 0, *ov;
 				int ra = PCRE2_ERROR_NOMATCH, rb, rp;
 
-				rp = pcre2_match(re, (PCRE2_SPTR)text, len, start,
-				    0, md, mc);
+				rp = pcre2_match(re, (PCRE2_SPTR)text, len,
+				    start, 0, md, mc);
 				for (size_t q = start; q < len &&
 				    ra == PCRE2_ERROR_NOMATCH; q++)
 					ra = pcre2_jit_match(g->anch,
-					    (PCRE2_SPTR)text, len, q, 0, md, mc);
+					    (PCRE2_SPTR)text, len, q, 0, md,
+					    mc);
 				if (ra < 0 && ra != PCRE2_ERROR_NOMATCH)
 					continue;	/* a limit */
 				ov = pcre2_get_ovector_pointer(md);
@@ -1232,9 +1234,9 @@ test_gate_random(void)
 				if ((ra > 0) != (rb > 0) || (ra > 0 &&
 				    (ov[0] != a0 || ov[1] != a1))) {
 					if (bad++ < 5)
-						fprintf(stderr, "gate misses: /%s/ "
-						    "(flags %x) start %zu\n", p.b,
-						    fl, start);
+						fprintf(stderr, "gate misses: "
+						    "/%s/ (flags %x) start "
+						    "%zu\n", p.b, fl, start);
 				}
 			}
 		}
@@ -1256,7 +1258,8 @@ static int
 ci_equal(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+		if (tolower((unsigned char)a[i]) !=
+		    tolower((unsigned char)b[i]))
 			return 0;
 	return 1;
 }
@@ -1310,7 +1313,7 @@ test_ac_random(void)
 			for (size_t j = 0; j < len; j++)
 				text[j] = alpha[rnd(asz)];
 			if (len > 0)
-				text[len / 2] = '\x7f';	/* alone: at the middle */
+				text[len / 2] = '\x7f';	/* alone, mid */
 			for (int k = 0; k < 3 && nl > 0; k++) {
 				int i = (int)rnd((unsigned)nl);
 				size_t d = rnd((unsigned)ll[i] + 1), at;
@@ -1323,8 +1326,9 @@ test_ac_random(void)
 				if (at + ll[i] > len)
 					at = len - ll[i];
 				for (size_t j = 0; j < ll[i]; j++)
-					text[at + j] = rnd(2) ? (char)toupper(
-					    (unsigned char)lits[i][j]) : lits[i][j];
+					text[at + j] = rnd(2) ?
+					    (char)toupper((unsigned char)
+					    lits[i][j]) : lits[i][j];
 			}
 			/* exactly len bytes: ASan sees any read past them */
 			buf = xmalloc(len > 0 ? len : 1);
@@ -1348,7 +1352,8 @@ test_ac_random(void)
 						break;
 					}
 			}
-			if (nf != nwant || memcmp(seen, want, sizeof(want)) != 0 ||
+			if (nf != nwant ||
+			    memcmp(seen, want, sizeof(want)) != 0 ||
 			    memcmp(have, bytes, sizeof(bytes)) != 0 ||
 			    memcmp(have2, bytes, sizeof(bytes)) != 0)
 				ok = 0;
