@@ -289,10 +289,13 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 		 * in the second half begins at or after the second start:
 		 * the two find exactly the literals of the text (seen[]
 		 * keeps each once). The two walks also mark the bytes
-		 * present: together they cover the whole text.
+		 * present: together they cover the whole text. (With only
+		 * empty literals, maxlen is 0: the second walk starts at the
+		 * middle, not one byte after it.)
 		 */
 		unsigned char flags[256];
-		size_t mid = len / 2, b = mid - (a->maxlen - 1);
+		size_t mid = len / 2,
+		    b = mid - (a->maxlen > 0 ? a->maxlen - 1 : 0);
 		uint32_t s2 = 0;
 
 		memset(flags, 0, sizeof(flags));

@@ -17,7 +17,7 @@ void ac_free(struct ac *a);
 /*
  * Add a literal (any bytes, folded to lowercase) before ac_build().
  * Returns its id (0, 1, ...); adding the same string twice returns the
- * first id.
+ * first id. An empty literal is never reported.
  */
 int ac_add(struct ac *a, const char *s, size_t len);
 /* Finish: failure links and the full transition table. */

@@ -1421,11 +1421,13 @@ rx_probe(const char *pat, unsigned flags, const pcre2_code *re)
  * Only extensions of strings that may start a match are tried, and the
  * first byte only among those of PCRE2's start bitmap. What comes
  * before the start is supplied for the assertions that look back one
- * byte (\b, \B): s is also tried after "a" (see gate_may()); longer
+ * byte (\b, \B): s is also tried after "a", and after " " and "\n" for
+ * an assertion that ^ or \A do not hold (see gate_may()); longer
  * lookbehinds make the derivation give up. A caseless pattern (the i
- * flag, and no option group that could turn it off, see caseless_off())
- * matches the same whatever the ASCII case of the text: its keys are
- * case folded, and upper-case letters are not tried.
+ * flag, no option group that could turn it off, see caseless_off(), and
+ * no \p or \P, which caseless matching leaves alone) matches the same
+ * whatever the ASCII case of the text: its keys are case folded, and
+ * upper-case letters are not tried.
  *
  * An unanchored search tries start positions left to right and runs
  * the same backtracking at each as an anchored match there: trying the
@@ -1485,23 +1487,29 @@ gate_try(const pcre2_code *d, int jit, pcre2_match_data *md,
  * subject the byte before counts as a non-word byte, and ^ and \A
  * hold. behind: also after a word byte ("a"); nl: also after a space
  * and after "\n", which differ from the start only for an assertion
- * that ^ or \A do not hold.
+ * that ^ or \A do not hold (a pattern need not look behind for that:
+ * "(?!^)x"). circm: a multiline ^ may be tested; PCRE2 fails it after
+ * a "\n" that ends the subject instead of reporting a partial match,
+ * so an s ending in "\n" always may.
  */
 static int
 gate_may(const pcre2_code *d, int jit, pcre2_match_data *md,
     pcre2_match_context *mc, const unsigned char *s, size_t n, int behind,
-    int nl)
+    int nl, int circm)
 {
 	unsigned char b[1 + RX_GATE_KMAX];
 
+	if (circm && s[n - 1] == '\n')
+		return 1;
 	if (gate_try(d, jit, md, mc, s, n, 0) != PCRE2_ERROR_NOMATCH)
 		return 1;
-	if (!behind)
-		return 0;
 	memcpy(b + 1, s, n);
-	b[0] = 'a';
-	if (gate_try(d, jit, md, mc, b, n + 1, 1) != PCRE2_ERROR_NOMATCH)
-		return 1;
+	if (behind) {
+		b[0] = 'a';
+		if (gate_try(d, jit, md, mc, b, n + 1, 1) !=
+		    PCRE2_ERROR_NOMATCH)
+			return 1;
+	}
 	if (!nl)
 		return 0;
 	b[0] = ' ';
@@ -1597,6 +1605,27 @@ caseless_off(const char *pat)
 	return 0;
 }
 
+/*
+ * Can multiline matching be on: the m flag, or an inline option group
+ * with an 'm' ("(?m)", "(?im:", "(?^m)"). Conservative: any such group.
+ */
+static int
+multiline_on(const char *pat, unsigned flags)
+{
+	const char *end = pat + strlen(pat);
+
+	if (flags & PCRE2_MULTILINE)
+		return 1;
+	for (const char *p = pat; (p = strstr(p, "(?")) != NULL; ) {
+		const char *f = opt_run(p + 2, end);
+
+		if (memchr(p + 2, 'm', (size_t)(f - p - 2)))
+			return 1;
+		p = f;
+	}
+	return 0;
+}
+
 struct rx_gate *
 rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
     int always)
@@ -1611,7 +1640,7 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 	unsigned char map[256], first[256];
 	double share = 1;
 	unsigned k = 0;
-	int full = 0, fold, jit, nl;
+	int full = 0, fold, jit, nl, circm;
 
 	if (re == NULL || (flags & PCRE2_EXTENDED))
 		return NULL;
@@ -1623,7 +1652,12 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 	    pcre2_pattern_info(re, PCRE2_INFO_MAXLOOKBEHIND, &behind) != 0 ||
 	    behind > 1 || (!always && !gate_worth(re)))
 		return NULL;
-	fold = (flags & PCRE2_CASELESS) && !caseless_off(pat);
+	/*
+	 * Caseless matching does not touch \p and \P: /\p{Lu}/i matches
+	 * "A" but not "a", so folded keys would lose "A..."
+	 */
+	fold = (flags & PCRE2_CASELESS) && !caseless_off(pat) &&
+	    strstr(pat, "\\p") == NULL && strstr(pat, "\\P") == NULL;
 	for (unsigned c = 0; c < 256; c++)
 		map[c] = (unsigned char)(fold && c - 'A' < 26u ? c + 32 : c);
 	d = gate_compile(pat, flags);
@@ -1633,6 +1667,7 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 	/* (?! with a ^ or \A somewhere: try after a line break too */
 	nl = strstr(pat, "(?!") != NULL && (strchr(pat, '^') != NULL ||
 	    strstr(pat, "\\A") != NULL);
+	circm = strchr(pat, '^') != NULL && multiline_on(pat, flags);
 	md = pcre2_match_data_create(4, NULL);
 	mc = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(mc, 10000);
@@ -1657,7 +1692,7 @@ rx_gate_new(const char *pat, unsigned flags, const pcre2_code *re,
 				}
 				s[len - 1] = (unsigned char)c;
 				if (!gate_may(d, jit, md, mc, s, len, behind > 0,
-				    nl))
+				    nl, circm))
 					continue;
 				if (nnext == RX_GATE_MAXSET) {
 					full = 1;

@@ -5,12 +5,15 @@
  * scores), body paragraphs, the prefilter against running every regex,
  * and the PCRE2 match limit on a catastrophic pattern.
  */
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine/msg.h"
+#include "engine/xalloc.h"
 #include "engine/pool.h"
 #include "rules/ac.h"
 #include "rules/htmlmeta.h"
@@ -970,6 +973,15 @@ test_gate(void)
 		/* caseless turned off inside: keys must not be folded */
 		{ "(?s-i)FoO", PCRE2_CASELESS },
 		{ "(?m-i:Ba)r", PCRE2_CASELESS },
+		/* not at a line start, with no look behind: not at "^" only */
+		{ "(?!^)fo", 0 },
+		{ "(?!^)fo", PCRE2_MULTILINE },
+		/* \p ignores caseless matching: keys must not be folded */
+		{ "\\p{Lu}o", PCRE2_CASELESS },
+		{ "[\\p{Lu}0]o", PCRE2_CASELESS },
+		/* a multiline ^ after a "\n" that ends a key */
+		{ "a\\n^b", PCRE2_MULTILINE },
+		{ "(?=\\n^B)\\s+B", PCRE2_MULTILINE },
 	};
 	static const char alpha[] = "abfnortxABFNORTX0 _,:\n\xe9";
 	char err[256], text[24];
@@ -1047,16 +1059,359 @@ test_gate(void)
 	}
 }
 
+/* xorshift for the random campaigns: the same cases on every run */
+static uint64_t rnd_state;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+struct rpat {
+	char	b[400];
+	size_t	len;
+	int	groups;
+};
+
+static void
+rpat_put(struct rpat *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (p->len + n < sizeof(p->b)) {
+		memcpy(p->b + p->len, s, n + 1);
+		p->len += n;
+	}
+}
+
+static void rpat_alt(struct rpat *p, int depth);
+
+/*
+ * One atom of a random pattern: bytes of every kind (NUL, CR, LF, bytes
+ * >= 0x80, both cases), classes, \p, \R, \X, \Q..\E, assertions (\b,
+ * \B, ^, $, \A, \z, \K, negated ^ and \A, lookaheads), backreferences,
+ * groups of every kind incl. inline options and branch reset, and
+ * greedy, lazy and possessive quantifiers.
+ */
+static void
+rpat_atom(struct rpat *p, int depth)
+{
+	static const char *const atoms[] = { "a", "b", "c", "A", "B", "C",
+	    "x", "X", "o", "O", " ", "_", "1", "\\x00", "\\r", "\\n",
+	    "\\xe9", "\\xC9", "\\xff", "\\x80", ".", "[a-c]", "[^a]",
+	    "[A-C]", "[ab\\xe9]", "\\d", "\\w", "\\s", "\\W", "\\S", "\\D",
+	    "[[:upper:]]", "[[:lower:]]", "[[:^upper:]]", "[^[:lower:]x]",
+	    "\\p{Lu}", "\\p{Ll}", "\\P{Lu}", "\\p{L}", "[\\p{Lu}1]", "\\R",
+	    "\\X", "\\h", "\\v", "\\N", "\\Qa.\\E", "\\QB\\E", "\\Q(?-i)\\E",
+	    "\\x41", "\\101", "\\cA", "(?:a|b|c|ab|x|\\xe9|\\x00|\\n)" };
+	static const char *const asserts[] = { "\\b", "\\B", "^", "$", "\\A",
+	    "\\z", "\\Z", "\\K", "(?!^)", "(?!\\A)", "(?!$)", "(?=a)", "(?!b)",
+	    "(?=\\w)", "(?!\\W)", "(?!^)\\b" };
+	static const char *const opens[] = { "(", "(?:", "(?>", "(?i:",
+	    "(?-i:", "(?=", "(?!", "(?i)(?:", "(?s-i:", "(?m:", "(?|" };
+	static const char *const quants[] = { "?", "*", "+", "{2}", "{1,3}",
+	    "{0,2}", "??", "*?", "+?", "?+", "*+", "++", "{1,2}+" };
+	unsigned r = rnd(100);
+
+	if (depth > 3 || r < 45)
+		rpat_put(p, atoms[rnd(sizeof(atoms) / sizeof(atoms[0]))]);
+	else if (r < 58)
+		rpat_put(p, asserts[rnd(sizeof(asserts) / sizeof(asserts[0]))]);
+	else if (r < 64 && p->groups > 0) {
+		char ref[16];
+
+		snprintf(ref, sizeof(ref), "\\%u",
+		    1 + rnd((unsigned)p->groups));
+		rpat_put(p, ref);
+	} else {
+		const char *o = opens[rnd(sizeof(opens) / sizeof(opens[0]))];
+
+		rpat_put(p, o);
+		rpat_alt(p, depth + 1);
+		rpat_put(p, ")");
+		if (strcmp(o, "(") == 0)
+			p->groups++;
+	}
+	if (rnd(3) == 0)
+		rpat_put(p, quants[rnd(sizeof(quants) / sizeof(quants[0]))]);
+}
+
+static void
+rpat_alt(struct rpat *p, int depth)
+{
+	int nalt = rnd(4) == 0 ? 2 + (int)rnd(3) : 1;
+
+	for (int i = 0; i < nalt; i++) {
+		int n = 1 + (int)rnd(depth == 0 ? 5 : 3);
+
+		if (i > 0)
+			rpat_put(p, "|");
+		if (rnd(12) == 0)
+			rpat_put(p, "(?i)");
+		if (rnd(15) == 0)
+			rpat_put(p, "(?-i)");
+		for (int j = 0; j < n; j++)
+			rpat_atom(p, depth);
+	}
+}
+
+/*
+ * Random patterns and texts: a gated search must find exactly what the
+ * gate's anchored pattern finds tried at every position from the start
+ * offset (the gate may only skip positions where it cannot match). The
+ * anchored tries are the reference rather than PCRE2's unanchored search,
+ * whose start-of-match optimisations disagree with them on a few odd
+ * patterns in PCRE2 10.42 (e.g. /(?>[a-z]+?)[A-Z]+?X/ finds no "cXOX" in
+ * "-xcXOX-" with the JIT); those are counted, not failed.
+ */
+static void
+test_gate_random(void)
+{
+	static const char alpha[] = "abcABCxXoO _1\0\r\n\xe9\xc9\xff\x80,.-\t";
+	pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	long gated = 0, cases = 0, matches = 0, bad = 0, pcre = 0;
+	char err[256], text[80];
+
+	pcre2_set_match_limit(mc, 100000);
+	rnd_state = 4242;
+	for (int n = 0; n < 2500; n++) {
+		struct rpat p;
+		unsigned fl = 0;
+		pcre2_code *re;
+		struct rx_gate *g;
+
+		memset(&p, 0, sizeof(p));
+		rpat_alt(&p, 0);
+		if (rnd(2))
+			fl |= PCRE2_CASELESS;
+		if (rnd(3) == 0)
+			fl |= PCRE2_MULTILINE;
+		if (rnd(3) == 0)
+			fl |= PCRE2_DOTALL;
+		re = rx_compile(p.b, fl, err, sizeof(err));
+		if (re == NULL)
+			continue;
+		g = rx_gate_new(p.b, fl, re, 1);
+		if (g == NULL) {
+			pcre2_code_free(re);
+			continue;
+		}
+		gated++;
+		for (int t = 0; t < 40; t++) {
+			size_t len = rnd(rnd(4) == 0 ? sizeof(text) : 12);
+
+			for (size_t j = 0; j < len; j++)
+				text[j] = alpha[rnd(sizeof(alpha) - 1)];
+			for (size_t start = 0; start <= len;
+			    start += (t & 1) ? 1 : len + 1) {
+				PCRE2_SIZE a0 = 0, a1 = 0, *ov;
+				int ra = PCRE2_ERROR_NOMATCH, rb, rp;
+
+				rp = pcre2_match(re, (PCRE2_SPTR)text, len,
+				    start, 0, md, mc);
+				for (size_t q = start; q < len &&
+				    ra == PCRE2_ERROR_NOMATCH; q++)
+					ra = pcre2_jit_match(g->anch,
+					    (PCRE2_SPTR)text, len, q, 0, md,
+					    mc);
+				if (ra < 0 && ra != PCRE2_ERROR_NOMATCH)
+					continue;	/* a limit */
+				ov = pcre2_get_ovector_pointer(md);
+				if (ra > 0) {
+					a0 = ov[0];
+					a1 = ov[1];
+					matches++;
+				}
+				if ((rp > 0) != (ra > 0))
+					pcre++;
+				rb = rx_gate_match(g, text, len, start, md, mc);
+				cases++;
+				if ((ra > 0) != (rb > 0) || (ra > 0 &&
+				    (ov[0] != a0 || ov[1] != a1))) {
+					if (bad++ < 5)
+						fprintf(stderr, "gate misses: "
+						    "/%s/ (flags %x) start "
+						    "%zu\n", p.b, fl, start);
+				}
+			}
+		}
+		rx_gate_free(g);
+		pcre2_code_free(re);
+	}
+	pcre2_match_context_free(mc);
+	pcre2_match_data_free(md);
+	printf("gate random: %ld patterns, %ld searches, %ld matches, "
+	    "%ld PCRE2 search/anchored disagreements\n", gated, cases, matches,
+	    pcre);
+	test_cond("gate random: patterns and matches enough",
+	    gated > 1000 && matches > 50000);
+	test_cond("gate random: gated = anchored at every position", bad == 0);
+}
+
+/* n bytes equal, ASCII case folded (NUL is a byte like any other) */
+static int
+ci_equal(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tolower((unsigned char)a[i]) !=
+		    tolower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Random literal sets and texts of every length around the two-chain
+ * walk's thresholds (0, 1, odd, 511-513, twice the longest literal),
+ * literals planted at the end and across the middle, NUL and bytes
+ * >= 0x80, sets with empty literals: the literals found and the bytes
+ * present are exactly those of a plain search, each literal once.
+ */
+static void
+test_ac_random(void)
+{
+	static const char alpha[] = "abcABC\0\xe9\xc9\x80\xff\n\r x";
+	static char lits[12][301], text[1600];
+	size_t ll[12];
+	long cases = 0, split = 0, found = 0, bad = 0;
+
+	rnd_state = 77;
+	for (int n = 0; n < 1500; n++) {
+		struct ac *a = ac_new();
+		int nl = (int)rnd(12), ids[12];
+		unsigned asz = 2 + rnd(sizeof(alpha) - 2);
+		unsigned maxl = rnd(4) == 0 ? 300 : rnd(3) == 0 ? 40 : 8;
+		int empty = n % 5 == 0;
+
+		for (int i = 0; i < nl; i++) {
+			ll[i] = empty && rnd(2) == 0 ? 0 : 1 + rnd(maxl);
+			if (empty && n % 10 == 0)
+				ll[i] = 0;	/* only empty literals */
+			for (size_t j = 0; j < ll[i]; j++)
+				lits[i][j] = alpha[rnd(asz)];
+			ids[i] = ac_add(a, lits[i], ll[i]);
+		}
+		ac_build(a);
+		for (int t = 0; t < 20; t++) {
+			unsigned r = rnd(10);
+			size_t len = r < 3 ? rnd(20) : r < 6 ? 500 + rnd(30) :
+			    r < 8 ? rnd(sizeof(text)) : 2 * maxl - 2 + rnd(5) +
+			    (rnd(2) ? 0 : 600);
+			unsigned char seen[12], want[12];
+			int fl[12];
+			uint64_t have[4], have2[4], bytes[4] = { 0, 0, 0, 0 };
+			size_t nf, nwant = 0;
+			char *buf;
+			int ok = 1;
+
+			if (len > sizeof(text))
+				len = sizeof(text);
+			for (size_t j = 0; j < len; j++)
+				text[j] = alpha[rnd(asz)];
+			if (len > 0)
+				text[len / 2] = '\x7f';	/* alone, mid */
+			for (int k = 0; k < 3 && nl > 0; k++) {
+				int i = (int)rnd((unsigned)nl);
+				size_t d = rnd((unsigned)ll[i] + 1), at;
+
+				if (ll[i] == 0 || ll[i] > len)
+					continue;
+				at = k == 0 ? len - ll[i] : k == 1 ?
+				    (len / 2 >= d ? len / 2 - d : 0) :
+				    rnd((unsigned)(len - ll[i] + 1));
+				if (at + ll[i] > len)
+					at = len - ll[i];
+				for (size_t j = 0; j < ll[i]; j++)
+					text[at + j] = rnd(2) ?
+					    (char)toupper((unsigned char)
+					    lits[i][j]) : lits[i][j];
+			}
+			/* exactly len bytes: ASan sees any read past them */
+			buf = xmalloc(len > 0 ? len : 1);
+			memcpy(buf, text, len);
+			memset(seen, 0, sizeof(seen));
+			memset(want, 0, sizeof(want));
+			nf = ac_scan_found(a, buf, len, seen, fl, have);
+			rx_bytes_present(buf, len, have2);
+			for (size_t j = 0; j < len; j++) {
+				unsigned char c = (unsigned char)buf[j];
+
+				bytes[c >> 6] |= (uint64_t)1 << (c & 63);
+			}
+			for (int i = 0; i < nl; i++) {
+				if (want[ids[i]] || ll[i] == 0)
+					continue;
+				for (size_t q = 0; q + ll[i] <= len; q++)
+					if (ci_equal(buf + q, lits[i], ll[i])) {
+						want[ids[i]] = 1;
+						nwant++;
+						break;
+					}
+			}
+			if (nf != nwant ||
+			    memcmp(seen, want, sizeof(want)) != 0 ||
+			    memcmp(have, bytes, sizeof(bytes)) != 0 ||
+			    memcmp(have2, bytes, sizeof(bytes)) != 0)
+				ok = 0;
+			for (size_t f = 0; f < nf && ok; f++) {
+				if (fl[f] < 0 || fl[f] >= 12 || !want[fl[f]])
+					ok = 0;
+				else
+					want[fl[f]] = 0;	/* each once */
+			}
+			if (!ok && bad++ < 5)
+				fprintf(stderr, "ac differs: set %d, len %zu\n",
+				    n, len);
+			cases++;
+			split += len >= 512;
+			found += (long)nf;
+			free(buf);
+		}
+		ac_free(a);
+	}
+	test_cond("ac random: enough cases and literals", cases == 30000 &&
+	    split > 8000 && found > 20000);
+	test_cond("ac random: the plain search's literals and bytes", bad == 0);
+	{
+		/* packing eight flags a multiplication: single bytes, sets */
+		int same = 1;
+
+		for (int t = 0; t < 20000; t++) {
+			unsigned char f[256];
+			uint64_t w[4] = { 0, 0, 0, 0 }, h[4];
+			int nb = t < 256 ? 1 : (int)rnd(257);
+
+			memset(f, 0, sizeof(f));
+			for (int i = 0; i < nb; i++) {
+				int c = t < 256 ? t : (int)rnd(256);
+
+				f[c] = 1;
+				w[c >> 6] |= (uint64_t)1 << (c & 63);
+			}
+			rx_bytes_pack(f, h);
+			if (memcmp(h, w, sizeof(w)) != 0)
+				same = 0;
+		}
+		test_cond("bytes present: packed = plain set", same);
+	}
+}
+
 int
 main(void)
 {
 	msg_global_init();
 	test_gate();
+	test_gate_random();
 	test_conditions();
 	test_meta();
 	test_meta_lazy();
 	test_rx();
 	test_ac();
+	test_ac_random();
 	test_ruleset();
 	test_prefilter_default();
 	test_match_limit();
