@@ -2,18 +2,22 @@
 #
 #   make            build train/hamlet (and milter/hamlet-milter)
 #   make test       install missing Debian packages, build, run unit and
-#                   functional tests, then again under ASan+UBSan
+#                   functional tests (with a ThreadSanitizer hamlet-milter
+#                   stress), then again under ASan+UBSan
+#   make tsan       hamlet-milter under ThreadSanitizer in build-tsan/
 #   make run        score the bundled sample messages (built-in defaults)
 #   make bench      corpus benchmarks (fetches the corpus into a cache)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
-# BUILD=dir SAN=1 builds a sanitizer tree in dir (make test uses build-asan).
+# BUILD=dir SAN=1 builds a sanitizer tree in dir (make test uses build-asan);
+# BUILD=dir TSAN=1 a ThreadSanitizer one (make tsan: build-tsan).
 
 PREFIX	?= /usr/local
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR	?=
 BUILD	?= build
 SAN	?=
+TSAN	?=
 CC	?= cc
 
 PKGS	:= gmime-3.0 libpcre2-8 lmdb gumbo libmagic opendkim libcares libcrypto
@@ -42,6 +46,10 @@ ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	       -fno-sanitize-recover=undefined -O1
 ALL_LDFLAGS += -fsanitize=address,undefined
 endif
+ifneq ($(TSAN),)
+ALL_CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer -O1
+ALL_LDFLAGS += -fsanitize=thread
+endif
 
 ifeq ($(BUILD),build)
 HAMLET	:= train/hamlet
@@ -68,7 +76,7 @@ ifneq ($(wildcard milter/main.c),)
 PROGS	+= $(MILTER)
 endif
 
-.PHONY: all test unit functional fuzz-replay fuzz asan run bench deps install clean
+.PHONY: all test unit functional fuzz-replay fuzz asan tsan run bench deps install clean
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
@@ -108,15 +116,20 @@ unit: $(UNIT_BIN)
 fuzz-replay: $(FUZZ_BIN)
 	@sh tests/run_fuzz_replay.sh $(BUILD) $(FUZZ_BIN)
 
+# TSAN_MILTER=path: also run tests/functional/65-milter-tsan.sh with it
 functional: $(PROGS)
 	@HAMLET=$(CURDIR)/$(HAMLET) HAMLET_MILTER=$(CURDIR)/$(MILTER) \
+	    HAMLET_MILTER_TSAN=$(TSAN_MILTER) \
 	    BUILD=$(CURDIR)/$(BUILD) sh tests/run_functional.sh
 
-# the whole suite, twice: optimized, then ASan+UBSan
+# the whole suite, twice: optimized (plus the milter under TSan), then
+# ASan+UBSan
 test: deps
 	@rm -f build/.results build-asan/.results
 	$(MAKE) --no-print-directory all
-	$(MAKE) --no-print-directory unit fuzz-replay functional
+	$(MAKE) --no-print-directory tsan
+	$(MAKE) --no-print-directory unit fuzz-replay functional \
+	    TSAN_MILTER=$(CURDIR)/build-tsan/bin/hamlet-milter
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) --no-print-directory BUILD=build-asan SAN=1 unit fuzz-replay functional
@@ -124,6 +137,11 @@ test: deps
 
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 all
+
+# only the milter: libmilter itself is not instrumented (see
+# tests/data/milter/tsan.supp)
+tsan:
+	$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 build-tsan/bin/hamlet-milter
 
 run: deps all
 	@sh tests/run_samples.sh $(HAMLET)
@@ -142,7 +160,7 @@ install: all
 	install -m 644 hamlet.conf.sample $(DESTDIR)$(SYSCONFDIR)/hamlet/hamlet.conf.sample
 
 clean:
-	rm -rf build build-asan train/hamlet milter/hamlet-milter
+	rm -rf build build-asan build-tsan train/hamlet milter/hamlet-milter
 
 # header dependencies of the tree being built (any BUILD=dir, not only build/)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,7 +3,8 @@
  *
  * State is set once by log_init() before threads start and read-only
  * afterwards. Each message is formatted into a local buffer and written
- * with a single call so lines from different threads do not interleave.
+ * with a single call so lines from different threads do not interleave;
+ * errno text comes from strerror_r(), not strerror()'s shared buffer.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -38,14 +39,16 @@ log_verbose(void)
 static void
 vlog(int pri, int with_errno, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char msg[2048], ebuf[128];
 	int saved = errno;
 	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
+		/* strerror() may share a buffer between threads; GNU's _r */
 		n = strlen(msg);
-		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+		snprintf(msg + n, sizeof(msg) - n, ": %s",
+		    strerror_r(saved, ebuf, sizeof(ebuf)));
 	}
 	if (log_syslog)
 		syslog(pri, "%s", msg);

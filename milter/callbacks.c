@@ -86,14 +86,35 @@ struct mconn {
 static pthread_mutex_t fl_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fl_cond = PTHREAD_COND_INITIALIZER;
 static int fl_count;
+static int fl_stopping;		/* callbacks_stop() was called */
+
+/* one more message in flight; 0 (and none added) once stopping */
+static int
+inflight_begin(void)
+{
+	int ok;
+
+	pthread_mutex_lock(&fl_lock);
+	if ((ok = !fl_stopping))
+		fl_count++;
+	pthread_mutex_unlock(&fl_lock);
+	return ok;
+}
 
 static void
-inflight_add(int d)
+inflight_end(void)
 {
 	pthread_mutex_lock(&fl_lock);
-	fl_count += d;
-	if (fl_count == 0)
+	if (--fl_count == 0)
 		pthread_cond_broadcast(&fl_cond);
+	pthread_mutex_unlock(&fl_lock);
+}
+
+void
+callbacks_stop(void)
+{
+	pthread_mutex_lock(&fl_lock);
+	fl_stopping = 1;
 	pthread_mutex_unlock(&fl_lock);
 }
 
@@ -169,7 +190,7 @@ msg_reset(struct mmsg *m, int keep_raw)
 	struct buf raw = m->raw;
 
 	if (m->active)
-		inflight_add(-1);
+		inflight_end();
 	snap_put(m->snap);
 	free(m->qid);
 	free(m->from);
@@ -328,8 +349,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	const char *auth;
 
 	msg_reset(m, 1);
+	if (!inflight_begin()) {
+		smfi_setreply(ctx, "451", "4.3.2", "hamlet shutting down, "
+		    "try again later");
+		log_info("%s: verdict=tempfail reason=shutting-down",
+		    qid_str(m));
+		return SMFIS_TEMPFAIL;
+	}
 	m->active = 1;
-	inflight_add(1);
 	m->snap = snap_get();
 	m->from = addr_dup(argv ? argv[0] : NULL);
 	qid_update(ctx, m);

@@ -12,6 +12,12 @@
 /* The filter description for smfi_register(). */
 struct smfiDesc *callbacks_desc(void);
 
+/*
+ * From now on every MAIL FROM is answered 4xx (shutting down), so the
+ * messages in flight only drain.
+ */
+void callbacks_stop(void);
+
 /* Messages between MAIL FROM and end of message / abort right now. */
 int callbacks_inflight(void);
 

@@ -16,9 +16,10 @@
  * on error the old one stays and the log says why. Messages in progress
  * finish with the snapshot they started with. Socket, user, mode and pid
  * file are start-time settings.
- * SIGTERM/SIGINT: stop accepting, let messages in flight finish (up to
- * scan_timeout + 5 s), remove socket and pid file, exit 0. Idle
- * connections are closed; the MTA opens a new one for its next message.
+ * SIGTERM/SIGINT: remove the socket, tempfail any new MAIL FROM, let
+ * messages in flight finish (up to scan_timeout + 5 s), remove the pid
+ * file, exit 0. Idle connections are closed; the MTA opens a new one for
+ * its next message.
  *
  * SECURITY: runs as root only until the socket and pid file exist; the
  * drop (initgroups, setgid, setuid, then a check that root cannot be
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -74,14 +76,6 @@ on_signal(int sig)
 		/* pipe full: a wakeup is pending anyway */
 	}
 	errno = saved;
-}
-
-/* smfi_stop() waits for libmilter's accept loop (up to 5 s): not here */
-static void *
-stopper_thread(void *arg)
-{
-	smfi_stop();
-	return NULL;
 }
 
 static void *
@@ -291,23 +285,45 @@ main(int argc, char **argv)
 	log_info("hamlet-milter %s listening on %s", HAMLET_VERSION, sock);
 
 	for (;;) {
+		struct pollfd pfd = { .fd = sig_pipe[0], .events = POLLIN };
 		char c;
-		ssize_t r = read(sig_pipe[0], &c, 1);
+		ssize_t r;
 
+		/*
+		 * poll() first: it returns EINTR even under SA_RESTART, so the
+		 * handler has run by the time it returns. A read() restarted
+		 * by SA_RESTART is a problem where the handler runs late: under
+		 * ThreadSanitizer, which defers it to the end of the blocking
+		 * call, the signal was never acted on (no reload, no stop).
+		 */
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatal(EX_OSERR, "poll");
+		}
+		r = read(sig_pipe[0], &c, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0 || c != 'H')
 			break;
 		reload(&o, first);
 	}
+	/*
+	 * libmilter is not stopped: smfi_stop() (in the Debian build, with
+	 * its worker pool) stops serving the connections it has, so a
+	 * message in flight would hang until our timeout, and it tears down
+	 * mutexes those connections still use. Instead no new message is
+	 * begun (MAIL FROM is tempfailed), the socket is removed so the MTA
+	 * connects no more, and once the messages in flight are done the
+	 * process exits with libmilter still running.
+	 */
+	callbacks_stop();
 	log_info("stopping: %d message(s) in flight", callbacks_inflight());
-	if (pthread_create(&tid, NULL, stopper_thread, NULL) == 0)
-		pthread_detach(tid);
+	if (path && unlink(path) != 0 && errno != ENOENT)
+		log_warn("unlink %s", path);
 	left = callbacks_wait_idle(first->cfg->scan_timeout_ms + 5000);
 	if (left)
 		log_warnx("exiting with %d message(s) unfinished", left);
-	if (path && unlink(path) != 0 && errno != ENOENT)
-		log_warn("unlink %s", path);
 	if (*pidfile && unlink(pidfile) != 0 && errno != ENOENT)
 		log_warn("unlink %s", pidfile);
 	log_info("stopped");

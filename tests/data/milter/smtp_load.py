@@ -6,7 +6,8 @@ Usage: smtp_load.py --port N [--concurrency C] [--new-connection] [--out TSV] < 
 Each of C threads keeps one SMTP connection and sends its share of the
 files (a leading mbox "From " line is dropped, line ends become CRLF).
 Every message ends as exactly one of: ok (250), reject (5xx), tempfail
-(4xx), error (connection trouble, after one reconnect). Per message the
+(4xx, at MAIL FROM, RCPT TO or end of data), error (connection
+trouble, after one reconnect). Per message the
 TSV gets: file, outcome, SMTP code, seconds for the transaction, and the
 server's text for refusals.
 Prints one summary line: "sent N ok N reject N tempfail N error N wall S".
@@ -67,6 +68,10 @@ def worker():
                     outcome, code = "ok", 250
                 except smtplib.SMTPDataError as e:
                     outcome = "reject" if 500 <= e.smtp_code < 600 else "tempfail"
+                    code, why = e.smtp_code, e.smtp_error
+                except smtplib.SMTPSenderRefused as e:
+                    # refused at MAIL FROM (e.g. milter unavailable)
+                    outcome = "reject" if e.smtp_code >= 500 else "tempfail"
                     code, why = e.smtp_code, e.smtp_error
                 except smtplib.SMTPRecipientsRefused as e:
                     c, why = list(e.recipients.values())[0]
