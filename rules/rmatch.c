@@ -86,7 +86,7 @@ enum jc_mode { JC_GATE, JC_JIT, JC_INTERP };
 /* what one way of searching found */
 struct jc_res {
 	int		n;		/* matches (as match_count() counts) */
-	int		limit;		/* stopped by a match/depth/heap limit */
+	int		limit;		/* stopped by a PCRE2 limit */
 	PCRE2_SIZE	so, eo;		/* the first match, when n > 0 */
 };
 

@@ -34,12 +34,12 @@ struct rtext {
 struct rmatch_jitchk {
 	FILE			*fp;		/* reports, or NULL */
 	const char		*label;		/* the message, for reports */
-	pcre2_match_data	*md;		/* its own: callers read rs->md */
+	pcre2_match_data	*md;		/* own: callers read rs->md */
 	size_t			 compared;	/* searches done both ways */
 	size_t			 bad;		/* JIT != interpreter */
 	size_t			 gate_bad;	/* start gate != interpreter */
-	size_t			 limit_jit;	/* a limit on the JIT side only */
-	size_t			 limit_interp;	/* on the interpreter side only */
+	size_t			 limit_jit;	/* a limit: JIT side only */
+	size_t			 limit_interp;	/* interpreter side only */
 	size_t			 limit_both;
 };
 
