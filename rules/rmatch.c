@@ -79,6 +79,157 @@ rmatch_new(struct pool *pool, const struct ruleset *rs, const struct msg *m,
 	return r;
 }
 
+/* ---- `rules lint --verify-jit` ---------------------------------------- */
+
+enum jc_mode { JC_GATE, JC_JIT, JC_INTERP };
+
+/* what one way of searching found */
+struct jc_res {
+	int		n;		/* matches (as match_count() counts) */
+	int		limit;		/* stopped by a PCRE2 limit */
+	PCRE2_SIZE	so, eo;		/* the first match, when n > 0 */
+};
+
+/* match_count()'s loop, one way, into the check's own match data */
+static void
+jc_search(struct rscan *rs, const struct rule *r, const struct rx_gate *g,
+    enum jc_mode mode, const char *text, size_t len, int multiple,
+    struct jc_res *out)
+{
+	pcre2_match_data *md = rs->jitchk->md;
+	PCRE2_SIZE start = 0, *ov;
+	int rc, cap = r->maxhits > 0 ? r->maxhits : 1000;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		if (mode == JC_GATE)
+			rc = rx_gate_match(g, text, len, start, md, rs->mc);
+		else if (mode == JC_JIT)
+			rc = pcre2_jit_match(r->re, (PCRE2_SPTR)text, len,
+			    start, 0, md, rs->mc);
+		else
+			rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, start,
+			    PCRE2_NO_JIT, md, rs->mc);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			out->limit = 1;
+			break;
+		}
+		ov = pcre2_get_ovector_pointer(md);
+		if (out->n++ == 0) {
+			out->so = ov[0];
+			out->eo = ov[1];
+		}
+		if (!multiple || out->n >= cap)
+			break;
+		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		if (start > len)
+			break;
+	}
+}
+
+/* a short printable view of text around [so, eo) */
+static void
+jc_excerpt(FILE *fp, const char *text, size_t len, PCRE2_SIZE so,
+    PCRE2_SIZE eo)
+{
+	size_t a = so > 30 ? so - 30 : 0, b = eo + 30 < len ? eo + 30 : len;
+
+	fputs("    near: \"", fp);
+	for (size_t i = a; i < b && i < a + 120; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (i == so)
+			fputs("[[", fp);
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+			fputc(c, fp);
+		else
+			fprintf(fp, "\\x%02x", c);
+		if (i + 1 == eo)
+			fputs("]]", fp);
+	}
+	fputs("\"\n", fp);
+}
+
+static void
+jc_report(struct rscan *rs, const struct rule *r, const char *what,
+    const struct jc_res *x, const struct jc_res *ref, const char *text,
+    size_t len)
+{
+	FILE *fp = rs->jitchk->fp;
+	const struct jc_res *at = ref->n > 0 ? ref : x;
+
+	if (fp == NULL)
+		return;
+	fprintf(fp, "jit mismatch: %s %s (%s) /%s/ in %s: %s %d match(es)",
+	    ruleset_type_name(r->type), r->name, what, r->pat,
+	    rs->jitchk->label ? rs->jitchk->label : "-", what, x->n);
+	if (x->n > 0)
+		fprintf(fp, " first [%zu,%zu)", (size_t)x->so, (size_t)x->eo);
+	fprintf(fp, ", interpreter %d", ref->n);
+	if (ref->n > 0)
+		fprintf(fp, " first [%zu,%zu)", (size_t)ref->so,
+		    (size_t)ref->eo);
+	fprintf(fp, "; text of %zu bytes\n", len);
+	if (at->n > 0)
+		jc_excerpt(fp, text, len, at->so, at->eo);
+}
+
+/*
+ * The search match_count() just made on text, redone JIT (and through
+ * r's start gate when g) and with the interpreter, compared: number of
+ * matches and the first one's span. A limit on either side is counted
+ * apart, not as a difference (JIT and interpreter count "match limit"
+ * steps differently, and the JIT has no depth limit).
+ */
+static void
+jit_cross(struct rscan *rs, const struct rule *r, const char *text,
+    size_t len, int multiple, const struct rx_gate *g)
+{
+	struct rmatch_jitchk *jc = rs->jitchk;
+	struct jc_res ref, x;
+
+	if (!r->jit && g == NULL)
+		return;		/* no JIT code: the interpreter ran already */
+	jc->compared++;
+	jc_search(rs, r, NULL, JC_INTERP, text, len, multiple, &ref);
+	for (int pass = 0; pass < 2; pass++) {
+		enum jc_mode mode = pass == 0 ? JC_JIT : JC_GATE;
+
+		if (mode == JC_JIT && !r->jit)
+			continue;
+		if (mode == JC_GATE && g == NULL)
+			continue;
+		jc_search(rs, r, g, mode, text, len, multiple, &x);
+		if (x.limit || ref.limit) {
+			if (x.limit && ref.limit)
+				jc->limit_both++;
+			else if (x.limit)
+				jc->limit_jit++;
+			else
+				jc->limit_interp++;
+			if (jc->fp != NULL)
+				fprintf(jc->fp, "jit limit: %s %s (%s) in %s: "
+				    "%s side\n", ruleset_type_name(r->type),
+				    r->name, mode == JC_JIT ? "jit" : "gate",
+				    jc->label ? jc->label : "-",
+				    x.limit && ref.limit ? "both" : x.limit ?
+				    "JIT" : "interpreter");
+			continue;
+		}
+		if (x.n == ref.n && (x.n == 0 || (x.so == ref.so &&
+		    x.eo == ref.eo)))
+			continue;
+		if (mode == JC_JIT)
+			jc->bad++;
+		else
+			jc->gate_bad++;
+		jc_report(rs, r, mode == JC_JIT ? "jit" : "gate", &x, &ref,
+		    text, len);
+	}
+}
+
 /*
  * rmatch_regex(), searching with r's start gate when gated (the
  * prefiltered paths; rmatch_regex() itself is the reference that
@@ -110,6 +261,8 @@ match_count(struct rscan *rs, const struct rule *r, const char *text,
 			rs->re_limit++;
 			if (rs->prof != NULL)
 				rs->prof[r->idx] += clock_ns() - t0;
+			if (rs->jitchk != NULL)
+				jit_cross(rs, r, text, len, multiple, g);
 			return n > 0 ? n : -1;
 		}
 		n++;
@@ -122,6 +275,8 @@ match_count(struct rscan *rs, const struct rule *r, const char *text,
 	}
 	if (rs->prof != NULL)
 		rs->prof[r->idx] += clock_ns() - t0;
+	if (rs->jitchk != NULL)
+		jit_cross(rs, r, text, len, multiple, g);
 	return n;
 }
 
@@ -864,7 +1019,8 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		len = strlen(v);
 	} else if (r->hslot < 0)
 		len = strlen(v);
-	if (len < r->minlen || (r->cls != NULL && !classes_met(rs, r, v, len))) {
+	if ((len < r->minlen || (r->cls != NULL &&
+	    !classes_met(rs, r, v, len))) && !rs->noskip) {
 		rs->re_skipped++;	/* bytes every match needs are absent */
 		n = 0;
 	} else {

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <pcre2.h>
 
@@ -23,6 +24,23 @@ struct htmlmeta;
 struct rtext {
 	const char	*p;
 	size_t		 len;
+};
+
+/*
+ * `rules lint --verify-jit`: every search match_count() makes is redone
+ * with PCRE2's interpreter (PCRE2_NO_JIT, same match context) and the
+ * results compared; differences go to fp. Lives with the rscan.
+ */
+struct rmatch_jitchk {
+	FILE			*fp;		/* reports, or NULL */
+	const char		*label;		/* the message, for reports */
+	pcre2_match_data	*md;		/* own: callers read rs->md */
+	size_t			 compared;	/* searches done both ways */
+	size_t			 bad;		/* JIT != interpreter */
+	size_t			 gate_bad;	/* start gate != interpreter */
+	size_t			 limit_jit;	/* a limit: JIT side only */
+	size_t			 limit_interp;	/* interpreter side only */
+	size_t			 limit_both;
 };
 
 /* the texts where a lazy rule's literals are, by index */
@@ -90,6 +108,10 @@ struct rscan {
 
 	/* hits when there is no scan (rules test): counts by rule idx */
 	int			*hits;
+
+	/* lint only: cross-check JIT searches (or NULL); no header skips */
+	struct rmatch_jitchk	*jitchk;
+	int			 noskip;
 };
 
 /* A per-scan state (match data freed with the pool). */

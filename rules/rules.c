@@ -629,6 +629,60 @@ rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
 }
 
 void
+rules_jit_verify(const struct ruleset *rs, const struct msg *m,
+    const char *label, FILE *fp, struct rules_jitcheck *st)
+{
+	struct pool *p = pool_new();
+	struct rscan *a = rmatch_new(p, rs, m, NULL, 0);
+	struct rmatch_jitchk jc;
+	struct rtext *uris;
+	size_t nu = 0;
+
+	memset(&jc, 0, sizeof(jc));
+	jc.fp = fp;
+	jc.label = label;
+	jc.md = pcre2_match_data_create(4, NULL);
+	a->jitchk = &jc;
+	a->noskip = 1;	/* every header rule on every value */
+	/* the real paths: headers, mimeheaders, prefilter, gates, probes */
+	rmatch_content(a);
+	/* and every text rule on every text of its type, prefilter or not */
+	uris = rmatch_uris(a, &nu);
+	for (int t = 0; t < TXT_NTEXTS; t++) {
+		for (size_t k = 0; k < rs->nfiltered[t] + rs->nalways[t]; k++) {
+			const struct rule *r = k < rs->nfiltered[t] ?
+			    rs->filtered[t][k] :
+			    rs->always[t][k - rs->nfiltered[t]];
+			int multiple = (r->tflags & TF_MULTIPLE) && !r->negate;
+
+			if (t == TXT_BODY)
+				for (size_t i = 0; i < a->nbody; i++)
+					(void)rmatch_regex(a, r, a->body[i].p,
+					    a->body[i].len, multiple);
+			else if (t == TXT_RAWBODY)
+				for (size_t i = 0; i < a->nraw; i++)
+					(void)rmatch_regex(a, r, a->raw[i].p,
+					    a->raw[i].len, multiple);
+			else if (t == TXT_URI)
+				for (size_t i = 0; i < nu; i++)
+					(void)rmatch_regex(a, r, uris[i].p,
+					    uris[i].len, multiple);
+			else if (m->raw != NULL)
+				(void)rmatch_regex(a, r, m->raw, m->scan_len ?
+				    m->scan_len : m->raw_len, multiple);
+		}
+	}
+	pcre2_match_data_free(jc.md);
+	st->compared += jc.compared;
+	st->mismatch += jc.bad;
+	st->gate_mismatch += jc.gate_bad;
+	st->limit_jit += jc.limit_jit;
+	st->limit_interp += jc.limit_interp;
+	st->limit_both += jc.limit_both;
+	pool_free(p);
+}
+
+void
 rules_hits(const struct ruleset *rs, const struct msg *m, char *out,
     size_t outlen)
 {

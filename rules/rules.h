@@ -75,6 +75,28 @@ const char *rules_type(const struct ruleset *rs, size_t i);
 size_t rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
     FILE *fp);
 
+/* what rules_jit_verify() found, summed over messages */
+struct rules_jitcheck {
+	size_t	compared;	/* searches done JIT and interpreted */
+	size_t	mismatch;	/* JIT and interpreter differ (must be 0) */
+	size_t	gate_mismatch;	/* a start gate and the interpreter differ */
+	size_t	limit_jit;	/* a match limit on the JIT side only */
+	size_t	limit_interp;	/* on the interpreter side only */
+	size_t	limit_both;
+};
+
+/*
+ * Check PCRE2's JIT against its interpreter on m: every regex rule
+ * (header, mimeheader, body, rawbody, uri, full) is searched on every
+ * text of its type both ways (the interpreter with PCRE2_NO_JIT, under
+ * the same limits), as are the searches a scan makes through start
+ * gates; the number of matches and the first match's span must agree.
+ * A limit on either side is counted apart, not as a difference. Each
+ * difference is printed to fp (when not NULL) with label (the message).
+ */
+void rules_jit_verify(const struct ruleset *rs, const struct msg *m,
+    const char *label, FILE *fp, struct rules_jitcheck *st /* IN/OUT */);
+
 /*
  * Run the file's `test NAME ok|fail STRING` lines (SpamAssassin's
  * regression_tests.cf) against the loaded rules. Tests whose rule is not

@@ -1,12 +1,15 @@
 /*
  * cmd_rules.c - `hamlet rules`: lint and test rule files.
  *
- *   hamlet rules lint [--rules DIR]... [-v] [--verify] [MSG...]
+ *   hamlet rules lint [--rules DIR]... [-v] [--verify] [--verify-jit] [MSG...]
  *       counts (rules by type, non-eval rules compiled and active, metas,
  *       evals: active, network, unknown), unknown directives, failed
  *       patterns; with messages, the share of regex executions the
  *       prefilter avoided on them (and with --verify, a check that the
- *       prefilter changes no hit).
+ *       prefilter changes no hit; with --verify-jit, a check that PCRE2's
+ *       JIT finds what its interpreter finds, for every regex rule on
+ *       every text of its type: some PCRE2 releases' JIT misses matches).
+ *       Exit 1 when a verify check found a difference.
  *   hamlet rules test [--rules DIR]... [-v] FILE
  *       runs FILE's `test NAME ok|fail STRING` lines (SpamAssassin's
  *       regression_tests.cf) against the loaded rules and FILE; prints
@@ -35,13 +38,16 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: hamlet rules lint [options] [-v] [--verify] [--profile] [MSG...]\n"
+"usage: hamlet rules lint [options] [-v] [--verify] [--verify-jit]\n"
+"                        [--profile] [MSG...]\n"
 "       hamlet rules test [options] [-v] FILE\n"
 "       hamlet rules hits [options] MSG...\n"
 "  lint       load the rules and print counts, unknown directives and\n"
 "             evals, failed patterns; with MSG files, the share of regex\n"
 "             executions the prefilter avoided on them\n"
 "  --verify   (lint) check on each MSG that the prefilter changes no hit\n"
+"  --verify-jit (lint) check on each MSG that every regex rule's JIT\n"
+"             search finds what PCRE2's interpreter finds\n"
 "  --profile  (lint) regex time per message and the 20 costliest rules\n"
 "  test       run FILE's `test NAME ok|fail STRING` lines\n"
 "  hits       every rule a message hits, __sub-rules included (all\n"
@@ -55,7 +61,9 @@ struct lint_run {
 	struct ruleset		*rs;
 	unsigned long long	*prof;
 	int			 verify;
+	int			 verify_jit;
 	size_t			 run, skipped, bad;
+	struct rules_jitcheck	 jc;
 };
 
 /* the state hits prints from */
@@ -104,12 +112,13 @@ lint_msg(void *arg, const char *path, struct msg *m)
 {
 	struct lint_run *lr = arg;
 
-	(void)path;
 	rules_prefilter_sample(lr->rs, m, &lr->run, &lr->skipped);
 	if (lr->prof != NULL)
 		rules_profile(lr->rs, m, lr->prof);
 	if (lr->verify)
 		lr->bad += rules_prefilter_verify(lr->rs, m, stdout);
+	if (lr->verify_jit)
+		rules_jit_verify(lr->rs, m, path, stdout, &lr->jc);
 }
 
 static void
@@ -122,13 +131,13 @@ hits_msg(void *arg, const char *path, struct msg *m)
 }
 
 static int
-lint(struct cli *c, int verbose, int verify, int profile)
+lint(struct cli *c, int verbose, int verify, int verify_jit, int profile)
 {
 	unsigned long long *prof = NULL;
 	struct cfg *cfg;
 	struct ruleset *rs;
 	char err[1024];
-	struct lint_run lr = { NULL, NULL, 0, 0, 0, 0 };
+	struct lint_run lr;
 	size_t run, skipped, bad, nmsg;
 
 	cfg = setup_config(&c->setup, err, sizeof(err));
@@ -145,9 +154,11 @@ lint(struct cli *c, int verbose, int verify, int profile)
 	rules_lint_print(rs, stdout, verbose);
 	if (profile)
 		prof = xcalloc(rules_count(rs) + 1, sizeof(*prof));
+	memset(&lr, 0, sizeof(lr));
 	lr.rs = rs;
 	lr.prof = prof;
 	lr.verify = verify;
+	lr.verify_jit = verify_jit;
 	nmsg = each_msg(c, cfg, lint_msg, &lr);
 	run = lr.run;
 	skipped = lr.skipped;
@@ -159,6 +170,13 @@ lint(struct cli *c, int verbose, int verify, int profile)
 		    (double)(run + skipped) : 0.0, run + skipped);
 		if (verify)
 			printf("prefilter verify: %zu mismatch(es)\n", bad);
+		if (verify_jit)
+			printf("jit verify: %zu search(es) compared, %zu JIT "
+			    "mismatch(es), %zu start-gate mismatch(es); match "
+			    "limits: %zu JIT only, %zu interpreter only, %zu "
+			    "both\n", lr.jc.compared, lr.jc.mismatch,
+			    lr.jc.gate_mismatch, lr.jc.limit_jit,
+			    lr.jc.limit_interp, lr.jc.limit_both);
 	}
 	if (prof != NULL && nmsg > 0) {
 		/* the 20 costliest rules: selection, n is small */
@@ -201,7 +219,7 @@ lint(struct cli *c, int verbose, int verify, int profile)
 	free(prof);
 	rules_free(rs);
 	cfg_free(cfg);
-	return bad ? 1 : 0;
+	return bad || lr.jc.mismatch || lr.jc.gate_mismatch ? 1 : 0;
 }
 
 static int
@@ -317,9 +335,10 @@ int
 cmd_rules(int argc, char **argv)
 {
 	struct cli c;
-	int verify = 0, profile = 0, rc;
+	int verify = 0, verify_jit = 0, profile = 0, rc;
 	const struct cli_opt opts[] = {
 		{ "--verify", NULL, &verify, NULL },
+		{ "--verify-jit", NULL, &verify_jit, NULL },
 		{ "--profile", NULL, &profile, NULL },
 		{ NULL, NULL, NULL, NULL }
 	};
@@ -343,7 +362,7 @@ cmd_rules(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(sub, "lint") == 0)
-		rc = lint(&c, c.verbose, verify, profile);
+		rc = lint(&c, c.verbose, verify, verify_jit, profile);
 	else if (strcmp(sub, "test") == 0)
 		rc = test(&c, c.verbose);
 	else if (strcmp(sub, "hits") == 0)

@@ -42,9 +42,12 @@ if [ -d "$SA" ]; then
 		grep -q " $r " "$T/sa.rep" && ok "SpamAssassin rule $r hits the fixture" \
 			|| fail "SpamAssassin rule $r missing: $(cat "$T/sa.rep")"
 	done
-	"$HAMLET" rules lint --rules "$SA" --verify "$FIX" "$DATA"/*.eml >"$T/verify" 2>&1
+	"$HAMLET" rules lint --rules "$SA" --verify --verify-jit "$FIX" "$DATA"/*.eml >"$T/verify" 2>&1
 	grep -q "prefilter verify: 0 mismatch" "$T/verify" && ok "prefilter changes no hit (SpamAssassin set)" \
 		|| fail "prefilter: $(tail -3 "$T/verify")"
+	grep -q "compared, 0 JIT mismatch(es), 0 start-gate" "$T/verify" \
+		&& ok "JIT finds what the interpreter finds (SpamAssassin set)" \
+		|| fail "jit: $(grep -E 'jit (mismatch|verify)' "$T/verify" | head -5)"
 fi
 
 # rules hits lists __sub-rules too

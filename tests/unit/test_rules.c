@@ -701,6 +701,65 @@ test_match_limit(void)
 	ruleset_free(rs);
 }
 
+/*
+ * `rules lint --verify-jit`: PCRE2 10.42's JIT (Debian 12) finds no match
+ * of /(?>[a-z]+?)[A-Z]+?X/ in "-xcXOX-", its interpreter finds "cXOX"
+ * (start-of-match optimisation bugs, fixed upstream in 10.43). The check
+ * must report that; on a PCRE2 without the bug (or without a JIT) there
+ * is nothing to report. A limit on both sides is counted, not reported
+ * as a difference; the prefilter check is blind to it (JIT both sides).
+ */
+static void
+test_jit_verify(void)
+{
+	struct rules_jitcheck st;
+	struct ruleset *rs = NULL;
+	const char *dirs[1];
+	char err[256], ver[64], path[256];
+	struct pool *p;
+	struct msg *m;
+	uint32_t have_jit = 0;
+	int major = 0, minor = 0, buggy;
+
+	pcre2_config(PCRE2_CONFIG_JIT, &have_jit);
+	pcre2_config(PCRE2_CONFIG_VERSION, ver);
+	(void)sscanf(ver, "%d.%d", &major, &minor);
+	buggy = have_jit && (major < 10 || (major == 10 && minor < 43));
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hamlet-rules.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return;
+	write_file("10_jit.cf",
+	    "body   T_JB /(?>[a-z]+?)[A-Z]+?X/\n"
+	    "header T_JH Subject =~ /(?>[a-z]+?)[A-Z]+?X/\n"
+	    "body   T_OK /[a-z]X[A-Z]X/\n"
+	    "body   T_LIM /^(a+)+$/\n");
+	dirs[0] = tmpdir;
+	test_cond("jit: rules load", rules_load(dirs, 1, NULL, &rs, err,
+	    sizeof(err)) == ST_OK && rs != NULL);
+	p = pool_new();
+	m = parse(p, "Subject: -xcXOX-\n\n-xcXOX-\n\n"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\n");
+	if (rs != NULL && m != NULL) {
+		memset(&st, 0, sizeof(st));
+		rules_jit_verify(rs, m, "jit.eml", NULL, &st);
+		test_cond("jit: searches compared", !have_jit ||
+		    st.compared > 0);
+		test_cond("jit: 10.42 JIT miss found (none when fixed)",
+		    buggy ? st.mismatch >= 2 : st.mismatch == 0);
+		test_cond("jit: no start-gate difference",
+		    st.gate_mismatch == 0);
+		test_cond("jit: a limit on both sides counted apart",
+		    !have_jit || st.limit_both > 0);
+		test_cond("jit: prefilter check cannot see it",
+		    rules_prefilter_verify(rs, m, NULL) == 0);
+	}
+	pool_free(p);
+	rules_free(rs);
+	snprintf(path, sizeof(path), "%s/10_jit.cf", tmpdir);
+	unlink(path);
+	rmdir(tmpdir);
+}
+
 static void
 test_dates_relays(void)
 {
@@ -1415,6 +1474,7 @@ main(void)
 	test_ruleset();
 	test_prefilter_default();
 	test_match_limit();
+	test_jit_verify();
 	test_dates_relays();
 	test_htmlmeta();
 	return test_report();
