@@ -1324,6 +1324,28 @@ rmatch_content(struct rscan *rs)
 	rs->content_ran = 1;
 }
 
+const struct rtext *
+rmatch_texts(const struct rscan *rs, int txt, size_t *n)
+{
+	switch (txt) {
+	case TXT_BODY:
+		*n = rs->nbody;
+		return rs->body;
+	case TXT_RAWBODY:
+		*n = rs->nraw;
+		return rs->raw;
+	case TXT_URI:
+		*n = rs->nuris;
+		return rs->uris;
+	case TXT_FULL:
+		*n = rs->msg->raw ? 1 : 0;
+		return &rs->full;
+	default:
+		*n = 0;
+		return NULL;
+	}
+}
+
 /*
  * A lazy text rule, now that a meta needs it: the same checks and count
  * as run_texts(), rule by rule instead of text by text.
@@ -1337,26 +1359,8 @@ run_lazy(struct rscan *rs, const struct rule *r)
 	const struct rtext *texts;
 	size_t ntexts, *at = NULL;
 
-	switch (txt) {
-	case TXT_BODY:
-		texts = rs->body;
-		ntexts = rs->nbody;
-		break;
-	case TXT_RAWBODY:
-		texts = rs->raw;
-		ntexts = rs->nraw;
-		break;
-	case TXT_URI:
-		texts = rs->uris;
-		ntexts = rs->nuris;
-		break;
-	case TXT_FULL:
-		texts = &rs->full;
-		ntexts = rs->msg->raw ? 1 : 0;
-		break;
-	default:
+	if ((texts = rmatch_texts(rs, txt, &ntexts)) == NULL)
 		return;
-	}
 	if (rs->have[txt] == NULL)
 		ntexts = 0;
 	if (r->lits != NULL) {

@@ -143,6 +143,13 @@ struct relays *rmatch_relays(struct rscan *rs);
  */
 struct rtext *rmatch_uris(struct rscan *rs, size_t *n /* OUT */);
 
+/*
+ * The texts a text rule of type txt (TXT_*) runs on, as rmatch_content()
+ * left them (so only after it ran): n of them; NULL for another txt.
+ */
+const struct rtext *rmatch_texts(const struct rscan *rs, int txt,
+    size_t *n /* OUT */);
+
 /* Build the body and rawbody texts (idempotent). */
 void rmatch_build_texts(struct rscan *rs);
 

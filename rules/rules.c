@@ -575,6 +575,14 @@ rules_type(const struct ruleset *rs, size_t i)
 	return i < rs->nrules ? ruleset_type_name(rs->rules[i]->type) : "?";
 }
 
+/* text rule k of type t: the filtered ones (literals), then the rest */
+static const struct rule *
+text_rule(const struct ruleset *rs, int t, size_t k)
+{
+	return k < rs->nfiltered[t] ? rs->filtered[t][k] :
+	    rs->always[t][k - rs->nfiltered[t]];
+}
+
 size_t
 rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
     FILE *fp)
@@ -583,37 +591,19 @@ rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
 	struct rscan *a = rmatch_new(p, rs, m, NULL, 0);
 	size_t bad = 0;
 
-	struct rtext *uris;
-	size_t nu = 0;
-
 	rmatch_content(a);
-	rmatch_build_texts(a);
-	uris = rmatch_uris(a, &nu);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
-		/* filtered: literals; always: byte classes, minimum length, probe */
+		size_t nt;
+		const struct rtext *tx = rmatch_texts(a, t, &nt);
+
 		for (size_t k = 0; k < rs->nfiltered[t] + rs->nalways[t]; k++) {
-			const struct rule *r = k < rs->nfiltered[t] ?
-			    rs->filtered[t][k] :
-			    rs->always[t][k - rs->nfiltered[t]];
+			const struct rule *r = text_rule(rs, t, k);
 			int any = 0;
 
 			/* run the regex on every text, no prefilter */
-			if (t == TXT_BODY) {
-				for (size_t i = 0; i < a->nbody && !any; i++)
-					any = rmatch_regex(a, r, a->body[i].p,
-					    a->body[i].len, 0) > 0;
-			} else if (t == TXT_RAWBODY) {
-				for (size_t i = 0; i < a->nraw && !any; i++)
-					any = rmatch_regex(a, r, a->raw[i].p,
-					    a->raw[i].len, 0) > 0;
-			} else if (t == TXT_URI) {
-				for (size_t i = 0; i < nu && !any; i++)
-					any = rmatch_regex(a, r, uris[i].p,
-					    uris[i].len, 0) > 0;
-			} else if (m->raw != NULL) {
-				any = rmatch_regex(a, r, m->raw, m->scan_len ?
-				    m->scan_len : m->raw_len, 0) > 0;
-			}
+			for (size_t i = 0; i < nt && !any; i++)
+				any = rmatch_regex(a, r, tx[i].p, tx[i].len,
+				    0) > 0;
 			if (r->negate)
 				any = !any;	/* !~ hits when nothing matched */
 			if (any != (a->hits[r->idx] > 0)) {
@@ -635,8 +625,6 @@ rules_jit_verify(const struct ruleset *rs, const struct msg *m,
 	struct pool *p = pool_new();
 	struct rscan *a = rmatch_new(p, rs, m, NULL, 0);
 	struct rmatch_jitchk jc;
-	struct rtext *uris;
-	size_t nu = 0;
 
 	memset(&jc, 0, sizeof(jc));
 	jc.fp = fp;
@@ -647,29 +635,17 @@ rules_jit_verify(const struct ruleset *rs, const struct msg *m,
 	/* the real paths: headers, mimeheaders, prefilter, gates, probes */
 	rmatch_content(a);
 	/* and every text rule on every text of its type, prefilter or not */
-	uris = rmatch_uris(a, &nu);
 	for (int t = 0; t < TXT_NTEXTS; t++) {
+		size_t nt;
+		const struct rtext *tx = rmatch_texts(a, t, &nt);
+
 		for (size_t k = 0; k < rs->nfiltered[t] + rs->nalways[t]; k++) {
-			const struct rule *r = k < rs->nfiltered[t] ?
-			    rs->filtered[t][k] :
-			    rs->always[t][k - rs->nfiltered[t]];
+			const struct rule *r = text_rule(rs, t, k);
 			int multiple = (r->tflags & TF_MULTIPLE) && !r->negate;
 
-			if (t == TXT_BODY)
-				for (size_t i = 0; i < a->nbody; i++)
-					(void)rmatch_regex(a, r, a->body[i].p,
-					    a->body[i].len, multiple);
-			else if (t == TXT_RAWBODY)
-				for (size_t i = 0; i < a->nraw; i++)
-					(void)rmatch_regex(a, r, a->raw[i].p,
-					    a->raw[i].len, multiple);
-			else if (t == TXT_URI)
-				for (size_t i = 0; i < nu; i++)
-					(void)rmatch_regex(a, r, uris[i].p,
-					    uris[i].len, multiple);
-			else if (m->raw != NULL)
-				(void)rmatch_regex(a, r, m->raw, m->scan_len ?
-				    m->scan_len : m->raw_len, multiple);
+			for (size_t i = 0; i < nt; i++)
+				(void)rmatch_regex(a, r, tx[i].p, tx[i].len,
+				    multiple);
 		}
 	}
 	pcre2_match_data_free(jc.md);
