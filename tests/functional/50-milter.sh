@@ -22,13 +22,7 @@ PID=
 
 stop_milter() {
 	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	i=0
-	while kill -0 "$PID" 2>/dev/null && [ $i -lt 10 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -KILL "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
+	stop_pids 10 "$PID"
 	PID=
 }
 trap 'stop_milter; rm -rf "$T"' EXIT

@@ -35,13 +35,7 @@ MPID= SPID=
 
 cleanup() {
 	sm_stop "$W"
-	for p in $MPID $SPID; do kill -TERM "$p" 2>/dev/null; done
-	for p in $MPID $SPID; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 10 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	stop_pids 10 $MPID $SPID
 	rm -rf "$W" "$T"
 }
 trap cleanup EXIT

@@ -58,17 +58,7 @@ MPID= SPID= LPID= HPID= RPID=
 
 cleanup() {
 	pf_stop "$B"
-	for p in $RPID $HPID $LPID $MPID $SPID; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $RPID $HPID $LPID $MPID $SPID; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	stop_pids 20 $RPID $HPID $LPID $MPID $SPID
 	[ -n "${KEEP:-}" ] && echo "kept $B" || rm -rf "$B"
 	rm -rf "$T"
 }
