@@ -483,6 +483,8 @@ arena_free(struct arena *a)
 enum tag_class { TC_OTHER, TC_VOID, TC_OPTIONAL, TC_RAW, TC_FMT };
 
 #define NFMT	14	/* gumbo's formatting elements, a to u below */
+#define FMT_A	0
+#define FMT_NOBR 7
 
 /*
  * Sorted by name (see by_letter). Void elements have no end tag; a new
@@ -652,6 +654,17 @@ count_attrs(const char *s, const char *end, const char **tag_end)
 	return n;
 }
 
+/* close the innermost open element named h, if any */
+static void
+pop_to(struct open *o, uint32_t h)
+{
+	for (int d = o->depth - 1; d >= 0; d--)
+		if (o->stack[d] == h) {
+			o->depth = d;
+			return;
+		}
+}
+
 /*
  * The tag at html[i] (a '<'): counts it into o; *skip_to is where the
  * tags that follow count again (after a comment, or at the end tag of
@@ -685,11 +698,7 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 		if (nl < TAG_NAME_MAX - 1 && tag_class(name, &f) == TC_FMT &&
 		    o->fmt[f] > 0)
 			o->fmt[f]--, o->nfmt--;
-		for (int d = o->depth - 1; d >= 0; d--)
-			if (o->stack[d] == h) {
-				o->depth = d;
-				break;
-			}
+		pop_to(o, h);
 		return 1;
 	}
 	if (len - i < 2 || !is_alpha(html[i + 1]))
@@ -709,6 +718,11 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 	case TC_OPTIONAL:
 		return 1;
 	case TC_FMT:
+		/* a new <a> or <nobr> closes the open one (adoption agency) */
+		if ((f == FMT_A || f == FMT_NOBR) && o->fmt[f] > 0) {
+			pop_to(o, h);
+			break;
+		}
 		if (++o->nfmt > MAX_FMT)
 			return 0;
 		o->fmt[f]++;

@@ -209,8 +209,8 @@ main(void)
 	/*
 	 * HTML that costs gumbo quadratic time (unclosed formatting tags,
 	 * deep nesting, many attributes) is cut, keeping the text before the
-	 * cut; closed tags, and tags inside comments or <style>, are not
-	 * counted against those caps.
+	 * cut; closed tags, tags inside comments or <style>, and unclosed <a>
+	 * (each closes the one before) are not counted against those caps.
 	 */
 	{
 		static const char *const head =
@@ -266,9 +266,11 @@ main(void)
 		for (int i = 0; i < 2000; i++)
 			buf_printf(&hb, "<div><font color=\"#%06x\" "
 			    "title='<i>'>y</font></div>", i);
+		for (int i = 0; i < 300; i++)
+			buf_adds(&hb, "<a href=\"http://x.example/\">l ");
 		buf_adds(&hb, "<br><img src=x><p>after\n");
 		m = parse(p, buf_str(&hb));
-		test_cond("closed tags, comments and style: not cut",
+		test_cond("closed tags, comments, style, <a>: not cut",
 		    !(m->limits & MSG_LIM_HTML) && strstr(m->visible, "after"));
 		buf_free(&hb);
 	}
