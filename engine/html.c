@@ -448,17 +448,334 @@ arena_free(struct arena *a)
 	}
 }
 
-/* bound the input so gumbo's tree (freed recursively) stays shallow */
-static size_t
-bound_tags(const char *html, size_t len, int max_tags, int *truncated)
+/*
+ * Bounding gumbo's input. The number of tags is capped (max_tags) because
+ * gumbo frees its tree recursively. That alone does not bound its time:
+ * gumbo 0.10 does work proportional to the open elements for many tags
+ * (scope checks down the stack of open elements), to the active
+ * formatting elements for each formatting tag (the "Noah's Ark"
+ * attribute comparison), and to a tag's attributes for each attribute
+ * (the duplicate check, also when a later <body> adds its attributes to
+ * the first). So unclosed tags and long attribute lists cost quadratic
+ * time: 20,000 unclosed "<b id=N>x" (250 KB) cost gumbo 29 billion
+ * instructions, 20,000 "<div>" 4.6 billion, one tag with 40,000
+ * attributes 33 billion, against about 400 per byte for mail. The input
+ * is therefore also cut at the tag where a rough count passes MAX_OPEN
+ * unclosed elements (browsers cap tree depth at about as many), MAX_FMT
+ * unclosed formatting elements, MAX_ATTR_WORK (attributes squared, summed
+ * over tags) or MAX_MERGED attributes of <html> and <body> tags; the
+ * worst inputs found then cost about 0.3 billion per part.
+ *
+ * The count is a scan, not a parser, and errs high: it skips comments,
+ * attribute values and <script>/<style> content, ignores void elements
+ * and those whose end tag is optional (p, li, td ...: a new one closes
+ * the old), and lets an end tag close only an element of its name. Mail
+ * stays far below the caps: over the test corpus's 1,210 HTML parts at
+ * most 39 unclosed elements, 39 formatting ones, attribute work 4,759
+ * and 15 merged attributes.
+ */
+#define MAX_OPEN	512
+#define MAX_FMT		128
+#define MAX_ATTR_WORK	((long)1 << 20)	/* sum of attrs squared */
+#define MAX_MERGED	1024		/* of <html> and <body> tags */
+#define TAG_NAME_MAX	16
+
+enum tag_class { TC_OTHER, TC_VOID, TC_OPTIONAL, TC_RAW, TC_FMT };
+
+#define NFMT	14	/* gumbo's formatting elements, a to u below */
+#define FMT_A	0
+#define FMT_NOBR 7
+
+/*
+ * Sorted by name (see by_letter). Void elements have no end tag; a new
+ * element of an "optional" kind closes the old one; formatting elements
+ * are counted each on its own (fmt, 0 to NFMT - 1).
+ */
+static const struct tag_kind {
+	const char	*name;
+	enum tag_class	 cls;
+	int		 fmt;
+} tag_kinds[] = {
+	{ "a", TC_FMT, 0 },
+	{ "area", TC_VOID, 0 },
+	{ "b", TC_FMT, 1 },
+	{ "base", TC_VOID, 0 },
+	{ "basefont", TC_VOID, 0 },
+	{ "bgsound", TC_VOID, 0 },
+	{ "big", TC_FMT, 2 },
+	{ "body", TC_OPTIONAL, 0 },
+	{ "br", TC_VOID, 0 },
+	{ "code", TC_FMT, 3 },
+	{ "col", TC_VOID, 0 },
+	{ "colgroup", TC_OPTIONAL, 0 },
+	{ "dd", TC_OPTIONAL, 0 },
+	{ "dt", TC_OPTIONAL, 0 },
+	{ "em", TC_FMT, 4 },
+	{ "embed", TC_VOID, 0 },
+	{ "font", TC_FMT, 5 },
+	{ "frame", TC_VOID, 0 },
+	{ "head", TC_OPTIONAL, 0 },
+	{ "hr", TC_VOID, 0 },
+	{ "html", TC_OPTIONAL, 0 },
+	{ "i", TC_FMT, 6 },
+	{ "img", TC_VOID, 0 },
+	{ "input", TC_VOID, 0 },
+	{ "keygen", TC_VOID, 0 },
+	{ "li", TC_OPTIONAL, 0 },
+	{ "link", TC_VOID, 0 },
+	{ "menuitem", TC_VOID, 0 },
+	{ "meta", TC_VOID, 0 },
+	{ "nobr", TC_FMT, 7 },
+	{ "optgroup", TC_OPTIONAL, 0 },
+	{ "option", TC_OPTIONAL, 0 },
+	{ "p", TC_OPTIONAL, 0 },
+	{ "param", TC_VOID, 0 },
+	{ "rb", TC_OPTIONAL, 0 },
+	{ "rp", TC_OPTIONAL, 0 },
+	{ "rt", TC_OPTIONAL, 0 },
+	{ "rtc", TC_OPTIONAL, 0 },
+	{ "s", TC_FMT, 8 },
+	{ "script", TC_RAW, 0 },
+	{ "small", TC_FMT, 9 },
+	{ "source", TC_VOID, 0 },
+	{ "strike", TC_FMT, 10 },
+	{ "strong", TC_FMT, 11 },
+	{ "style", TC_RAW, 0 },
+	{ "tbody", TC_OPTIONAL, 0 },
+	{ "td", TC_OPTIONAL, 0 },
+	{ "tfoot", TC_OPTIONAL, 0 },
+	{ "th", TC_OPTIONAL, 0 },
+	{ "thead", TC_OPTIONAL, 0 },
+	{ "tr", TC_OPTIONAL, 0 },
+	{ "track", TC_VOID, 0 },
+	{ "tt", TC_FMT, 12 },
+	{ "u", TC_FMT, 13 },
+	{ "wbr", TC_VOID, 0 },
+};
+
+/* tag_kinds[by_letter[c - 'a']] is the first name starting with c or later */
+static const unsigned char by_letter[27] = {
+	0, 2, 9, 12, 14, 16, 18, 18, 21, 24, 24, 25, 27, 29, 30, 32, 34, 34,
+	38, 45, 53, 54, 54, 55, 55, 55, 55
+};
+
+static enum tag_class
+tag_class(const char *name, int *fmt)
+{
+	*fmt = 0;
+	if (name[0] < 'a' || name[0] > 'z')
+		return TC_OTHER;
+	for (int i = by_letter[name[0] - 'a']; i < by_letter[name[0] - 'a' + 1];
+	    i++)
+		if (tag_kinds[i].name[1] == name[1] &&
+		    strcmp(tag_kinds[i].name, name) == 0) {
+			*fmt = tag_kinds[i].fmt;
+			return tag_kinds[i].cls;
+		}
+	return TC_OTHER;
+}
+
+struct open {
+	uint32_t	 stack[MAX_OPEN + 1];	/* name hashes */
+	int		 depth;
+	int		 fmt[NFMT];
+	int		 nfmt;
+	long		 attr_work;
+	long		 merged;
+};
+
+/*
+ * The lower-cased tag name at s (ASCII letter first), truncated to
+ * TAG_NAME_MAX - 1 bytes; its full length goes to *len.
+ */
+static uint32_t
+tag_name(const char *s, const char *end, char *name, size_t *len)
+{
+	uint32_t h = 2166136261u;
+	size_t n = 0;
+
+	while (s + n < end && !isspace((unsigned char)s[n]) && s[n] != '/' &&
+	    s[n] != '>') {
+		char c = (char)tolower((unsigned char)s[n]);
+
+		if (n < TAG_NAME_MAX - 1)
+			name[n] = c;
+		h = (h ^ (unsigned char)c) * 16777619u;
+		n++;
+	}
+	name[n < TAG_NAME_MAX - 1 ? n : TAG_NAME_MAX - 1] = '\0';
+	*len = n;
+	return h;
+}
+
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * The attributes of the tag whose name ends at s, as the HTML5 tokenizer
+ * splits them (quotes open a value only after '='); *tag_end is just past
+ * the '>' that ends the tag, or end.
+ */
+static long
+count_attrs(const char *s, const char *end, const char **tag_end)
 {
 	long n = 0;
 
-	for (size_t i = 0; i < len; i++)
-		if (html[i] == '<' && ++n > max_tags) {
+	for (;;) {
+		while (s < end && (isspace((unsigned char)*s) || *s == '/'))
+			s++;
+		if (s >= end || *s == '>')
+			break;
+		n++;
+		/* a name may start with '=' */
+		for (s++; s < end && !isspace((unsigned char)*s) && *s != '/' &&
+		    *s != '>' && *s != '='; s++)
+			;
+		while (s < end && isspace((unsigned char)*s))
+			s++;
+		if (s >= end || *s != '=')
+			continue;
+		for (s++; s < end && isspace((unsigned char)*s); s++)
+			;
+		if (s < end && (*s == '"' || *s == '\'')) {
+			const char *q = memchr(s + 1, *s,
+			    (size_t)(end - s - 1));
+
+			s = q ? q + 1 : end;
+		} else
+			while (s < end && !isspace((unsigned char)*s) &&
+			    *s != '>')
+				s++;
+	}
+	*tag_end = s < end ? s + 1 : end;
+	return n;
+}
+
+/* close the innermost open element named h, if any */
+static void
+pop_to(struct open *o, uint32_t h)
+{
+	for (int d = o->depth - 1; d >= 0; d--)
+		if (o->stack[d] == h) {
+			o->depth = d;
+			return;
+		}
+}
+
+/*
+ * The tag at html[i] (a '<'): counts it into o; *skip_to is where the
+ * tags that follow count again (after a comment, or at the end tag of
+ * script or style). 0 when the caps are passed.
+ */
+static int
+count_open(struct open *o, const char *html, size_t i, size_t len,
+    size_t *skip_to)
+{
+	const char *end = html + len;
+	char name[TAG_NAME_MAX];
+	const char *tag_end, *p;
+	size_t nl;
+	uint32_t h;
+	long na;
+	int f;
+
+	if (len - i >= 4 && memcmp(html + i, "<!--", 4) == 0) {
+		const char *e = memmem(html + i + 4, len - i - 4, "-->", 3);
+
+		*skip_to = e ? (size_t)(e - html) + 3 : len;
+		return 1;
+	}
+	if (len - i >= 3 && html[i + 1] == '/' && is_alpha(html[i + 2])) {
+		h = tag_name(html + i + 2, end, name, &nl);
+		/* gumbo checks end tags' attributes for duplicates too */
+		na = count_attrs(html + i + 2 + nl, end, &tag_end);
+		*skip_to = (size_t)(tag_end - html);
+		if ((o->attr_work += na * na) > MAX_ATTR_WORK)
+			return 0;
+		if (nl < TAG_NAME_MAX - 1 && tag_class(name, &f) == TC_FMT &&
+		    o->fmt[f] > 0)
+			o->fmt[f]--, o->nfmt--;
+		pop_to(o, h);
+		return 1;
+	}
+	if (len - i < 2 || !is_alpha(html[i + 1]))
+		return 1;
+	h = tag_name(html + i + 1, end, name, &nl);
+	/* '<' inside the tag (in attribute values) only count as tags */
+	na = count_attrs(html + i + 1 + nl, end, &tag_end);
+	*skip_to = (size_t)(tag_end - html);
+	if ((o->attr_work += na * na) > MAX_ATTR_WORK)
+		return 0;
+	/* a later <html> or <body> adds its attributes to the first one */
+	if ((strcmp(name, "html") == 0 || strcmp(name, "body") == 0) &&
+	    (o->merged += na) > MAX_MERGED)
+		return 0;
+	switch (nl < TAG_NAME_MAX - 1 ? tag_class(name, &f) : TC_OTHER) {
+	case TC_VOID:
+	case TC_OPTIONAL:
+		return 1;
+	case TC_FMT:
+		/* a new <a> or <nobr> closes the open one (adoption agency) */
+		if ((f == FMT_A || f == FMT_NOBR) && o->fmt[f] > 0) {
+			pop_to(o, h);
+			break;
+		}
+		if (++o->nfmt > MAX_FMT)
+			return 0;
+		o->fmt[f]++;
+		break;
+	case TC_RAW: {
+		/* its content is text up to "</script" or "</style" */
+		size_t j = *skip_to;
+
+		*skip_to = len;
+		while (j < len &&
+		    (p = memchr(html + j, '<', len - j)) != NULL) {
+			j = (size_t)(p - html);
+			if (len - j > nl + 2 && p[1] == '/' &&
+			    strncasecmp(p + 2, name, nl) == 0) {
+				*skip_to = j;
+				break;
+			}
+			j++;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	if (o->depth >= MAX_OPEN)
+		return 0;
+	o->stack[o->depth++] = h;
+	return 1;
+}
+
+/*
+ * The length of html given to gumbo: up to the tag that passes max_tags,
+ * MAX_OPEN or MAX_FMT (see above), setting *truncated.
+ */
+static size_t
+bound_tags(const char *html, size_t len, int max_tags, int *truncated)
+{
+	struct open *o = xcalloc(1, sizeof(*o));
+	size_t i = 0, skip_to = 0;
+	const char *p;
+	long n = 0;
+
+	while (i < len && (p = memchr(html + i, '<', len - i)) != NULL) {
+		i = (size_t)(p - html);
+		if (++n > max_tags || (i >= skip_to &&
+		    !count_open(o, html, i, len, &skip_to))) {
 			*truncated = 1;
+			free(o);
 			return i;
 		}
+		i++;
+	}
+	free(o);
 	return len;
 }
 

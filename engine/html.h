@@ -5,7 +5,9 @@
  * reporting links.
  *
  * SECURITY: input is untrusted. The number of tags given to gumbo is
- * bounded (max_tags) because gumbo frees its tree recursively; the tree
+ * bounded (max_tags) because gumbo frees its tree recursively, and the
+ * input is cut where unclosed elements or attributes would make gumbo's
+ * time quadratic (html.c says how); r->truncated is then set. The tree
  * walk is iterative with an explicit, bounded stack.
  */
 #ifndef HAMLET_HTML_H
@@ -20,7 +22,7 @@ enum html_link_kind { HTML_LINK_HREF, HTML_LINK_SRC, HTML_LINK_FORM };
 struct html_render {
 	struct buf	 visible;
 	struct buf	 invisible;
-	int		 truncated;	/* tag limit reached */
+	int		 truncated;	/* input cut (see html.c) */
 	/* called for each link; text is the anchor text (may be "") */
 	void		(*on_link)(void *arg, const char *url,
 			    const char *text, enum html_link_kind kind);

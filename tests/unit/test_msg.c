@@ -206,6 +206,74 @@ main(void)
 		test_cond("many parts: limit recorded", m->limits & MSG_LIM_PARTS);
 		test_cond("many parts: bounded", m->nparts <= (size_t)lim.max_parts);
 		buf_free(&b);
+	/*
+	 * HTML that costs gumbo quadratic time (unclosed formatting tags,
+	 * deep nesting, many attributes) is cut, keeping the text before the
+	 * cut; closed tags, tags inside comments or <style>, and unclosed <a>
+	 * (each closes the one before) are not counted against those caps.
+	 */
+	{
+		static const char *const head =
+		    "From: a@b\nContent-Type: text/html\n\n<p>before</p>";
+		struct buf hb = BUF_INIT;
+
+		buf_adds(&hb, head);
+		for (int i = 0; i < 300; i++)
+			buf_printf(&hb, "<b id=%d>x", i);
+		buf_adds(&hb, "after\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("unclosed formatting tags: cut",
+		    (m->limits & MSG_LIM_HTML) &&
+		    strstr(m->visible, "before") &&
+		    strstr(m->visible, "after") == NULL);
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, head);
+		for (int i = 0; i < 1000; i++)
+			buf_adds(&hb, "<div>");
+		buf_adds(&hb, "after\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("deep nesting: cut", (m->limits & MSG_LIM_HTML) &&
+		    strstr(m->visible, "before") &&
+		    strstr(m->visible, "after") == NULL);
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, head);
+		buf_adds(&hb, "<p");
+		for (int i = 0; i < 2000; i++)
+			buf_printf(&hb, " a%d=\"1\"", i);
+		buf_adds(&hb, ">after\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("many attributes: cut", (m->limits & MSG_LIM_HTML) &&
+		    strstr(m->visible, "before") &&
+		    strstr(m->visible, "after") == NULL);
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, head);
+		for (int i = 0; i < 2000; i++)
+			buf_printf(&hb, "<body a%d=1>", i);
+		buf_adds(&hb, "after\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("attributes merged into <body>: cut",
+		    (m->limits & MSG_LIM_HTML) &&
+		    strstr(m->visible, "after") == NULL);
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, head);
+		buf_adds(&hb, "<style>");
+		for (int i = 0; i < 1000; i++)
+			buf_adds(&hb, "a<b ");
+		buf_adds(&hb, "</style><!--");
+		for (int i = 0; i < 1000; i++)
+			buf_adds(&hb, "<div><b>");
+		buf_adds(&hb, "-->");
+		for (int i = 0; i < 2000; i++)
+			buf_printf(&hb, "<div><font color=\"#%06x\" "
+			    "title='<i>'>y</font></div>", i);
+		for (int i = 0; i < 300; i++)
+			buf_adds(&hb, "<a href=\"http://x.example/\">l ");
+		buf_adds(&hb, "<br><img src=x><p>after\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("closed tags, comments, style, <a>: not cut",
+		    !(m->limits & MSG_LIM_HTML) && strstr(m->visible, "after"));
+		buf_free(&hb);
+	}
 	}
 	/* size limit: only scan_max_size bytes are parsed */
 	{
