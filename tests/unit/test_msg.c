@@ -2,6 +2,7 @@
  * test_msg.c - the message model: headers raw and decoded, charsets,
  * HTML visible/invisible text, URIs, attachments, limits and broken mail.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,33 @@ same_as_gmime(struct pool *p, const char *head, const char *body)
 	buf_free(&b[0]);
 	buf_free(&b[1]);
 	return ok;
+}
+
+/*
+ * One short-lived thread, like a libmilter worker: converts a koi8-r and
+ * a latin-1 body and sniffs a PDF, then ends, leaving its iconv cache and
+ * libmagic handle to the next thread (msg.c's shelf).
+ */
+static void *
+handover_main(void *arg)
+{
+	int *ok = arg;
+	struct pool *p = pool_new();
+	struct msg *m;
+	const struct msg_part *a;
+
+	m = parse(p, "Content-Type: text/plain; charset=koi8-r\n\n\xf0\xd2\xc9\xd7\xc5\xd4\n");
+	*ok = m && strstr(m->visible, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82") != NULL;
+	m = parse(p, "Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n");
+	*ok = *ok && m && strstr(m->visible, "caf\xc3\xa9") != NULL;
+	m = parse(p, "From: a@b\nContent-Type: multipart/mixed; boundary=b1\n\n--b1\n"
+	    "Content-Type: application/octet-stream\n"
+	    "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoK\n--b1--\n");
+	a = m ? find_part(m, "application/octet-stream") : NULL;
+	*ok = *ok && a && msg_part_sniffed(m, a) &&
+	    strcmp(msg_part_sniffed(m, a), "application/pdf") == 0;
+	pool_free(p);
+	return NULL;
 }
 
 int
@@ -418,6 +446,24 @@ main(void)
 		    "caf\xe9\n");
 		test_cond("cached descriptor still right", strcmp(m->visible,
 		    "caf\xc3\xa9\n") == 0 || strcmp(m->visible, "caf\xc3\xa9") == 0);
+	}
+	/* threads one after another, then two at once: handles handed on */
+	{
+		pthread_t t[2];
+		int ok[2], all = 1;
+
+		for (int k = 0; k < 3; k++) {
+			pthread_create(&t[0], NULL, handover_main, &ok[0]);
+			pthread_join(t[0], NULL);
+			all = all && ok[0];
+		}
+		for (int k = 0; k < 2; k++)
+			pthread_create(&t[k], NULL, handover_main, &ok[k]);
+		for (int k = 0; k < 2; k++) {
+			pthread_join(t[k], NULL);
+			all = all && ok[k];
+		}
+		test_cond("iconv cache and libmagic handle outlive their thread", all);
 	}
 	pool_free(p);
 	cfg_free(c);
