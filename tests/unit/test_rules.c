@@ -803,6 +803,26 @@ test_dates_relays(void)
 	    "from h (u@[198.51.100.4]) by i with ESMTP id J; Sun, 21 Jul "
 	    "2002 20:52:43 -0500 (CDT) (envelope-from u@h.example)", &r) == 1 &&
 	    strcmp(r.envfrom, "u@h.example") == 0);
+	/* the kinds in order of preference, not of position in the line */
+	test_cond("envelope-from before envelope-sender", relays_parse_line(p,
+	    "from h (h [198.51.100.4]) by i id J (envelope-sender <s@x.example>)"
+	    " (ENVELOPE-FROM <f@x.example>)", &r) == 1 &&
+	    strcmp(r.envfrom, "f@x.example") == 0);
+	test_cond("envelope-from= before envelope-sender", relays_parse_line(p,
+	    "from h (h [198.51.100.4]) by i id J envelope-sender s@x.example "
+	    "envelope-from=<f@x.example>", &r) == 1 &&
+	    strcmp(r.envfrom, "f@x.example") == 0);
+	test_cond("envelope-sender alone", relays_parse_line(p, "from h (h "
+	    "[198.51.100.4]) by i id J envelope-fromage envelope-sender "
+	    "s@x.example", &r) == 1 && strcmp(r.envfrom, "s@x.example") == 0);
+	test_cond("stripped bytes in fields", relays_parse_line(p, "from "
+	    "a|b#c (a|b#c [198.51.100.6]) by x<y id 12|3", &r) == 1 &&
+	    strcmp(r.helo, "a!b!c") == 0 && strcmp(r.by, "x!y") == 0 &&
+	    strcmp(r.id, "12!3") == 0 && !r.private_ip);
+	test_cond("private relay", relays_parse_line(p, "from a (a "
+	    "[172.31.0.1]) by b id 1", &r) == 1 && r.private_ip &&
+	    relays_parse_line(p, "from a (a [172.32.0.1]) by b id 1", &r) ==
+	    1 && !r.private_ip);
 	test_cond("fetchmail is a marker", relays_parse_line(p, "from a "
 	    "[198.51.100.5] by localhost with IMAP (fetchmail-5.9.0)", &r) == 2);
 	test_cond("no from: not a relay", relays_parse_line(p, "by x with "
