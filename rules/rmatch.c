@@ -1226,14 +1226,14 @@ rmatch_uris(struct rscan *rs, size_t *n)
 	for (size_t l = 0; l < rs->nbody && extra < MAX_TEXT_MAILTO; l++) {
 		const char *t = rs->body[l].p, *e = t + rs->body[l].len;
 
-		for (const char *at = t; at < e && extra < MAX_TEXT_MAILTO;
-		    at++) {
+		/* from one '@' to the next (most lines have none) */
+		for (const char *at = memchr(t, '@', (size_t)(e - t));
+		    at != NULL && extra < MAX_TEXT_MAILTO;
+		    at = memchr(at + 1, '@', (size_t)(e - at - 1))) {
 			const char *b, *f, *lastdot = NULL;
 			char *uri;
 			size_t k, len;
 
-			if (*at != '@')
-				continue;
 			for (b = at; b > t && email_char((unsigned char)b[-1]) &&
 			    at - b < 251; b--)
 				;
