@@ -249,6 +249,17 @@ match_count(struct rscan *rs, const struct rule *r, const char *text,
 		return 0;
 	if (rs->prof != NULL)
 		t0 = clock_ns();
+	if (gated && !multiple && r->split != NULL) {
+		/* whether there is a match, not where: by parts */
+		n = rx_split_match(r->split, text, len, rs->md, rs->mc);
+		if (n < 0)
+			rs->re_limit++;
+		if (rs->prof != NULL)
+			rs->prof[r->idx] += clock_ns() - t0;
+		if (rs->jitchk != NULL)
+			jit_cross(rs, r, text, len, multiple, g);
+		return n;
+	}
 	for (;;) {
 		rc = g != NULL ? rx_gate_match(g, text, len, start, rs->md,
 		    rs->mc) : r->jit ? pcre2_jit_match(r->re,

@@ -189,6 +189,7 @@ rule_clear(struct rule *r)
 	if (r->probe != NULL)
 		pcre2_code_free(r->probe);
 	rx_gate_free(r->gate);
+	rx_split_free(r->split);
 	free(r->hdr);
 	free(r->unset);
 	metaexpr_free(r->meta);
@@ -1910,6 +1911,11 @@ ruleset_compile(struct ruleset *rs)
 				r->gate = rx_gate_new(r->pat, r->reflags, r->re,
 				    0);
 		}
+		/* alternatives PCRE2 finds faster one by one (rx_split_new()) */
+		if (r->jit && r->gate == NULL && !(r->tflags & TF_MULTIPLE) &&
+		    (r->split = rx_split_new(r->pat, r->reflags, r->re)) !=
+		    NULL)
+			rs->st.regex_split++;
 	}
 	for (int t = 0; t < TXT_NTEXTS; t++) {
 		ac_build(rs->ac[t]);

@@ -82,6 +82,7 @@ struct rule {
 	size_t		 minlen;	/* shortest text it can match */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
+	struct rx_split	*split;		/* "any match" by parts, or NULL */
 	char		*unset;		/* [if-unset: X] or NULL */
 	struct metaexpr	*meta;
 	struct rx_lits	*lits;		/* prefilter literals, or NULL */
@@ -147,6 +148,7 @@ struct rs_stats {
 	size_t	 regex_prefiltered;	/* with literals in an automaton */
 	size_t	 regex_classes;	/* with required byte classes */
 	size_t	 regex_probes;	/* with a probe regex */
+	size_t	 regex_split;	/* searched by alternatives (rx_split) */
 	size_t	 meta_total;
 	size_t	 meta_active;
 	size_t	 meta_failed;
