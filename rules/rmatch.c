@@ -1153,12 +1153,26 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		size_t nf;
 
 		/* the literals present (and the bytes present), one pass */
-		nf = ac_scan_found(set->ac[txt], texts[i].p, texts[i].len, seen,
-		    found, have);
+		if (set->scan_all[txt]) {
+			rx_bytes_present(texts[i].p, texts[i].len, have);
+			nf = 0;
+		} else
+			nf = ac_scan_found(set->ac[txt], texts[i].p,
+			    texts[i].len, seen, found, have);
 		for (size_t k = 0; k < na; k++)
 			if (!done[k])
 				try_rule(rs, set->always[txt][k], &texts[i],
 				    have, &count[k], &done[k], &ran[k]);
+		/* no automaton: every filtered rule, as if its literal were here */
+		for (size_t k = na; set->scan_all[txt] && k < nrules; k++) {
+			const struct rule *r = set->filtered[txt][k - na];
+
+			if (done[k] == 2)
+				lazy_note(rs, r, i);
+			else if (!done[k])
+				try_rule(rs, r, &texts[i], have, &count[k],
+				    &done[k], &ran[k]);
+		}
 		/* each rule one of whose literals is here, once */
 		for (size_t f = 0; f < nf; f++) {
 			size_t l = (size_t)found[f];

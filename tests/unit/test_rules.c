@@ -586,6 +586,8 @@ test_ruleset(void)
 	    "uri      T_URI    /example\\.net/\n"
 	    "rawbody  T_RAW    /<b>bold<\\/b>/i\n"
 	    "full     T_FULL   /^X-Foo: baz/m\n"
+	    "full     T_FULL2  /\\nTo: you/\n"
+	    "full     T_FULL3  /qqqzzz/\n"
 	    "meta     T_META   (T_SUBJ + T_BODY + T_URI) >= 3 && !T_NOPE\n"
 	    "meta     T_MCOUNT T_MULTI > 2\n"
 	    "body     T_BAD    /a(b/\n"
@@ -670,6 +672,12 @@ test_ruleset(void)
 		test_cond("uri hit", strstr(hits, "T_URI") != NULL);
 		test_cond("rawbody hit", strstr(hits, "T_RAW") != NULL);
 		test_cond("full hit", strstr(hits, "T_FULL") != NULL);
+		/* three full rules, no automaton (scan_all_pays()) */
+		test_cond("full rules searched without the automaton",
+		    rs->scan_all[TXT_FULL] && !rs->scan_all[TXT_BODY]);
+		test_cond("full: each searched rule hits or not",
+		    strstr(hits, "T_FULL2") != NULL &&
+		    strstr(hits, "T_FULL3") == NULL);
 		test_cond("meta arithmetic hit", strstr(hits, "T_META") != NULL);
 		test_cond("multiple capped by maxhits, meta sees count",
 		    strstr(hits, "T_MCOUNT") != NULL);
