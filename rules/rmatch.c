@@ -347,28 +347,30 @@ push_text(struct pool *p, struct rtext **v, size_t *n, size_t *cap,
 	(*n)++;
 }
 
-static int
-is_ws(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
-}
+/* \s of SpamAssassin's Perl: space, \t, \n, \r, \f, \v (one load a byte) */
+static const unsigned char ws_byte[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1
+};
 
 /* SpamAssassin's whitespace handling of rendered text */
 static char *
 collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
 {
 	char *o = pool_alloc(pool, len + 2), *w = o;
+	const unsigned char *u = (const unsigned char *)t;
 	size_t i = 0;
 
 	while (i < len) {
 		size_t j, first_nl = (size_t)-1, last_nl = 0, nnl = 0;
 
-		if (!is_ws((unsigned char)t[i])) {
-			*w++ = t[i++];
+		if (!ws_byte[u[i]]) {
+			/* the run up to the next whitespace, as it is */
+			do
+				*w++ = t[i++];
+			while (i < len && !ws_byte[u[i]]);
 			continue;
 		}
-		for (j = i; j < len && is_ws((unsigned char)t[j]); j++)
+		for (j = i; j < len && ws_byte[u[j]]; j++)
 			if (t[j] == '\n') {
 				if (first_nl == (size_t)-1)
 					first_nl = j;
