@@ -261,7 +261,7 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 	const uint32_t *trans = a->trans;
 	const unsigned char *cls = a->cls;
 	size_t ncls = (size_t)a->ncls, nfound = 0;
-	uint32_t s = 0;
+	size_t s = 0;		/* a row of trans: widened once, not per byte */
 
 	have[0] = have[1] = have[2] = have[3] = 0;
 	if (!a->built || a->nlits == 0) {
@@ -295,24 +295,29 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 		 */
 		unsigned char flags[256];
 		size_t mid = len / 2,
-		    b = mid - (a->maxlen > 0 ? a->maxlen - 1 : 0);
-		uint32_t s2 = 0;
+		    b = mid - (a->maxlen > 0 ? a->maxlen - 1 : 0), s2 = 0;
+		const unsigned char *q = p + b;
 
 		memset(flags, 0, sizeof(flags));
 		for (size_t i = 0; i < mid; i++) {
-			uint32_t t = trans[s + cls[p[i]]];
-			uint32_t t2 = trans[s2 + cls[p[b + i]]];
+			unsigned c = p[i], c2 = q[i];
+			uint32_t t = trans[s + cls[c]];
+			uint32_t t2 = trans[s2 + cls[c2]];
 
-			flags[p[i]] = 1;
-			flags[p[b + i]] = 1;
+			flags[c] = 1;
+			flags[c2] = 1;
 			s = t & ~AC_EMIT;
 			s2 = t2 & ~AC_EMIT;
-			if (t & AC_EMIT)
-				nfound = emit_state(a, (int)(s / ncls), seen,
-				    found, nfound);
-			if (t2 & AC_EMIT)
-				nfound = emit_state(a, (int)(s2 / ncls), seen,
-				    found, nfound);
+			/* one test for both walks: emits are rare */
+			if ((t | t2) & AC_EMIT) {
+				if (t & AC_EMIT)
+					nfound = emit_state(a, (int)(s / ncls),
+					    seen, found, nfound);
+				if (t2 & AC_EMIT)
+					nfound = emit_state(a,
+					    (int)(s2 / ncls), seen, found,
+					    nfound);
+			}
 		}
 		for (size_t i = b + mid; i < len; i++) {
 			uint32_t t2 = trans[s2 + cls[p[i]]];

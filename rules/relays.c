@@ -55,6 +55,14 @@ ipv4_at(const char *s, char out[16])
 	return i;
 }
 
+/* 1 for 10/8, 127/8, 169.254/16, 172.16/12, 192.168/16, 0/8 */
+static int
+private_ab(int a, int b)
+{
+	return a == 10 || a == 127 || a == 0 || (a == 169 && b == 254) ||
+	    (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168);
+}
+
 int
 relays_private_ip(const char *ip)
 {
@@ -62,9 +70,24 @@ relays_private_ip(const char *ip)
 
 	if (sscanf(ip, "%d.%d", &a, &b) != 2)
 		return 0;
-	return a == 10 || a == 127 || a == 0 || (a == 169 && b == 254) ||
-	    (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168);
+	return private_ab(a, b);
 }
+
+/* relays_private_ip() of a dotted quad ipv4_at() wrote, without sscanf */
+static int
+private_quad(const char *ip)
+{
+	int a = 0, b = 0;
+
+	while (*ip != '.')
+		a = a * 10 + (*ip++ - '0');
+	for (ip++; *ip != '.'; ip++)
+		b = b * 10 + (*ip - '0');
+	return private_ab(a, b);
+}
+
+/* isspace() in the C locale, for the strcspn() sets below */
+#define WS	" \t\n\v\f\r"
 
 /* SpamAssassin replaces [\s\0#[]()<>|] by '!' in relay fields */
 static const char *
@@ -72,21 +95,39 @@ clean(struct pool *p, const char *s, size_t n)
 {
 	char *o = pool_strndup(p, s, n);
 
-	for (char *c = o; *c; c++)
-		if (isspace((unsigned char)*c) || strchr("#[]()<>|", *c))
-			*c = '!';
+	for (char *c = o + strcspn(o, WS "#[]()<>|"); *c;
+	    c += 1 + strcspn(c + 1, WS "#[]()<>|"))
+		*c = '!';
 	return o;
 }
 
-/* the token at s up to a delimiter */
+/* the token at s up to whitespace or a byte of delims (given with WS) */
 static size_t
 toklen(const char *s, const char *delims)
 {
-	size_t n = 0;
+	return strcspn(s, delims);
+}
 
-	while (s[n] && !isspace((unsigned char)s[n]) && !strchr(delims, s[n]))
-		n++;
-	return n;
+/*
+ * strcasestr() of "envelope-from ", else of "envelope-from=", else of
+ * "envelope-sender ", in one pass over s for their common prefix.
+ */
+static const char *
+envelope_at(const char *s)
+{
+	static const char *const tail[] = { "from ", "from=", "sender " };
+	const char *first[3] = { NULL, NULL, NULL }, *e;
+
+	for (e = strcasestr(s, "envelope-"); e != NULL;
+	    e = strcasestr(e + 1, "envelope-"))
+		for (int k = 0; k < 3; k++)
+			if (first[k] == NULL && strncasecmp(e + 9, tail[k],
+			    strlen(tail[k])) == 0)
+				first[k] = e;
+	for (int k = 0; k < 3; k++)
+		if (first[k] != NULL)
+			return first[k];
+	return NULL;
 }
 
 int
@@ -127,13 +168,13 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 	if (by == NULL)
 		return 0;
 	by += 4;
-	n = toklen(by, ";()");
+	n = toklen(by, ";()" WS);
 	out->by = clean(p, by, n);
 	if ((id = strstr(s, " id ")) != NULL) {
 		id += 4;
 		if (*id == '<')
 			id++;
-		n = toklen(id, "<>;");
+		n = toklen(id, "<>;" WS);
 		if (n >= 3)
 			out->id = clean(p, id, n);
 	}
@@ -153,18 +194,16 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 			}
 		}
 	}
-	if ((w = strcasestr(s, "envelope-from ")) != NULL ||
-	    (w = strcasestr(s, "envelope-from=")) != NULL ||
-	    (w = strcasestr(s, "envelope-sender ")) != NULL) {
+	if ((w = envelope_at(s)) != NULL) {
 		w = strpbrk(w, " =") + 1;
 		while (*w == '<')
 			w++;
 		envfrom = w;
-		envfrom_n = toklen(w, "<>();");
+		envfrom_n = toklen(w, "<>();" WS);
 	}
 
 	/* first token after "from", then an optional (comment) */
-	n = toklen(from, "(");
+	n = toklen(from, "(" WS);
 	if (n > 0 && from[0] == '[')
 		(void)ipv4_at(from + 1, ip);	/* from [1.2.3.4] (...) */
 	q = from + n;
@@ -193,7 +232,7 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 		rdns = from;
 		rdns_n = n;
 		helo = c + 5;
-		helo_n = toklen(helo, ")");
+		helo_n = toklen(helo, ")" WS);
 	} else if (c != NULL && (w = strstr(c, "helo=")) != NULL && w < cend) {
 		/* Exim: from RDNS ([ip] helo=HELO) or from [ip] (helo=HELO) */
 		if (from[0] != '[') {
@@ -201,11 +240,11 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 			rdns_n = n;
 		}
 		helo = w + 5;
-		helo_n = toklen(helo, ")");
+		helo_n = toklen(helo, ")" WS);
 	} else if (c != NULL) {
 		/* sendmail/Postfix: from HELO ([ident@]RDNS [ip]) */
 		const char *t = c, *at;
-		size_t tl = toklen(t, ")[");
+		size_t tl = toklen(t, ")[" WS);
 
 		helo = from;
 		helo_n = n;
@@ -258,7 +297,7 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 	if (out->id == NULL)
 		out->id = "";
 	out->auth = auth;
-	out->private_ip = relays_private_ip(ip);
+	out->private_ip = private_quad(ip);
 	return 1;
 }
 
@@ -267,9 +306,24 @@ add_str(struct buf *b, const struct relay *r)
 {
 	if (b->len)
 		buf_addc(b, ' ');
-	buf_printf(b, "[ ip=%s rdns=%s helo=%s by=%s ident=%s envfrom=%s "
-	    "intl=%d id=%s auth=%s msa=0 ]", r->ip, r->rdns, r->helo, r->by,
-	    r->ident, r->envfrom, r->trusted, r->id, r->auth);
+	/* buf_printf()'s formatting cost more than the parse */
+	buf_adds(b, "[ ip=");
+	buf_adds(b, r->ip);
+	buf_adds(b, " rdns=");
+	buf_adds(b, r->rdns);
+	buf_adds(b, " helo=");
+	buf_adds(b, r->helo);
+	buf_adds(b, " by=");
+	buf_adds(b, r->by);
+	buf_adds(b, " ident=");
+	buf_adds(b, r->ident);
+	buf_adds(b, " envfrom=");
+	buf_adds(b, r->envfrom);
+	buf_adds(b, r->trusted ? " intl=1 id=" : " intl=0 id=");
+	buf_adds(b, r->id);
+	buf_adds(b, " auth=");
+	buf_adds(b, r->auth);
+	buf_adds(b, " msa=0 ]");
 }
 
 struct relays *

@@ -249,6 +249,17 @@ match_count(struct rscan *rs, const struct rule *r, const char *text,
 		return 0;
 	if (rs->prof != NULL)
 		t0 = clock_ns();
+	if (gated && !multiple && r->split != NULL) {
+		/* whether there is a match, not where: by parts */
+		n = rx_split_match(r->split, text, len, rs->md, rs->mc);
+		if (n < 0)
+			rs->re_limit++;
+		if (rs->prof != NULL)
+			rs->prof[r->idx] += clock_ns() - t0;
+		if (rs->jitchk != NULL)
+			jit_cross(rs, r, text, len, multiple, g);
+		return n;
+	}
 	for (;;) {
 		rc = g != NULL ? rx_gate_match(g, text, len, start, rs->md,
 		    rs->mc) : r->jit ? pcre2_jit_match(r->re,
@@ -336,28 +347,30 @@ push_text(struct pool *p, struct rtext **v, size_t *n, size_t *cap,
 	(*n)++;
 }
 
-static int
-is_ws(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
-}
+/* \s of SpamAssassin's Perl: space, \t, \n, \r, \f, \v (one load a byte) */
+static const unsigned char ws_byte[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1
+};
 
 /* SpamAssassin's whitespace handling of rendered text */
 static char *
 collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
 {
 	char *o = pool_alloc(pool, len + 2), *w = o;
+	const unsigned char *u = (const unsigned char *)t;
 	size_t i = 0;
 
 	while (i < len) {
 		size_t j, first_nl = (size_t)-1, last_nl = 0, nnl = 0;
 
-		if (!is_ws((unsigned char)t[i])) {
-			*w++ = t[i++];
+		if (!ws_byte[u[i]]) {
+			/* the run up to the next whitespace, as it is */
+			do
+				*w++ = t[i++];
+			while (i < len && !ws_byte[u[i]]);
 			continue;
 		}
-		for (j = i; j < len && is_ws((unsigned char)t[j]); j++)
+		for (j = i; j < len && ws_byte[u[j]]; j++)
 			if (t[j] == '\n') {
 				if (first_nl == (size_t)-1)
 					first_nl = j;
@@ -1142,12 +1155,26 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		size_t nf;
 
 		/* the literals present (and the bytes present), one pass */
-		nf = ac_scan_found(set->ac[txt], texts[i].p, texts[i].len, seen,
-		    found, have);
+		if (set->scan_all[txt]) {
+			rx_bytes_present(texts[i].p, texts[i].len, have);
+			nf = 0;
+		} else
+			nf = ac_scan_found(set->ac[txt], texts[i].p,
+			    texts[i].len, seen, found, have);
 		for (size_t k = 0; k < na; k++)
 			if (!done[k])
 				try_rule(rs, set->always[txt][k], &texts[i],
 				    have, &count[k], &done[k], &ran[k]);
+		/* no automaton: every filtered rule, as if its literal were here */
+		for (size_t k = na; set->scan_all[txt] && k < nrules; k++) {
+			const struct rule *r = set->filtered[txt][k - na];
+
+			if (done[k] == 2)
+				lazy_note(rs, r, i);
+			else if (!done[k])
+				try_rule(rs, r, &texts[i], have, &count[k],
+				    &done[k], &ran[k]);
+		}
 		/* each rule one of whose literals is here, once */
 		for (size_t f = 0; f < nf; f++) {
 			size_t l = (size_t)found[f];
@@ -1226,14 +1253,14 @@ rmatch_uris(struct rscan *rs, size_t *n)
 	for (size_t l = 0; l < rs->nbody && extra < MAX_TEXT_MAILTO; l++) {
 		const char *t = rs->body[l].p, *e = t + rs->body[l].len;
 
-		for (const char *at = t; at < e && extra < MAX_TEXT_MAILTO;
-		    at++) {
+		/* from one '@' to the next (most lines have none) */
+		for (const char *at = memchr(t, '@', (size_t)(e - t));
+		    at != NULL && extra < MAX_TEXT_MAILTO;
+		    at = memchr(at + 1, '@', (size_t)(e - at - 1))) {
 			const char *b, *f, *lastdot = NULL;
 			char *uri;
 			size_t k, len;
 
-			if (*at != '@')
-				continue;
 			for (b = at; b > t && email_char((unsigned char)b[-1]) &&
 			    at - b < 251; b--)
 				;

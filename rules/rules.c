@@ -497,8 +497,9 @@ rules_lint_print(const struct ruleset *rs, FILE *fp, int verbose)
 	    st->literals[TXT_BODY], st->literals[TXT_RAWBODY],
 	    st->literals[TXT_URI], st->literals[TXT_FULL]);
 	fprintf(fp, "prefilter: %zu regexes with required byte classes, "
-	    "%zu without literals run behind a faster probe\n",
-	    st->regex_classes, st->regex_probes);
+	    "%zu without literals run behind a faster probe, %zu searched "
+	    "alternative by alternative\n", st->regex_classes,
+	    st->regex_probes, st->regex_split);
 	for (size_t i = 0; i < rs->ntests; i++)
 		ntests++;
 	fprintf(fp, "unknown directives: %zu, warnings: %zu, test lines: "

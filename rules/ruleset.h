@@ -82,6 +82,7 @@ struct rule {
 	size_t		 minlen;	/* shortest text it can match */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
+	struct rx_split	*split;		/* "any match" by parts, or NULL */
 	char		*unset;		/* [if-unset: X] or NULL */
 	struct metaexpr	*meta;
 	struct rx_lits	*lits;		/* prefilter literals, or NULL */
@@ -147,6 +148,7 @@ struct rs_stats {
 	size_t	 regex_prefiltered;	/* with literals in an automaton */
 	size_t	 regex_classes;	/* with required byte classes */
 	size_t	 regex_probes;	/* with a probe regex */
+	size_t	 regex_split;	/* searched by alternatives (rx_split) */
 	size_t	 meta_total;
 	size_t	 meta_active;
 	size_t	 meta_failed;
@@ -224,6 +226,12 @@ struct ruleset {
 	/* literal id -> the filtered[] rules using it: CSR offsets, indexes */
 	size_t		*lit_off[TXT_NTEXTS];
 	size_t		*lit_rules[TXT_NTEXTS];
+	/*
+	 * By text type: so few filtered rules, each with a first byte
+	 * PCRE2 searches for, that running them all costs less than the
+	 * automaton's walk (the full message: 3 rules in the default set)
+	 */
+	int		 scan_all[TXT_NTEXTS];
 	int		 nvars;		/* meta variables (= max symid + 1) */
 	unsigned char	*off[4];	/* by rule idx: score 0 in that set */
 	unsigned char	*lazy;		/* by rule idx: run on demand (below) */
@@ -273,6 +281,8 @@ struct ruleset {
  * evaluated in order), which bounds the recursion of rmatch_meta().
  */
 #define RULESET_LAZY_DEPTH	16
+/* the most filtered rules of a text type that are run without the automaton */
+#define RULESET_SCAN_ALL_MAX	4
 #define TEXT_NEGATE		4
 
 struct ruleset *ruleset_new(void);

@@ -1788,3 +1788,227 @@ rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
 	}
 	return PCRE2_ERROR_NOMATCH;
 }
+
+/* ---- split searches ---------------------------------------------------- */
+
+/*
+ * The top-level '|' of pat: their offsets in bars[], at most max - 1 of
+ * them. Returns the number of alternatives, 0 to give up (see
+ * rx_split_new()).
+ */
+static size_t
+split_bars(const char *pat, size_t *bars, size_t max)
+{
+	const char *p = pat;
+	size_t n = 0;
+	int depth = 0;
+
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0' || isdigit((unsigned char)p[1]) ||
+			    strchr("gkKGc", p[1]) != NULL)
+				return 0;	/* references, \K, \G, \cX */
+			if (p[1] == 'Q') {
+				/* quoted up to \E */
+				const char *e = strstr(p + 2, "\\E");
+
+				if (e == NULL)
+					return 0;
+				p = e + 2;
+				continue;
+			}
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			/* a class: ']' first is a member; [:name:] inside */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '\\' && p[1] != '\0')
+					p += 2;
+				else if (*p == '[' && p[1] == ':') {
+					const char *e = strstr(p + 2, ":]");
+
+					if (e == NULL)
+						return 0;
+					p = e + 2;
+				} else
+					p++;
+			}
+			if (*p != ']')
+				return 0;
+			p++;
+			continue;
+		}
+		if (*p == '(') {
+			if (p[1] == '*')
+				return 0;	/* verbs */
+			if (p[1] == '?') {
+				const char *g = p + 2;
+
+				if (*g == '#') {
+					/* a comment */
+					const char *e = strchr(g, ')');
+
+					if (e == NULL)
+						return 0;
+					p = e + 1;
+					continue;
+				}
+				/*
+				 * Groups and lookarounds only: option
+				 * settings, branch resets, conditionals,
+				 * recursion and references give up.
+				 */
+				if (!(*g == ':' || *g == '>' || *g == '=' ||
+				    *g == '!' || *g == '<' || *g == '\'' ||
+				    (*g == 'P' && g[1] == '<')))
+					return 0;
+			}
+			depth++;
+			p++;
+			continue;
+		}
+		if (*p == ')') {
+			if (--depth < 0)
+				return 0;
+		} else if (*p == '|' && depth == 0) {
+			if (n + 1 >= max)
+				return 0;
+			bars[n++] = (size_t)(p - pat);
+		}
+		p++;
+	}
+	return depth == 0 ? n + 1 : 0;
+}
+
+/* the first byte every match of re begins with, or -1 */
+static int
+first_unit(const pcre2_code *re)
+{
+	uint32_t type = 0, unit = 0;
+
+	if (pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) != 0 ||
+	    type != 1 || pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT,
+	    &unit) != 0 || unit > 255)
+		return -1;
+	return (int)unit;
+}
+
+#define RX_SPLIT_ALTS	32	/* alternatives looked at, at most */
+
+struct rx_split *
+rx_split_new(const char *pat, unsigned flags, const pcre2_code *re)
+{
+	size_t bars[RX_SPLIT_ALTS], nalt, ngroups = 0;
+	int key[RX_SPLIT_ALTS], group[RX_SPLIT_ALTS];
+	int gkey[RX_SPLIT_MAX][2], gw[RX_SPLIT_MAX];
+	struct rx_split *s;
+	char err[128];
+
+	if ((flags & PCRE2_EXTENDED) || first_unit(re) >= 0 ||
+	    (nalt = split_bars(pat, bars, RX_SPLIT_ALTS)) < 2)
+		return NULL;
+	/* each alternative's first byte (case folded when caseless) */
+	for (size_t i = 0; i < nalt; i++) {
+		size_t a = i == 0 ? 0 : bars[i - 1] + 1;
+		size_t b = i + 1 < nalt ? bars[i] : strlen(pat);
+		char *alt = xstrndup(pat + a, b - a);
+		pcre2_code *c = rx_compile_jit(alt, flags, 0, err, sizeof(err));
+
+		free(alt);
+		key[i] = c != NULL ? first_unit(c) : -1;
+		pcre2_code_free(c);
+		if (key[i] < 0)
+			return NULL;
+		if ((flags & PCRE2_CASELESS) && isalpha(key[i]))
+			key[i] = tolower(key[i]);
+	}
+	/* groups of at most two bytes, a caseless letter being two */
+	for (size_t i = 0; i < nalt; i++) {
+		int w = (flags & PCRE2_CASELESS) && isalpha(key[i]) ? 2 : 1;
+		size_t g;
+
+		for (g = 0; g < ngroups; g++)
+			if (gkey[g][0] == key[i] || gkey[g][1] == key[i])
+				break;
+		if (g == ngroups)
+			for (g = 0; g < ngroups; g++)
+				if (gw[g] + w <= 2)
+					break;
+		if (g == ngroups) {
+			if (ngroups == RX_SPLIT_MAX)
+				return NULL;
+			gkey[g][0] = gkey[g][1] = -1;
+			gw[g] = 0;
+			ngroups++;
+		}
+		if (gkey[g][0] != key[i] && gkey[g][1] != key[i]) {
+			gkey[g][gkey[g][0] < 0 ? 0 : 1] = key[i];
+			gw[g] += w;
+		}
+		group[i] = (int)g;
+	}
+	if (ngroups == 1)
+		return NULL;	/* PCRE2 searches pat as fast itself */
+	s = xcalloc(1, sizeof(*s));
+	for (size_t g = 0; g < ngroups; g++) {
+		char *gp = xcalloc(strlen(pat) + 1, 1);
+		size_t gl = 0;
+
+		/* the group's alternatives, in pat's order */
+		for (size_t i = 0; i < nalt; i++) {
+			size_t a = i == 0 ? 0 : bars[i - 1] + 1;
+			size_t b = i + 1 < nalt ? bars[i] : strlen(pat);
+
+			if (group[i] != (int)g)
+				continue;
+			if (gl > 0)
+				gp[gl++] = '|';
+			memcpy(gp + gl, pat + a, b - a);
+			gl += b - a;
+		}
+		gp[gl] = '\0';
+		s->re[s->n] = rx_compile_jit(gp, flags, 1, err, sizeof(err));
+		free(gp);
+		if (s->re[s->n] == NULL || !rx_has_jit(s->re[s->n])) {
+			pcre2_code_free(s->re[s->n]);
+			rx_split_free(s);
+			return NULL;
+		}
+		s->n++;
+	}
+	return s;
+}
+
+void
+rx_split_free(struct rx_split *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		pcre2_code_free(s->re[i]);
+	free(s);
+}
+
+int
+rx_split_match(const struct rx_split *s, const char *text, size_t len,
+    pcre2_match_data *md, pcre2_match_context *mc)
+{
+	int limit = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		int rc = pcre2_jit_match(s->re[i], (PCRE2_SPTR)text, len, 0,
+		    0, md, mc);
+
+		if (rc >= 0)
+			return 1;	/* 0: a match with more groups than md */
+		if (rc != PCRE2_ERROR_NOMATCH)
+			limit = 1;
+	}
+	return limit ? -1 : 0;
+}

@@ -174,4 +174,38 @@ void rx_gate_free(struct rx_gate *g);
 int rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
     size_t start, pcre2_match_data *md, pcre2_match_context *mc);
 
+/*
+ * A split search for "is there a match of pat": pat's top-level
+ * alternatives in at most RX_SPLIT_MAX groups, each group beginning
+ * with at most two distinct bytes (a caseless letter counts as two).
+ * PCRE2's JIT finds such a start with a vector search, where a pattern
+ * beginning with more bytes is tried at each byte of a start bitmap,
+ * several times slower. A text holds a match of pat exactly when it
+ * holds a match of one group; the groups say nothing about how many
+ * matches there are, or where.
+ */
+#define RX_SPLIT_MAX	4
+
+struct rx_split {
+	size_t		 n;
+	pcre2_code	*re[RX_SPLIT_MAX];
+};
+
+/*
+ * The split of pat (compiled as re with flags), or NULL when re already
+ * has a first byte, or pat has one alternative, an alternative without
+ * a first byte, or anything that ties the alternatives together or that
+ * this reader does not follow (back references, recursion, option
+ * settings, verbs, \K, \G, the x flag); or when it needs more groups.
+ */
+struct rx_split *rx_split_new(const char *pat, unsigned flags,
+    const pcre2_code *re);
+void rx_split_free(struct rx_split *s);
+/*
+ * 1 when text holds a match of one of s's groups, 0 when of none, -1
+ * when none matched and one stopped at a PCRE2 limit.
+ */
+int rx_split_match(const struct rx_split *s, const char *text, size_t len,
+    pcre2_match_data *md, pcre2_match_context *mc);
+
 #endif

@@ -364,6 +364,86 @@ test_rx(void)
 	    strcmp(l.s[0], "abc") == 0);
 }
 
+/* 1 when the split of pat (flags) has n groups, 0 when there is none */
+static int
+split_groups(const char *pat, unsigned flags, size_t n)
+{
+	char err[128];
+	pcre2_code *re = rx_compile(pat, flags, err, sizeof(err));
+	struct rx_split *s = re != NULL ? rx_split_new(pat, flags, re) : NULL;
+	int ok = n == 0 ? s == NULL : s != NULL && s->n == n;
+
+	rx_split_free(s);
+	pcre2_code_free(re);
+	return ok;
+}
+
+/* rx_split_match() agrees with one search of the whole pattern */
+static int
+split_agrees(const char *pat, unsigned flags, const char *const *texts)
+{
+	char err[128];
+	pcre2_code *re = rx_compile(pat, flags, err, sizeof(err));
+	struct rx_split *s = re != NULL ? rx_split_new(pat, flags, re) : NULL;
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	int ok = s != NULL;
+
+	for (size_t i = 0; ok && texts[i] != NULL; i++) {
+		size_t len = strlen(texts[i]);
+		int whole = pcre2_match(re, (PCRE2_SPTR)texts[i], len, 0, 0,
+		    md, NULL) >= 0;
+
+		ok = rx_split_match(s, texts[i], len, md, NULL) == whole;
+	}
+	pcre2_match_data_free(md);
+	rx_split_free(s);
+	pcre2_code_free(re);
+	return ok;
+}
+
+static void
+test_rx_split(void)
+{
+	static const char *const code[] = { "x#include", "#include",
+	    "foo();", "();", "$a->b", "a$a->b", "printf", "sprintf",
+	    "make install", "gcc", "gcc-3", "nothing here", "", NULL };
+	static const char *const toll[] = { "TOLL-FREE", "call 1-800-555-1234",
+	    "tollfree", "x1-800-555-1234", "Free", NULL };
+
+	/* #, (, $, p, s, d, m, g: four groups of two bytes */
+	test_cond("split: bytes in pairs", split_groups("(?<=\\w)\\#include|"
+	    "(?<=\\w)\\(\\);|(?<=\\w)\\$\\w+->\\w|\\bprintf|\\bsub \\w+ \\{|"
+	    "\\bdef \\w+\\(|\\bmake install\\b|\\bgcc\\b", 0, 4));
+	test_cond("split: a caseless letter fills a group",
+	    split_groups("free|1800|x", PCRE2_CASELESS, 3));
+	test_cond("split: same first byte, one group", split_groups("ab|ac|zz|"
+	    "zy|q", 0, 2));
+	test_cond("split: none with a first byte already",
+	    split_groups("abc|abd", 0, 0));
+	test_cond("split: none in one group", split_groups("ab|cd", 0, 0));
+	test_cond("split: none for one alternative", split_groups("[ab]c", 0,
+	    0));
+	test_cond("split: none without a first byte",
+	    split_groups("ab|[cd]e|fg", 0, 0));
+	test_cond("split: none with a back reference",
+	    split_groups("(a)x|b\\1|c", 0, 0));
+	test_cond("split: none with option settings",
+	    split_groups("(?i)ab|cd|ef", 0, 0));
+	test_cond("split: none with verbs", split_groups("ab(*SKIP)|cd|ef",
+	    0, 0));
+	test_cond("split: none with more groups", split_groups("ab|cd|ef|gh|"
+	    "ij|kl|mn|op|qr|st", 0, 0));
+	test_cond("split: '|' in a class or group is not a top-level bar",
+	    split_groups("a[|b]c|(?:dx|dy)f|gh", 0, 2));
+	test_cond("split: same answer as the whole (code)", split_agrees(
+	    "(?<=\\w)\\#include|(?<=\\w)\\(\\);|(?<=\\w)\\$\\w+->\\w|"
+	    "\\bprintf|\\bsub \\w+ \\{|\\bdef \\w+\\(|\\bmake install\\b|"
+	    "\\bgcc\\b", 0, code));
+	test_cond("split: same answer as the whole (caseless)", split_agrees(
+	    "(?<=\\btoll[- ])free\\b|\\b1[ -.]?8(?:00|88|77|66)[ -.]?\\d{3}"
+	    "[ -.]?\\d{4}\\b", PCRE2_CASELESS, toll));
+}
+
 static void
 test_ac(void)
 {
@@ -506,6 +586,8 @@ test_ruleset(void)
 	    "uri      T_URI    /example\\.net/\n"
 	    "rawbody  T_RAW    /<b>bold<\\/b>/i\n"
 	    "full     T_FULL   /^X-Foo: baz/m\n"
+	    "full     T_FULL2  /\\nTo: you/\n"
+	    "full     T_FULL3  /qqqzzz/\n"
 	    "meta     T_META   (T_SUBJ + T_BODY + T_URI) >= 3 && !T_NOPE\n"
 	    "meta     T_MCOUNT T_MULTI > 2\n"
 	    "body     T_BAD    /a(b/\n"
@@ -590,6 +672,12 @@ test_ruleset(void)
 		test_cond("uri hit", strstr(hits, "T_URI") != NULL);
 		test_cond("rawbody hit", strstr(hits, "T_RAW") != NULL);
 		test_cond("full hit", strstr(hits, "T_FULL") != NULL);
+		/* three full rules, no automaton (scan_all_pays()) */
+		test_cond("full rules searched without the automaton",
+		    rs->scan_all[TXT_FULL] && !rs->scan_all[TXT_BODY]);
+		test_cond("full: each searched rule hits or not",
+		    strstr(hits, "T_FULL2") != NULL &&
+		    strstr(hits, "T_FULL3") == NULL);
 		test_cond("meta arithmetic hit", strstr(hits, "T_META") != NULL);
 		test_cond("multiple capped by maxhits, meta sees count",
 		    strstr(hits, "T_MCOUNT") != NULL);
@@ -803,6 +891,26 @@ test_dates_relays(void)
 	    "from h (u@[198.51.100.4]) by i with ESMTP id J; Sun, 21 Jul "
 	    "2002 20:52:43 -0500 (CDT) (envelope-from u@h.example)", &r) == 1 &&
 	    strcmp(r.envfrom, "u@h.example") == 0);
+	/* the kinds in order of preference, not of position in the line */
+	test_cond("envelope-from before envelope-sender", relays_parse_line(p,
+	    "from h (h [198.51.100.4]) by i id J (envelope-sender <s@x.example>)"
+	    " (ENVELOPE-FROM <f@x.example>)", &r) == 1 &&
+	    strcmp(r.envfrom, "f@x.example") == 0);
+	test_cond("envelope-from= before envelope-sender", relays_parse_line(p,
+	    "from h (h [198.51.100.4]) by i id J envelope-sender s@x.example "
+	    "envelope-from=<f@x.example>", &r) == 1 &&
+	    strcmp(r.envfrom, "f@x.example") == 0);
+	test_cond("envelope-sender alone", relays_parse_line(p, "from h (h "
+	    "[198.51.100.4]) by i id J envelope-fromage envelope-sender "
+	    "s@x.example", &r) == 1 && strcmp(r.envfrom, "s@x.example") == 0);
+	test_cond("stripped bytes in fields", relays_parse_line(p, "from "
+	    "a|b#c (a|b#c [198.51.100.6]) by x<y id 12|3", &r) == 1 &&
+	    strcmp(r.helo, "a!b!c") == 0 && strcmp(r.by, "x!y") == 0 &&
+	    strcmp(r.id, "12!3") == 0 && !r.private_ip);
+	test_cond("private relay", relays_parse_line(p, "from a (a "
+	    "[172.31.0.1]) by b id 1", &r) == 1 && r.private_ip &&
+	    relays_parse_line(p, "from a (a [172.32.0.1]) by b id 1", &r) ==
+	    1 && !r.private_ip);
 	test_cond("fetchmail is a marker", relays_parse_line(p, "from a "
 	    "[198.51.100.5] by localhost with IMAP (fetchmail-5.9.0)", &r) == 2);
 	test_cond("no from: not a relay", relays_parse_line(p, "by x with "
@@ -1469,6 +1577,7 @@ main(void)
 	test_meta();
 	test_meta_lazy();
 	test_rx();
+	test_rx_split();
 	test_ac();
 	test_ac_random();
 	test_ruleset();
