@@ -594,7 +594,8 @@ struct open {
 	int		 depth;
 	int		 fmt[NFMT];
 	int		 nfmt;
-	struct html_budget *hb;		/* attribute work and merged */
+	long		 attr_work;	/* left of the message's budget */
+	long		 merged;	/* the same */
 };
 
 /*
@@ -706,9 +707,9 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 		/* gumbo checks end tags' attributes for duplicates too */
 		na = count_attrs(html + i + 2 + nl, end, &tag_end);
 		*skip_to = (size_t)(tag_end - html);
-		if (na * na > o->hb->attr_work)
+		if (na * na > o->attr_work)
 			return 0;
-		o->hb->attr_work -= na * na;
+		o->attr_work -= na * na;
 		if (nl < TAG_NAME_MAX - 1 && tag_class(name, &f) == TC_FMT &&
 		    o->fmt[f] > 0)
 			o->fmt[f]--, o->nfmt--;
@@ -721,14 +722,14 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 	/* '<' inside the tag (in attribute values) only count as tags */
 	na = count_attrs(html + i + 1 + nl, end, &tag_end);
 	*skip_to = (size_t)(tag_end - html);
-	if (na * na > o->hb->attr_work)
+	if (na * na > o->attr_work)
 		return 0;
-	o->hb->attr_work -= na * na;
+	o->attr_work -= na * na;
 	/* a later <html> or <body> adds its attributes to the first one */
 	if (strcmp(name, "html") == 0 || strcmp(name, "body") == 0) {
-		if (na > o->hb->merged)
+		if (na > o->merged)
 			return 0;
-		o->hb->merged -= na;
+		o->merged -= na;
 	}
 	switch (nl < TAG_NAME_MAX - 1 ? tag_class(name, &f) : TC_OTHER) {
 	case TC_VOID:
@@ -789,32 +790,41 @@ bound_tags(const char *html, size_t len, struct html_budget *hb,
     int *truncated, size_t *resume)
 {
 	struct open *o;
-	size_t i = 0, skip_to = 0;
+	size_t i = 0, skip_to = 0, cut = len;
 	const char *p;
+	long tags = hb->tags;
 
 	*resume = len;
 	if ((p = memchr(html, '<', len)) == NULL)
 		return len;
-	if (hb->tags <= 0) {
+	if (tags <= 0) {
 		*truncated = 1;
 		return *resume = (size_t)(p - html);
 	}
 	o = xcalloc(1, sizeof(*o));
-	o->hb = hb;
+	o->attr_work = hb->attr_work;
+	o->merged = hb->merged;
 	while (i < len && (p = memchr(html + i, '<', len - i)) != NULL) {
 		i = (size_t)(p - html);
-		*resume = i < skip_to ? skip_to : i;
-		if (hb->tags-- <= 0 || (i >= skip_to &&
-		    !count_open(o, html, i, len, &skip_to))) {
-			*truncated = 1;
-			free(o);
-			return i;
+		if (tags-- <= 0) {
+			*resume = i < skip_to ? skip_to : i;
+			cut = i;
+			break;
+		}
+		/* a tag past an attribute cap is not charged for it */
+		if (i >= skip_to && !count_open(o, html, i, len, &skip_to)) {
+			*resume = cut = i;
+			break;
 		}
 		i++;
 	}
+	if (cut < len)
+		*truncated = 1;
+	hb->attr_work = o->attr_work;
+	hb->merged = o->merged;
+	hb->tags = tags > 0 ? tags : 0;
 	free(o);
-	*resume = len;
-	return len;
+	return cut;
 }
 
 /*

@@ -369,6 +369,24 @@ main(void)
 		test_cond("attribute work per message: cut, text kept",
 		    (m->limits & MSG_LIM_HTML) && strstr(m->visible, "attr0") &&
 		    strstr(m->visible, "attr1"));
+		/* a part cut for another cap still pays for what gumbo saw */
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, "From: a@b\nContent-Type: multipart/mixed; "
+		    "boundary=\"q\"\n\n");
+		for (int k = 0; k < 2; k++) {
+			buf_adds(&hb, "--q\nContent-Type: text/html\n\n<p");
+			for (int i = 0; i < 800; i++)
+				buf_printf(&hb, " a%d=1", i);
+			buf_printf(&hb, ">attr%d<!--zzhid%d--></p>\n", k, k);
+			if (k == 0)
+				for (int i = 0; i < 600; i++)
+					buf_adds(&hb, "<div>");
+		}
+		buf_adds(&hb, "--q--\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("attribute work of a cut part counts",
+		    strstr(m->visible, "attr1") && strstr(m->invisible,
+		    "zzhid0") && strstr(m->invisible, "zzhid1") == NULL);
 		buf_free(&hb);
 	}
 	}
