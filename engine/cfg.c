@@ -72,7 +72,7 @@ static const struct cfg_key keys[] = {
 	{ "max_text_bytes", T_SIZE, O(max_text_bytes), 1024, 1e9, "1M", NULL,
 	  "rendered text kept per message (visible and invisible each)" },
 	{ "max_html_tags", T_INT, O(max_html_tags), 10, 10000000, "20000", NULL,
-	  "HTML tags rendered per part; the rest is not rendered" },
+	  "HTML tags parsed per message (all parts); the rest is stripped of tags" },
 	{ "max_uris", T_INT, O(max_uris), 1, 1000000, "1000", NULL,
 	  "URIs collected per message" },
 	/* rules */

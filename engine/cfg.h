@@ -37,7 +37,7 @@ struct cfg {
 	int	 max_mime_depth;
 	size_t	 max_decoded_bytes;	/* decoded MIME content, whole message */
 	size_t	 max_text_bytes;	/* rendered text kept per message */
-	int	 max_html_tags;		/* HTML tags rendered per part */
+	int	 max_html_tags;		/* HTML tags rendered per message */
 	int	 max_uris;
 
 	/* rules */

@@ -5,10 +5,13 @@
  * reporting links.
  *
  * SECURITY: input is untrusted. The number of tags given to gumbo is
- * bounded (max_tags) because gumbo frees its tree recursively, and the
- * input is cut where unclosed elements or attributes would make gumbo's
- * time quadratic (html.c says how); r->truncated is then set. The tree
- * walk is iterative with an explicit, bounded stack.
+ * bounded because gumbo frees its tree recursively, and the input is cut
+ * where unclosed elements or attributes would make gumbo's time quadratic
+ * (html.c says how); r->truncated is then set and the rest of the part
+ * is only stripped of its tags, in linear time. The tags and the
+ * attribute work come from a struct html_budget that the caller keeps
+ * for a whole message, so many HTML parts cost no more than one. The
+ * tree walk is iterative with an explicit, bounded stack.
  */
 #ifndef HAMLET_HTML_H
 #define HAMLET_HTML_H
@@ -29,8 +32,21 @@ struct html_render {
 	void		*arg;
 };
 
-/* Render UTF-8 html into r->visible / r->invisible (appended). */
+/* what gumbo may still be given, for all the HTML parts of a message */
+struct html_budget {
+	long	 tags;
+	long	 attr_work;	/* attributes squared, summed over tags */
+	long	 merged;	/* attributes of <html> and <body> tags */
+};
+
+/* a message's budget: max_tags tags, the attribute caps of html.c */
+void html_budget_init(struct html_budget *hb, int max_tags);
+
+/*
+ * Render UTF-8 html into r->visible / r->invisible (appended), drawing
+ * from hb.
+ */
 void html_render(struct html_render *r, const char *html, size_t len,
-    int max_tags, size_t max_text);
+    struct html_budget *hb, size_t max_text);
 
 #endif

@@ -775,6 +775,7 @@ struct builder {
 	size_t			 nseen;		/* slots, a power of two */
 	const char		*root_body;	/* see parse_mime(), or NULL */
 	size_t			 root_body_len;
+	struct html_budget	 html;		/* for all the HTML parts */
 };
 
 static __thread magic_t tls_magic;
@@ -1199,7 +1200,7 @@ leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
 		r.on_link = html_link_cb;
 		r.arg = b;
 		pt->flags |= PART_HTML;
-		html_render(&r, pt->text, pt->text_len, b->lim->max_html_tags,
+		html_render(&r, pt->text, pt->text_len, &b->html,
 		    b->lim->max_text);
 		if (r.truncated)
 			b->m->limits |= MSG_LIM_HTML;
@@ -1677,6 +1678,7 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	b.pool = pool;
 	b.m = m;
 	b.lim = lim;
+	html_budget_init(&b.html, lim->max_html_tags);
 	m->raw = raw;
 	m->raw_len = len;
 	m->scan_len = len;

@@ -236,9 +236,10 @@ main(void)
 		buf_free(&b);
 	/*
 	 * HTML that costs gumbo quadratic time (unclosed formatting tags,
-	 * deep nesting, many attributes) is cut, keeping the text before the
-	 * cut; closed tags, tags inside comments or <style>, and unclosed <a>
-	 * (each closes the one before) are not counted against those caps.
+	 * deep nesting, many attributes) is cut: gumbo renders the text
+	 * before the cut, the rest is only stripped of its tags; closed
+	 * tags, tags inside comments or <style>, and unclosed <a> (each
+	 * closes the one before) are not counted against those caps.
 	 */
 	{
 		static const char *const head =
@@ -253,7 +254,8 @@ main(void)
 		test_cond("unclosed formatting tags: cut",
 		    (m->limits & MSG_LIM_HTML) &&
 		    strstr(m->visible, "before") &&
-		    strstr(m->visible, "after") == NULL);
+		    strstr(m->visible, "x x") == NULL &&
+		    strstr(m->visible, "xxxafter"));
 		buf_truncate(&hb, 0);
 		buf_adds(&hb, head);
 		for (int i = 0; i < 1000; i++)
@@ -262,7 +264,7 @@ main(void)
 		m = parse(p, buf_str(&hb));
 		test_cond("deep nesting: cut", (m->limits & MSG_LIM_HTML) &&
 		    strstr(m->visible, "before") &&
-		    strstr(m->visible, "after") == NULL);
+		    strstr(m->visible, "after"));
 		buf_truncate(&hb, 0);
 		buf_adds(&hb, head);
 		buf_adds(&hb, "<p");
@@ -272,7 +274,7 @@ main(void)
 		m = parse(p, buf_str(&hb));
 		test_cond("many attributes: cut", (m->limits & MSG_LIM_HTML) &&
 		    strstr(m->visible, "before") &&
-		    strstr(m->visible, "after") == NULL);
+		    strstr(m->visible, "after"));
 		buf_truncate(&hb, 0);
 		buf_adds(&hb, head);
 		for (int i = 0; i < 2000; i++)
@@ -281,7 +283,7 @@ main(void)
 		m = parse(p, buf_str(&hb));
 		test_cond("attributes merged into <body>: cut",
 		    (m->limits & MSG_LIM_HTML) &&
-		    strstr(m->visible, "after") == NULL);
+		    strstr(m->visible, "after"));
 		buf_truncate(&hb, 0);
 		buf_adds(&hb, head);
 		buf_adds(&hb, "<style>");
@@ -300,6 +302,91 @@ main(void)
 		m = parse(p, buf_str(&hb));
 		test_cond("closed tags, comments, style, <a>: not cut",
 		    !(m->limits & MSG_LIM_HTML) && strstr(m->visible, "after"));
+		buf_free(&hb);
+	}
+	/*
+	 * The HTML budget is per message: tags and attribute work of all
+	 * the HTML parts count together. Parts past the budget are stripped
+	 * of tags (text kept, no comments, <style> or <script> content,
+	 * block tags break lines) and the limit is recorded.
+	 */
+	{
+		struct msg_limits save = lim;
+		struct buf hb = BUF_INIT;
+
+		lim.max_html_tags = 1000;
+		buf_adds(&hb, "From: a@b\nContent-Type: multipart/mixed; "
+		    "boundary=\"q\"\n\n");
+		for (int k = 0; k < 3; k++) {
+			buf_printf(&hb, "--q\nContent-Type: text/html\n\n"
+			    "<p>part%d</p>", k);
+			for (int i = 0; i < 400; i++)
+				buf_adds(&hb, "<br>");
+			buf_printf(&hb, "end%d<!-- zzcomment --><style>zzstyle"
+			    "</style><p>one</p><div>two</div><script>zzscript"
+			    "</script>\n", k);
+		}
+		buf_adds(&hb, "--q--\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("tag budget per message: limit recorded",
+		    (m->limits & MSG_LIM_HTML) != 0);
+		test_cond("tag budget per message: later part's text kept",
+		    strstr(m->visible, "end1") && strstr(m->visible, "end2") &&
+		    strstr(m->visible, "part2"));
+		/* the stripped part reads as the same HTML rendered by gumbo */
+		test_cond("tag budget per message: stripped part",
+		    m->nparts == 4 && m->parts[1].rendered &&
+		    m->parts[3].rendered && strstr(m->parts[1].rendered,
+		    "end0\n\none\n\n\ntwo\n") &&
+		    m->parts[1].rendered_len == m->parts[3].rendered_len &&
+		    strcmp(strstr(m->parts[1].rendered, "end0") + 4,
+		    strstr(m->parts[3].rendered, "end2") + 4) == 0 &&
+		    strstr(m->parts[3].rendered, "zz") == NULL);
+		/* a cut inside <script> resumes after it */
+		lim.max_html_tags = 5;
+		m = parse(p, "From: a@b\nContent-Type: text/html\n\n"
+		    "<p>a1</p><script>x<y<z<w<v zzjs</script>b2<!--<i>zzc-->c3\n");
+		test_cond("cut inside <script>: its content skipped",
+		    (m->limits & MSG_LIM_HTML) && strstr(m->visible, "a1") &&
+		    strstr(m->visible, "b2c3") && !strstr(m->visible, "zz"));
+		lim = save;
+		m = parse(p, buf_str(&hb));
+		test_cond("tag budget per message: within default",
+		    !(m->limits & MSG_LIM_HTML));
+
+		/* 800 attributes: 640,000 of the 1,048,576 work units */
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, "From: a@b\nContent-Type: multipart/mixed; "
+		    "boundary=\"q\"\n\n");
+		for (int k = 0; k < 2; k++) {
+			buf_adds(&hb, "--q\nContent-Type: text/html\n\n<p");
+			for (int i = 0; i < 800; i++)
+				buf_printf(&hb, " a%d=1", i);
+			buf_printf(&hb, ">attr%d</p>\n", k);
+		}
+		buf_adds(&hb, "--q--\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("attribute work per message: cut, text kept",
+		    (m->limits & MSG_LIM_HTML) && strstr(m->visible, "attr0") &&
+		    strstr(m->visible, "attr1"));
+		/* a part cut for another cap still pays for what gumbo saw */
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, "From: a@b\nContent-Type: multipart/mixed; "
+		    "boundary=\"q\"\n\n");
+		for (int k = 0; k < 2; k++) {
+			buf_adds(&hb, "--q\nContent-Type: text/html\n\n<p");
+			for (int i = 0; i < 800; i++)
+				buf_printf(&hb, " a%d=1", i);
+			buf_printf(&hb, ">attr%d<!--zzhid%d--></p>\n", k, k);
+			if (k == 0)
+				for (int i = 0; i < 600; i++)
+					buf_adds(&hb, "<div>");
+		}
+		buf_adds(&hb, "--q--\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("attribute work of a cut part counts",
+		    strstr(m->visible, "attr1") && strstr(m->invisible,
+		    "zzhid0") && strstr(m->invisible, "zzhid1") == NULL);
 		buf_free(&hb);
 	}
 	}
