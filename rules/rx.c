@@ -1137,8 +1137,21 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
 	unsigned char flags[256];
 
 	if (len >= RX_BYTES_PACK_MIN) {
+		size_t i = 0;
+
 		memset(flags, 0, sizeof(flags));
-		for (size_t i = 0; i < len; i++)
+		/* eight bytes a round: the loop's own cost is most of it */
+		for (; i + 8 <= len; i += 8) {
+			flags[u[i]] = 1;
+			flags[u[i + 1]] = 1;
+			flags[u[i + 2]] = 1;
+			flags[u[i + 3]] = 1;
+			flags[u[i + 4]] = 1;
+			flags[u[i + 5]] = 1;
+			flags[u[i + 6]] = 1;
+			flags[u[i + 7]] = 1;
+		}
+		for (; i < len; i++)
 			flags[u[i]] = 1;
 		rx_bytes_pack(flags, have);
 		return;
