@@ -683,6 +683,15 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 		if ((hmods & HM_LAST) && i != last)
 			continue;
 		*found = 1;
+		if (!(hmods & (HM_ADDR | HM_NAME))) {
+			/* the value itself: straight into b */
+			if (hmods & HM_RAW)
+				add_unfolded(b, h->raw ? h->raw : "");
+			else
+				buf_adds(b, h->value ? h->value : "");
+			buf_addc(b, '\n');
+			continue;
+		}
 		if (hmods & (HM_RAW | HM_ADDR))
 			add_unfolded(&one, h->raw ? h->raw : "");
 		else
