@@ -474,6 +474,17 @@ test_ac(void)
 		nf = ac_scan_found(a, t, sizeof(t), seen, found, have);
 		rx_bytes_present(t, sizeof(t), want);
 		test_cond("ac long text: literal found", nf >= 1 && seen[his]);
+		for (size_t len = 128; len < 140; len++) {
+			/* eight bytes a round, then the rest one by one */
+			uint64_t one[4] = { 0, 0, 0, 0 }, got[4];
+
+			for (size_t i = 0; i < len; i++)
+				one[(unsigned char)t[i] >> 6] |= (uint64_t)1 <<
+				    ((unsigned char)t[i] & 63);
+			rx_bytes_present(t, len, got);
+			if (memcmp(one, got, sizeof(one)) != 0)
+				test_cond("bytes present, long text", 0);
+		}
 		test_cond("ac long text: bytes present", memcmp(have, want,
 		    sizeof(want)) == 0 && (have[0] & 1) == 0 &&
 		    (have[1] >> ('h' & 63) & 1));
@@ -915,6 +926,17 @@ test_dates_relays(void)
 	    "[198.51.100.5] by localhost with IMAP (fetchmail-5.9.0)", &r) == 2);
 	test_cond("no from: not a relay", relays_parse_line(p, "by x with "
 	    "local id y", &r) == 0);
+	/* " with " and "envelope-" are found in any case, and only whole */
+	test_cond("auth: With in any case", relays_parse_line(p, "from a "
+	    "(a [198.51.100.7]) by b-c.example WiTh esmtpa id 1", &r) == 1 &&
+	    strcmp(r.auth, "ESMTPA") == 0);
+	test_cond("auth: no space before with", relays_parse_line(p, "from a "
+	    "(a [198.51.100.7]) by b id 1 xwith ESMTPA", &r) == 1 &&
+	    r.auth[0] == '\0');
+	test_cond("envelope-: a '-' near the start, then in upper case",
+	    relays_parse_line(p, "from a-b (a-b [198.51.100.8]) by i-j id K "
+	    "(nvelope-from x@y.example) (ENVELOPE-FROM z@w.example)", &r) ==
+	    1 && strcmp(r.envfrom, "z@w.example") == 0);
 	m = parse(p, "Received: from localhost (localhost [127.0.0.1]) by a "
 	    "(Postfix) id 1\nReceived: from b (c.example [203.0.113.9]) by d "
 	    "(Postfix) id 12345\nSubject: x\n\nbody\n");
