@@ -643,8 +643,14 @@ hdr_hashes(struct rscan *rs)
 	if (rs->hhash == NULL) {
 		rs->hhash = pool_allocarray(rs->pool, m->nhdrs + 1,
 		    sizeof(*rs->hhash));
-		for (size_t i = 0; i < m->nhdrs; i++)
-			rs->hhash[i] = name_hash(m->hdrs[i].name);
+		for (size_t i = 0; i < m->nhdrs; i++) {
+			uint32_t h = name_hash(m->hdrs[i].name);
+
+			rs->hhash[i] = h;
+			if (i < m->nmsg_hdrs)
+				rs->hbloom[(h % RSCAN_HBLOOM) / 64] |=
+				    (uint64_t)1 << (h % 64);
+		}
 	}
 	return rs->hhash;
 }
@@ -662,6 +668,9 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 	uint32_t want = name_hash(name);
 
 	(void)hdr_hashes(rs);
+	/* most names asked for are absent: one bit says so */
+	if (!(rs->hbloom[(want % RSCAN_HBLOOM) / 64] >> (want % 64) & 1))
+		return;
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
 		if (rs->hhash[i] == want &&
 		    strcasecmp(m->hdrs[i].name, name) == 0) {

@@ -50,6 +50,8 @@ struct rscan_lazy {
 	size_t	 cap;
 };
 
+#define RSCAN_HBLOOM	1024
+
 struct rscan {
 	struct scan		*s;		/* NULL in `rules test` */
 	const struct ruleset	*rs;
@@ -70,6 +72,8 @@ struct rscan {
 	size_t			*hslot_len;	/* their lengths */
 	unsigned char		*hslot_done;
 	uint32_t		*hhash;		/* hashes of header names */
+	/* a bit per top-level header name present, by hash (hdr_hashes()) */
+	uint64_t		 hbloom[RSCAN_HBLOOM / 64];
 	struct htmlmeta		**html;		/* per HTML part, on first use */
 	size_t			 nhtml;
 	int			 html_built;
