@@ -1104,9 +1104,25 @@ lazy_note(struct rscan *rs, const struct rule *r, size_t i)
  * in that very text (a match cannot span two texts).
  */
 /* rule r (index k of its type) on text t, unless a prefilter rules it out */
+/* the length of t's longest line (without its newline) */
+static size_t
+longest_line(const struct rtext *t)
+{
+	const char *p = t->p, *e = t->p + t->len, *nl;
+	size_t best = 0;
+
+	while ((nl = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		if ((size_t)(nl - p) > best)
+			best = (size_t)(nl - p);
+		p = nl + 1;
+	}
+	return (size_t)(e - p) > best ? (size_t)(e - p) : best;
+}
+
 static void
 try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
-    const uint64_t *have, int *count, int *done, unsigned char *ran)
+    const uint64_t *have, int *count, int *done, unsigned char *ran,
+    size_t *maxline)
 {
 	int n, cap;
 
@@ -1114,6 +1130,13 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 	if (t->len < r->minlen || (r->cls != NULL &&
 	    !rx_classes_met(r->cls, have)))
 		return;
+	/* a match within a line, longer than every line of t */
+	if (r->oneline) {
+		if (*maxline == (size_t)-1)
+			*maxline = longest_line(t);
+		if (*maxline < r->minlen)
+			return;
+	}
 	/* its probe (a suffix PCRE2 searches faster) fails */
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
@@ -1170,7 +1193,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		    sizeof(*rs->have[txt]));
 	for (size_t i = 0; i < ntexts; i++) {
 		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
-		size_t nf;
+		size_t nf, maxline = (size_t)-1;	/* not measured yet */
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {
@@ -1182,7 +1205,8 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		for (size_t k = 0; k < na; k++)
 			if (!done[k])
 				try_rule(rs, set->always[txt][k], &texts[i],
-				    have, &count[k], &done[k], &ran[k]);
+				    have, &count[k], &done[k], &ran[k],
+				    &maxline);
 		/* no automaton: every filtered rule, as if its literal were here */
 		for (size_t k = na; set->scan_all[txt] && k < nrules; k++) {
 			const struct rule *r = set->filtered[txt][k - na];
@@ -1191,7 +1215,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 				lazy_note(rs, r, i);
 			else if (!done[k])
 				try_rule(rs, r, &texts[i], have, &count[k],
-				    &done[k], &ran[k]);
+				    &done[k], &ran[k], &maxline);
 		}
 		/* each rule one of whose literals is here, once */
 		for (size_t f = 0; f < nf; f++) {
@@ -1211,7 +1235,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 					continue;
 				}
 				try_rule(rs, r, &texts[i], have, &count[k],
-				    &done[k], &ran[k]);
+				    &done[k], &ran[k], &maxline);
 			}
 		}
 	}

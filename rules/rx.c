@@ -1161,6 +1161,112 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
 		have[u[i] >> 6] |= (uint64_t)1 << (u[i] & 63);
 }
 
+/* ---- within one line ------------------------------------------------- */
+
+/*
+ * A class "[...]" at p (p after the '['): its end in *end and whether it
+ * can match '\n'. A negated class that lists \n, \s or \v cannot; a
+ * positive one cannot unless it lists them, or \W, \D, \H, a range
+ * not between two plain bytes above '\n', a POSIX class or an escape not
+ * understood (then "can" is assumed).
+ */
+static int
+class_takes_nl(const char *p, const char **end)
+{
+	int neg = 0, nl_listed = 0, unsure = 0, prev = -1;
+
+	if (*p == '^') {
+		neg = 1;
+		p++;
+	}
+	if (*p == ']') {
+		unsure = 1;		/* a literal ']' first: not followed */
+		p++;
+	}
+	for (; *p && *p != ']'; p++) {
+		int lit = prev;
+
+		prev = -1;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'n' || *p == 's' || *p == 'v')
+				nl_listed = 1;
+			else if (*p == '\0')
+				return *end = NULL, 1;
+			else if (!(strchr("dwhSV", *p) != NULL ||
+			    (!isalnum((unsigned char)*p) &&
+			    (unsigned char)*p > ' ')))
+				unsure = 1;	/* a control byte may start a range */
+			continue;
+		}
+		if (*p == '\n')
+			nl_listed = 1;
+		else if (*p == '-' && p[1] != ']' && lit > '\n' &&
+		    p[1] != '\\' && p[1] != '[' && (unsigned char)p[1] > '\n')
+			p++;	/* a range of two plain bytes above '\n' */
+		else if (*p == '[' || (*p == '-' && p[1] != ']' && lit >= 0))
+			unsure = 1;	/* POSIX classes, other ranges */
+		else
+			prev = (unsigned char)*p;
+	}
+	if (*p != ']')
+		return *end = NULL, 1;
+	*end = p + 1;
+	if (neg)
+		return !nl_listed;
+	return nl_listed || unsure;
+}
+
+int
+rx_within_line(const char *pat, unsigned flags)
+{
+	const char *p = pat, *e;
+
+	if (flags & PCRE2_EXTENDED)
+		return 0;
+	while (*p) {
+		switch (*p) {
+		case '\\':
+			p++;
+			/* escapes of a byte class or position none of \n */
+			if (*p == '\0' || !(strchr("dwbBAzZfrteahSV", *p) !=
+			    NULL || !isalnum((unsigned char)*p)) || *p == '\n')
+				return 0;
+			p++;
+			break;
+		case '[':
+			if (class_takes_nl(p + 1, &e) || e == NULL)
+				return 0;
+			p = e;
+			break;
+		case '.':
+			return 0;	/* '\n' or not: the newline convention */
+		case '(':
+			if (p[1] == '*')
+				return 0;	/* verbs */
+			if (p[1] == '?') {
+				/* groups and lookarounds, no options */
+				if (strchr(":=!>", p[2]) != NULL && p[2] != '\0')
+					p += 3;
+				else if (p[2] == '<' && (p[3] == '=' ||
+				    p[3] == '!'))
+					p += 4;
+				else
+					return 0;
+				break;
+			}
+			p++;
+			break;
+		case '\n':
+			return 0;
+		default:
+			p++;	/* a literal byte, ^ $ | ) or a quantifier */
+			break;
+		}
+	}
+	return 1;
+}
+
 /* ---- probes: a cheaper necessary regex ---------------------------------- */
 
 /*

@@ -401,6 +401,68 @@ split_agrees(const char *pat, unsigned flags, const char *const *texts)
 	return ok;
 }
 
+/* rx_within_line(): its verdicts, and no match crossing a newline */
+static void
+test_within_line(void)
+{
+	static const char *const yes[] = { "^[^\\n]{998,}$", "abc\\d+\\w",
+	    "(?:ab|c\\S)+", "[^<\\n]{5}x", "(?<=b)foo", "[a-z\\]]{3}",
+	    "[^\\s]{4}", "\\h\\V\\/" };
+	static const char *const no[] = { "a\\sb", "[^a]{3}", "a.b",
+	    "[\\W]x", "\\Ra", "(?s)a", "[\\x00-\\x7f]", "a\\nb", "\\x0ax",
+	    "[[:space:]]", "(a)\\1", "\\Hx", "[\\t-z]", "\\Dq", "[\\x01-z]",
+	    "[!-~\\t-z]", "(?<=\\s)foo", "[\x01-z]", "[\\\x01-z]" };
+	int ok = 1;
+	unsigned seed = 7;
+	char text[400];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!rx_within_line(yes[i], 0)) {
+			printf("  within a line, not seen: %s\n", yes[i]);
+			ok = 0;
+		}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (rx_within_line(no[i], 0)) {
+			printf("  may cross a line, taken: %s\n", no[i]);
+			ok = 0;
+		}
+	test_cond("within a line: verdicts", ok);
+	test_cond("within a line: x flag refused",
+	    !rx_within_line("abc", PCRE2_EXTENDED));
+	/* what is said to stay within a line never matches a newline */
+	ok = 1;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		char err[128];
+		pcre2_code *re = rx_compile(yes[i], PCRE2_MULTILINE, err,
+		    sizeof(err));
+
+		if (re == NULL) {
+			ok = 0;
+			continue;
+		}
+		for (int round = 0; round < 200; round++) {
+			PCRE2_SIZE start = 0, *ov;
+
+			for (size_t k = 0; k < sizeof(text); k++) {
+				seed = seed * 1103515245u + 12345u;
+				text[k] = "ab c\n<\\/]9_\t\r"[(seed >> 16) % 13];
+			}
+			while (start < sizeof(text) && pcre2_match(re,
+			    (PCRE2_SPTR)text, sizeof(text), start, 0, md,
+			    NULL) > 0) {
+				ov = pcre2_get_ovector_pointer(md);
+				if (memchr(text + ov[0], '\n', ov[1] - ov[0]))
+					ok = 0;
+				start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+			}
+		}
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
+	test_cond("within a line: no match holds a newline", ok);
+}
+
 static void
 test_rx_split(void)
 {
@@ -599,6 +661,9 @@ test_ruleset(void)
 	    "full     T_FULL   /^X-Foo: baz/m\n"
 	    "full     T_FULL2  /\\nTo: you/\n"
 	    "full     T_FULL3  /qqqzzz/\n"
+	    "rawbody  T_LINE70  /[^\\n]{70}/\n"
+	    "rawbody  T_LINE120 /[^\\n]{120}/\n"
+	    "rawbody  T_SPAN120 /[\\s\\S]{120}/\n"
 	    "meta     T_META   (T_SUBJ + T_BODY + T_URI) >= 3 && !T_NOPE\n"
 	    "meta     T_MCOUNT T_MULTI > 2\n"
 	    "body     T_BAD    /a(b/\n"
@@ -689,6 +754,16 @@ test_ruleset(void)
 		test_cond("full: each searched rule hits or not",
 		    strstr(hits, "T_FULL2") != NULL &&
 		    strstr(hits, "T_FULL3") == NULL);
+		/* the second raw line is over 70 bytes, none over 120 */
+		test_cond("line gate: rules within a line marked",
+		    ruleset_rule(rs, "T_LINE70")->oneline &&
+		    ruleset_rule(rs, "T_LINE120")->oneline &&
+		    !ruleset_rule(rs, "T_SPAN120")->oneline);
+		test_cond("line gate: a long enough line hits",
+		    strstr(hits, "T_LINE70") != NULL &&
+		    strstr(hits, "T_SPAN120") != NULL);
+		test_cond("line gate: no line long enough, no hit",
+		    strstr(hits, "T_LINE120") == NULL);
 		test_cond("meta arithmetic hit", strstr(hits, "T_META") != NULL);
 		test_cond("multiple capped by maxhits, meta sees count",
 		    strstr(hits, "T_MCOUNT") != NULL);
@@ -1600,6 +1675,7 @@ main(void)
 	test_meta_lazy();
 	test_rx();
 	test_rx_split();
+	test_within_line();
 	test_ac();
 	test_ac_random();
 	test_ruleset();
