@@ -1119,10 +1119,52 @@ longest_line(const struct rtext *t)
 	return (size_t)(e - p) > best ? (size_t)(e - p) : best;
 }
 
+#define LETTER(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
+
+/*
+ * 1 when t holds n ASCII letters in a row (n >= 1). Looks at every n-th
+ * byte: a non-letter there rules out a run through it, and only around
+ * a letter is the run measured (most texts have words much shorter
+ * than n, and then cost about a third of a byte-by-byte walk).
+ */
+int
+rmatch_has_letters(const struct rtext *t, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)t->p;
+	size_t pos = n - 1, lo = 0;	/* no run to find before lo */
+
+	while (pos < t->len) {
+		size_t b = pos, e = pos + 1;
+
+		if (!LETTER(p[pos])) {
+			lo = pos + 1;
+			pos += n;
+			continue;
+		}
+		while (b > lo && LETTER(p[b - 1]))
+			b--;
+		while (e < t->len && LETTER(p[e]))
+			e++;
+		if (e - b >= n)
+			return 1;
+		/* p[e] is no letter: a run begins after it */
+		lo = e + 1;
+		pos = e + n;
+	}
+	return 0;
+}
+
+/* what try_rule() measured of a text for a rule that asked */
+struct tmeas {
+	size_t	maxline;	/* the longest line, or -1 */
+	size_t	letters_n;	/* rmatch_has_letters(t, this), 0: not yet */
+	int	letters;
+};
+
 static void
 try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
     const uint64_t *have, int *count, int *done, unsigned char *ran,
-    size_t *maxline)
+    struct tmeas *tm)
 {
 	int n, cap;
 
@@ -1132,9 +1174,18 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 		return;
 	/* a match within a line, longer than every line of t */
 	if (r->oneline) {
-		if (*maxline == (size_t)-1)
-			*maxline = longest_line(t);
-		if (*maxline < r->minlen)
+		if (tm->maxline == (size_t)-1)
+			tm->maxline = longest_line(t);
+		if (tm->maxline < r->minlen)
+			return;
+	}
+	/* a run of letters every match holds, longer than t's longest */
+	if (r->letrun > 0) {
+		if (tm->letters_n != r->letrun) {
+			tm->letters = rmatch_has_letters(t, r->letrun);
+			tm->letters_n = r->letrun;
+		}
+		if (!tm->letters)
 			return;
 	}
 	/* its probe (a suffix PCRE2 searches faster) fails */
@@ -1193,7 +1244,9 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		    sizeof(*rs->have[txt]));
 	for (size_t i = 0; i < ntexts; i++) {
 		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
-		size_t nf, maxline = (size_t)-1;	/* not measured yet */
+		size_t nf;
+		/* not measured yet */
+		struct tmeas tm = { (size_t)-1, 0, 0 };
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {
@@ -1206,7 +1259,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 			if (!done[k])
 				try_rule(rs, set->always[txt][k], &texts[i],
 				    have, &count[k], &done[k], &ran[k],
-				    &maxline);
+				    &tm);
 		/* no automaton: every filtered rule, as if its literal were here */
 		for (size_t k = na; set->scan_all[txt] && k < nrules; k++) {
 			const struct rule *r = set->filtered[txt][k - na];
@@ -1215,7 +1268,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 				lazy_note(rs, r, i);
 			else if (!done[k])
 				try_rule(rs, r, &texts[i], have, &count[k],
-				    &done[k], &ran[k], &maxline);
+				    &done[k], &ran[k], &tm);
 		}
 		/* each rule one of whose literals is here, once */
 		for (size_t f = 0; f < nf; f++) {
@@ -1235,7 +1288,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 					continue;
 				}
 				try_rule(rs, r, &texts[i], have, &count[k],
-				    &done[k], &ran[k], &maxline);
+				    &done[k], &ran[k], &tm);
 			}
 		}
 	}

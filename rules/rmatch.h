@@ -26,6 +26,9 @@ struct rtext {
 	size_t		 len;
 };
 
+/* 1 when t holds n (>= 1) ASCII letters in a row */
+int rmatch_has_letters(const struct rtext *t, size_t n);
+
 /*
  * `rules lint --verify-jit`: every search match_count() makes is redone
  * with PCRE2's interpreter (PCRE2_NO_JIT, same match context) and the

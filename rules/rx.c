@@ -1267,6 +1267,71 @@ rx_within_line(const char *pat, unsigned flags)
 	return 1;
 }
 
+size_t
+rx_letter_run(const char *pat, unsigned flags)
+{
+	static const char *const letters[] = { "[a-z]", "[A-Z]", "[a-zA-Z]",
+	    "[A-Za-z]" };
+	const char *p = pat;
+	int depth = 0;
+	size_t best = 0;
+
+	if (flags & PCRE2_EXTENDED)
+		return 0;
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0' || p[1] == 'Q' || p[1] == 'E')
+				return 0;	/* quoted text not followed */
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			size_t k, kl = 0;
+			const char *q = p + 1;
+
+			for (k = 0; k < 4; k++) {
+				kl = strlen(letters[k]);
+				if (strncmp(p, letters[k], kl) == 0)
+					break;
+			}
+			/* the class's end: a leading ']' or "\]" is in it */
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q += *q == '\\' && q[1] ? 2 : 1;
+			if (*q != ']')
+				return 0;
+			q++;
+			if (k < 4 && depth == 0 && q == p + kl && *q == '{' &&
+			    isdigit((unsigned char)q[1])) {
+				char *e;
+				unsigned long n = strtoul(q + 1, &e, 10);
+
+				/* {n} {n,} {n,m}: at least n letters in a row */
+				if ((*e == '}' || *e == ',') && n > best)
+					best = n;
+			}
+			p = q;
+			continue;
+		}
+		if (*p == '(') {
+			/* groups and lookarounds; options, verbs ... give up */
+			if (p[1] == '*' || (p[1] == '?' && !(p[2] != '\0' &&
+			    strchr(":=!>", p[2]) != NULL) && !(p[2] == '<' &&
+			    (p[3] == '=' || p[3] == '!'))))
+				return 0;
+			depth++;
+		} else if (*p == ')')
+			depth--;
+		else if (*p == '|' && depth == 0)
+			return 0;
+		p++;
+	}
+	return depth == 0 ? best : 0;
+}
+
 /* ---- probes: a cheaper necessary regex ---------------------------------- */
 
 /*

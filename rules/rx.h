@@ -115,6 +115,17 @@ char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
  */
 int rx_within_line(const char *pat, unsigned flags);
 
+/*
+ * N when every match of pat holds a run of N or more ASCII letters: pat
+ * has no top-level alternation and, outside every group, a class of
+ * letters only ("[a-z]", "[A-Z]", "[a-zA-Z]", "[A-Za-z]") repeated at
+ * least N times; the largest such N, or 0.
+ */
+size_t rx_letter_run(const char *pat, unsigned flags);
+
+/* letter runs at least this long are checked against texts */
+#define RX_RUN_GATE_MIN		16
+
 /* rules with at least this minimum length are checked against lines */
 #define RX_LINE_GATE_MIN	64
 

@@ -463,6 +463,95 @@ test_within_line(void)
 	test_cond("within a line: no match holds a newline", ok);
 }
 
+/* rx_letter_run(): its verdicts, and every match holds such a run */
+static void
+test_letter_run(void)
+{
+	static const struct {
+		const char	*pat;
+		size_t		 n;
+	} v[] = {
+		{ "\\b[a-z]{25,}\\b", 25 }, { "x[A-Za-z]{3}y[a-zA-Z]{7,9}", 7 },
+		{ "(?<!\\w)[A-Z]{4}+", 4 }, { "[a-z]{5}|b", 0 },
+		{ "(?:[a-z]{30})?x", 0 }, { "(?i)[a-z]{30}", 0 },
+		{ "\\Q[a-z]{30}\\E", 0 }, { "[a-z0-9]{30}", 0 },
+		{ "[^a-z]{30}", 0 }, { "\\[a-z]{30}", 0 },
+		{ "[]a-z]{30}", 0 }, { "a(?=[a-z]{9})[a-z]{6}", 6 },
+		{ "[a-z]{2,}", 2 }, { "[a-z]{,3}", 0 },
+	};
+	int ok = 1;
+	unsigned seed = 11;
+	char text[300];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (rx_letter_run(v[i].pat, 0) != v[i].n) {
+			printf("  letter run of %s: %zu, not %zu\n", v[i].pat,
+			    rx_letter_run(v[i].pat, 0), v[i].n);
+			ok = 0;
+		}
+	test_cond("letter runs: verdicts", ok);
+	/* a match of a pattern said to need n letters holds n in a row */
+	ok = 1;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char err[128];
+		pcre2_code *re;
+
+		if (v[i].n == 0 || (re = rx_compile(v[i].pat, PCRE2_CASELESS,
+		    err, sizeof(err))) == NULL)
+			continue;
+		for (int round = 0; round < 300; round++) {
+			PCRE2_SIZE *ov;
+			size_t run = 0, best = 0;
+
+			for (size_t k = 0; k < sizeof(text); k++) {
+				seed = seed * 1103515245u + 12345u;
+				text[k] = (seed >> 16) % 9 == 0 ? ' ' :
+				    "abXYxy"[(seed >> 20) % 6];
+			}
+			if (pcre2_match(re, (PCRE2_SPTR)text, sizeof(text), 0,
+			    0, md, NULL) <= 0)
+				continue;
+			ov = pcre2_get_ovector_pointer(md);
+			for (size_t k = ov[0]; k < ov[1]; k++) {
+				run = text[k] != ' ' ? run + 1 : 0;
+				if (run > best)
+					best = run;
+			}
+			if (best < v[i].n)
+				ok = 0;
+		}
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
+	test_cond("letter runs: every match holds one", ok);
+	/* rmatch_has_letters() against the longest run, byte by byte */
+	ok = 1;
+	for (int round = 0; round < 3000; round++) {
+		size_t len, run = 0, best = 0;
+		struct rtext t;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % 120;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = (seed >> 16) % (2 + round % 13) == 0 ?
+			    "1 _@[`{"[(seed >> 20) % 7] : "azAZm"[(seed >> 21) % 5];
+			run = text[k] >= 'A' ? run + 1 : 0;
+			if (strchr("_`{[@", text[k]) != NULL)
+				run = 0;
+			if (run > best)
+				best = run;
+		}
+		t.p = text;
+		t.len = len;
+		for (size_t n = 1; n < 40; n++)
+			if (rmatch_has_letters(&t, n) != (best >= n))
+				ok = 0;
+	}
+	test_cond("letter runs: found exactly when there", ok);
+}
+
 static void
 test_rx_split(void)
 {
@@ -661,6 +750,9 @@ test_ruleset(void)
 	    "full     T_FULL   /^X-Foo: baz/m\n"
 	    "full     T_FULL2  /\\nTo: you/\n"
 	    "full     T_FULL3  /qqqzzz/\n"
+	    "body     T_RUN20   /\\b[a-z]{20,}\\b/i\n"
+	    "body     T_RUN21   /\\b[a-z]{21,}\\b/i\n"
+	    "body     T_RUN3    /\\bbb[a-z]{16}\\b/\n"
 	    "rawbody  T_LINE70  /[^\\n]{70}/\n"
 	    "rawbody  T_LINE120 /[^\\n]{120}/\n"
 	    "rawbody  T_SPAN120 /[\\s\\S]{120}/\n"
@@ -733,7 +825,7 @@ test_ruleset(void)
 	    "Content-Type: text/html\n"
 	    "\n"
 	    "<html><body><p>Please <b>bold</b> buy now x1 x2 x3 x4 x5\n"
-	    "end of para one.</p><p>start of two "
+	    "end of para one. abcdefghijABCDEFGHIJ</p><p>start of two "
 	    "<a href=\"http://www.example.net/\">here</a></p></body></html>\n");
 	test_cond("message parsed", m != NULL);
 	if (m != NULL) {
@@ -764,6 +856,16 @@ test_ruleset(void)
 		    strstr(hits, "T_SPAN120") != NULL);
 		test_cond("line gate: no line long enough, no hit",
 		    strstr(hits, "T_LINE120") == NULL);
+		/* twenty letters in a row, not 21; "bb" + 16 is only 18 */
+		test_cond("letter run gate: rules marked",
+		    ruleset_rule(rs, "T_RUN20")->letrun == 20 &&
+		    ruleset_rule(rs, "T_RUN3")->letrun == 16);
+		test_cond("letter run gate: a run that long hits",
+		    strstr(hits, "T_RUN20 ") != NULL ||
+		    strstr(hits, "T_RUN20,") != NULL);
+		test_cond("letter run gate: one letter short, no hit",
+		    strstr(hits, "T_RUN21") == NULL &&
+		    strstr(hits, "T_RUN3") == NULL);
 		test_cond("meta arithmetic hit", strstr(hits, "T_META") != NULL);
 		test_cond("multiple capped by maxhits, meta sees count",
 		    strstr(hits, "T_MCOUNT") != NULL);
@@ -1676,6 +1778,7 @@ main(void)
 	test_rx();
 	test_rx_split();
 	test_within_line();
+	test_letter_run();
 	test_ac();
 	test_ac_random();
 	test_ruleset();
