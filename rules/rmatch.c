@@ -38,6 +38,8 @@
 #include "rules/strmap.h"
 
 #define MAX_BODY_LINE	2048
+/* a text this long searched without the automaton: no byte classes */
+#define SCAN_ALL_NO_CLASSES	2048
 
 static void
 free_md(void *p)
@@ -1250,7 +1252,18 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {
-			rx_bytes_present(texts[i].p, texts[i].len, have);
+			/*
+			 * a few rules, no automaton: on a long text (the
+			 * whole message) every byte class is as good as
+			 * present, and marking them costs more than the
+			 * searches the classes could avoid
+			 */
+			if (texts[i].len >= SCAN_ALL_NO_CLASSES)
+				have[0] = have[1] = have[2] = have[3] =
+				    ~(uint64_t)0;
+			else
+				rx_bytes_present(texts[i].p, texts[i].len,
+				    have);
 			nf = 0;
 		} else
 			nf = ac_scan_found(set->ac[txt], texts[i].p,
