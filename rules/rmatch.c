@@ -40,6 +40,8 @@
 #define MAX_BODY_LINE	2048
 /* a text this long searched without the automaton: no byte classes */
 #define SCAN_ALL_NO_CLASSES	2048
+/* a header value this long: no byte classes either */
+#define HDR_NO_CLASSES		768
 
 static void
 free_md(void *p)
@@ -976,6 +978,9 @@ classes_met(struct rscan *rs, const struct rule *r, const char *p,
 {
 	size_t h = ((uintptr_t)p >> 3) % RSCAN_HCLS;
 
+	/* a long value (ALL, Received) holds the classes: not marked */
+	if (len >= HDR_NO_CLASSES)
+		return 1;
 	if (rs->hcls_key[h] != p) {
 		rx_bytes_present(p, len, rs->hcls[h]);
 		rs->hcls_key[h] = p;
