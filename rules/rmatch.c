@@ -38,6 +38,10 @@
 #include "rules/strmap.h"
 
 #define MAX_BODY_LINE	2048
+/* a text this long searched without the automaton: no byte classes */
+#define SCAN_ALL_NO_CLASSES	2048
+/* a header value this long: no byte classes either */
+#define HDR_NO_CLASSES		768
 
 static void
 free_md(void *p)
@@ -643,8 +647,14 @@ hdr_hashes(struct rscan *rs)
 	if (rs->hhash == NULL) {
 		rs->hhash = pool_allocarray(rs->pool, m->nhdrs + 1,
 		    sizeof(*rs->hhash));
-		for (size_t i = 0; i < m->nhdrs; i++)
-			rs->hhash[i] = name_hash(m->hdrs[i].name);
+		for (size_t i = 0; i < m->nhdrs; i++) {
+			uint32_t h = name_hash(m->hdrs[i].name);
+
+			rs->hhash[i] = h;
+			if (i < m->nmsg_hdrs)
+				rs->hbloom[(h % RSCAN_HBLOOM) / 64] |=
+				    (uint64_t)1 << (h % 64);
+		}
 	}
 	return rs->hhash;
 }
@@ -662,6 +672,9 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 	uint32_t want = name_hash(name);
 
 	(void)hdr_hashes(rs);
+	/* most names asked for are absent: one bit says so */
+	if (!(rs->hbloom[(want % RSCAN_HBLOOM) / 64] >> (want % 64) & 1))
+		return;
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
 		if (rs->hhash[i] == want &&
 		    strcasecmp(m->hdrs[i].name, name) == 0) {
@@ -683,6 +696,15 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 		if ((hmods & HM_LAST) && i != last)
 			continue;
 		*found = 1;
+		if (!(hmods & (HM_ADDR | HM_NAME))) {
+			/* the value itself: straight into b */
+			if (hmods & HM_RAW)
+				add_unfolded(b, h->raw ? h->raw : "");
+			else
+				buf_adds(b, h->value ? h->value : "");
+			buf_addc(b, '\n');
+			continue;
+		}
 		if (hmods & (HM_RAW | HM_ADDR))
 			add_unfolded(&one, h->raw ? h->raw : "");
 		else
@@ -956,6 +978,9 @@ classes_met(struct rscan *rs, const struct rule *r, const char *p,
 {
 	size_t h = ((uintptr_t)p >> 3) % RSCAN_HCLS;
 
+	/* a long value (ALL, Received) holds the classes: not marked */
+	if (len >= HDR_NO_CLASSES)
+		return 1;
 	if (rs->hcls_key[h] != p) {
 		rx_bytes_present(p, len, rs->hcls[h]);
 		rs->hcls_key[h] = p;
@@ -1086,9 +1111,67 @@ lazy_note(struct rscan *rs, const struct rule *r, size_t i)
  * in that very text (a match cannot span two texts).
  */
 /* rule r (index k of its type) on text t, unless a prefilter rules it out */
+/* the length of t's longest line (without its newline) */
+static size_t
+longest_line(const struct rtext *t)
+{
+	const char *p = t->p, *e = t->p + t->len, *nl;
+	size_t best = 0;
+
+	while ((nl = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		if ((size_t)(nl - p) > best)
+			best = (size_t)(nl - p);
+		p = nl + 1;
+	}
+	return (size_t)(e - p) > best ? (size_t)(e - p) : best;
+}
+
+#define LETTER(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
+
+/*
+ * 1 when t holds n ASCII letters in a row (n >= 1). Looks at every n-th
+ * byte: a non-letter there rules out a run through it, and only around
+ * a letter is the run measured (most texts have words much shorter
+ * than n, and then cost about a third of a byte-by-byte walk).
+ */
+int
+rmatch_has_letters(const struct rtext *t, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)t->p;
+	size_t pos = n - 1, lo = 0;	/* no run to find before lo */
+
+	while (pos < t->len) {
+		size_t b = pos, e = pos + 1;
+
+		if (!LETTER(p[pos])) {
+			lo = pos + 1;
+			pos += n;
+			continue;
+		}
+		while (b > lo && LETTER(p[b - 1]))
+			b--;
+		while (e < t->len && LETTER(p[e]))
+			e++;
+		if (e - b >= n)
+			return 1;
+		/* p[e] is no letter: a run begins after it */
+		lo = e + 1;
+		pos = e + n;
+	}
+	return 0;
+}
+
+/* what try_rule() measured of a text for a rule that asked */
+struct tmeas {
+	size_t	maxline;	/* the longest line, or -1 */
+	size_t	letters_n;	/* rmatch_has_letters(t, this), 0: not yet */
+	int	letters;
+};
+
 static void
 try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
-    const uint64_t *have, int *count, int *done, unsigned char *ran)
+    const uint64_t *have, int *count, int *done, unsigned char *ran,
+    struct tmeas *tm)
 {
 	int n, cap;
 
@@ -1096,6 +1179,22 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 	if (t->len < r->minlen || (r->cls != NULL &&
 	    !rx_classes_met(r->cls, have)))
 		return;
+	/* a match within a line, longer than every line of t */
+	if (r->oneline) {
+		if (tm->maxline == (size_t)-1)
+			tm->maxline = longest_line(t);
+		if (tm->maxline < r->minlen)
+			return;
+	}
+	/* a run of letters every match holds, longer than t's longest */
+	if (r->letrun > 0) {
+		if (tm->letters_n != r->letrun) {
+			tm->letters = rmatch_has_letters(t, r->letrun);
+			tm->letters_n = r->letrun;
+		}
+		if (!tm->letters)
+			return;
+	}
 	/* its probe (a suffix PCRE2 searches faster) fails */
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
@@ -1153,10 +1252,23 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	for (size_t i = 0; i < ntexts; i++) {
 		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
 		size_t nf;
+		/* not measured yet */
+		struct tmeas tm = { (size_t)-1, 0, 0 };
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {
-			rx_bytes_present(texts[i].p, texts[i].len, have);
+			/*
+			 * a few rules, no automaton: on a long text (the
+			 * whole message) every byte class is as good as
+			 * present, and marking them costs more than the
+			 * searches the classes could avoid
+			 */
+			if (texts[i].len >= SCAN_ALL_NO_CLASSES)
+				have[0] = have[1] = have[2] = have[3] =
+				    ~(uint64_t)0;
+			else
+				rx_bytes_present(texts[i].p, texts[i].len,
+				    have);
 			nf = 0;
 		} else
 			nf = ac_scan_found(set->ac[txt], texts[i].p,
@@ -1164,7 +1276,8 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		for (size_t k = 0; k < na; k++)
 			if (!done[k])
 				try_rule(rs, set->always[txt][k], &texts[i],
-				    have, &count[k], &done[k], &ran[k]);
+				    have, &count[k], &done[k], &ran[k],
+				    &tm);
 		/* no automaton: every filtered rule, as if its literal were here */
 		for (size_t k = na; set->scan_all[txt] && k < nrules; k++) {
 			const struct rule *r = set->filtered[txt][k - na];
@@ -1173,7 +1286,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 				lazy_note(rs, r, i);
 			else if (!done[k])
 				try_rule(rs, r, &texts[i], have, &count[k],
-				    &done[k], &ran[k]);
+				    &done[k], &ran[k], &tm);
 		}
 		/* each rule one of whose literals is here, once */
 		for (size_t f = 0; f < nf; f++) {
@@ -1193,7 +1306,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 					continue;
 				}
 				try_rule(rs, r, &texts[i], have, &count[k],
-				    &done[k], &ran[k]);
+				    &done[k], &ran[k], &tm);
 			}
 		}
 	}

@@ -26,6 +26,9 @@ struct rtext {
 	size_t		 len;
 };
 
+/* 1 when t holds n (>= 1) ASCII letters in a row */
+int rmatch_has_letters(const struct rtext *t, size_t n);
+
 /*
  * `rules lint --verify-jit`: every search match_count() makes is redone
  * with PCRE2's interpreter (PCRE2_NO_JIT, same match context) and the
@@ -50,6 +53,8 @@ struct rscan_lazy {
 	size_t	 cap;
 };
 
+#define RSCAN_HBLOOM	1024
+
 struct rscan {
 	struct scan		*s;		/* NULL in `rules test` */
 	const struct ruleset	*rs;
@@ -70,6 +75,8 @@ struct rscan {
 	size_t			*hslot_len;	/* their lengths */
 	unsigned char		*hslot_done;
 	uint32_t		*hhash;		/* hashes of header names */
+	/* a bit per top-level header name present, by hash (hdr_hashes()) */
+	uint64_t		 hbloom[RSCAN_HBLOOM / 64];
 	struct htmlmeta		**html;		/* per HTML part, on first use */
 	size_t			 nhtml;
 	int			 html_built;

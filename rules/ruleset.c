@@ -1893,6 +1893,11 @@ ruleset_compile(struct ruleset *rs)
 		r->cls = xcalloc(1, sizeof(*r->cls));
 		(void)rx_classes(r->pat, r->reflags, r->cls);
 		r->minlen = rx_info_classes(r->re, r->cls);
+		r->oneline = r->minlen >= RX_LINE_GATE_MIN &&
+		    rx_within_line(r->pat, r->reflags);
+		r->letrun = rx_letter_run(r->pat, r->reflags);
+		if (r->letrun < RX_RUN_GATE_MIN)
+			r->letrun = 0;
 		if (r->cls->n == 0) {
 			free(r->cls);
 			r->cls = NULL;

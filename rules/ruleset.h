@@ -80,6 +80,8 @@ struct rule {
 	pcre2_code	*re;
 	struct rx_classes *cls;	/* required byte classes, or NULL */
 	size_t		 minlen;	/* shortest text it can match */
+	int		 oneline;	/* within a line, minlen >= 64 (rx.h) */
+	size_t		 letrun;	/* letters in a row it needs, >= 16, or 0 */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
 	struct rx_split	*split;		/* "any match" by parts, or NULL */

@@ -1137,8 +1137,21 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
 	unsigned char flags[256];
 
 	if (len >= RX_BYTES_PACK_MIN) {
+		size_t i = 0;
+
 		memset(flags, 0, sizeof(flags));
-		for (size_t i = 0; i < len; i++)
+		/* eight bytes a round: the loop's own cost is most of it */
+		for (; i + 8 <= len; i += 8) {
+			flags[u[i]] = 1;
+			flags[u[i + 1]] = 1;
+			flags[u[i + 2]] = 1;
+			flags[u[i + 3]] = 1;
+			flags[u[i + 4]] = 1;
+			flags[u[i + 5]] = 1;
+			flags[u[i + 6]] = 1;
+			flags[u[i + 7]] = 1;
+		}
+		for (; i < len; i++)
 			flags[u[i]] = 1;
 		rx_bytes_pack(flags, have);
 		return;
@@ -1146,6 +1159,177 @@ rx_bytes_present(const char *p, size_t len, uint64_t have[4])
 	have[0] = have[1] = have[2] = have[3] = 0;
 	for (size_t i = 0; i < len; i++)
 		have[u[i] >> 6] |= (uint64_t)1 << (u[i] & 63);
+}
+
+/* ---- within one line ------------------------------------------------- */
+
+/*
+ * A class "[...]" at p (p after the '['): its end in *end and whether it
+ * can match '\n'. A negated class that lists \n, \s or \v cannot; a
+ * positive one cannot unless it lists them, or \W, \D, \H, a range
+ * not between two plain bytes above '\n', a POSIX class or an escape not
+ * understood (then "can" is assumed).
+ */
+static int
+class_takes_nl(const char *p, const char **end)
+{
+	int neg = 0, nl_listed = 0, unsure = 0, prev = -1;
+
+	if (*p == '^') {
+		neg = 1;
+		p++;
+	}
+	if (*p == ']') {
+		unsure = 1;		/* a literal ']' first: not followed */
+		p++;
+	}
+	for (; *p && *p != ']'; p++) {
+		int lit = prev;
+
+		prev = -1;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'n' || *p == 's' || *p == 'v')
+				nl_listed = 1;
+			else if (*p == '\0')
+				return *end = NULL, 1;
+			else if (!(strchr("dwhSV", *p) != NULL ||
+			    (!isalnum((unsigned char)*p) &&
+			    (unsigned char)*p > ' ')))
+				unsure = 1;	/* a control byte may start a range */
+			continue;
+		}
+		if (*p == '\n')
+			nl_listed = 1;
+		else if (*p == '-' && p[1] != ']' && lit > '\n' &&
+		    p[1] != '\\' && p[1] != '[' && (unsigned char)p[1] > '\n')
+			p++;	/* a range of two plain bytes above '\n' */
+		else if (*p == '[' || (*p == '-' && p[1] != ']' && lit >= 0))
+			unsure = 1;	/* POSIX classes, other ranges */
+		else
+			prev = (unsigned char)*p;
+	}
+	if (*p != ']')
+		return *end = NULL, 1;
+	*end = p + 1;
+	if (neg)
+		return !nl_listed;
+	return nl_listed || unsure;
+}
+
+int
+rx_within_line(const char *pat, unsigned flags)
+{
+	const char *p = pat, *e;
+
+	if (flags & PCRE2_EXTENDED)
+		return 0;
+	while (*p) {
+		switch (*p) {
+		case '\\':
+			p++;
+			/* escapes of a byte class or position none of \n */
+			if (*p == '\0' || !(strchr("dwbBAzZfrteahSV", *p) !=
+			    NULL || !isalnum((unsigned char)*p)) || *p == '\n')
+				return 0;
+			p++;
+			break;
+		case '[':
+			if (class_takes_nl(p + 1, &e) || e == NULL)
+				return 0;
+			p = e;
+			break;
+		case '.':
+			return 0;	/* '\n' or not: the newline convention */
+		case '(':
+			if (p[1] == '*')
+				return 0;	/* verbs */
+			if (p[1] == '?') {
+				/* groups and lookarounds, no options */
+				if (strchr(":=!>", p[2]) != NULL && p[2] != '\0')
+					p += 3;
+				else if (p[2] == '<' && (p[3] == '=' ||
+				    p[3] == '!'))
+					p += 4;
+				else
+					return 0;
+				break;
+			}
+			p++;
+			break;
+		case '\n':
+			return 0;
+		default:
+			p++;	/* a literal byte, ^ $ | ) or a quantifier */
+			break;
+		}
+	}
+	return 1;
+}
+
+size_t
+rx_letter_run(const char *pat, unsigned flags)
+{
+	static const char *const letters[] = { "[a-z]", "[A-Z]", "[a-zA-Z]",
+	    "[A-Za-z]" };
+	const char *p = pat;
+	int depth = 0;
+	size_t best = 0;
+
+	if (flags & PCRE2_EXTENDED)
+		return 0;
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0' || p[1] == 'Q' || p[1] == 'E')
+				return 0;	/* quoted text not followed */
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			size_t k, kl = 0;
+			const char *q = p + 1;
+
+			for (k = 0; k < 4; k++) {
+				kl = strlen(letters[k]);
+				if (strncmp(p, letters[k], kl) == 0)
+					break;
+			}
+			/* the class's end: a leading ']' or "\]" is in it */
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q += *q == '\\' && q[1] ? 2 : 1;
+			if (*q != ']')
+				return 0;
+			q++;
+			if (k < 4 && depth == 0 && q == p + kl && *q == '{' &&
+			    isdigit((unsigned char)q[1])) {
+				char *e;
+				unsigned long n = strtoul(q + 1, &e, 10);
+
+				/* {n} {n,} {n,m}: at least n letters in a row */
+				if ((*e == '}' || *e == ',') && n > best)
+					best = n;
+			}
+			p = q;
+			continue;
+		}
+		if (*p == '(') {
+			/* groups and lookarounds; options, verbs ... give up */
+			if (p[1] == '*' || (p[1] == '?' && !(p[2] != '\0' &&
+			    strchr(":=!>", p[2]) != NULL) && !(p[2] == '<' &&
+			    (p[3] == '=' || p[3] == '!'))))
+				return 0;
+			depth++;
+		} else if (*p == ')')
+			depth--;
+		else if (*p == '|' && depth == 0)
+			return 0;
+		p++;
+	}
+	return depth == 0 ? best : 0;
 }
 
 /* ---- probes: a cheaper necessary regex ---------------------------------- */

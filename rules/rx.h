@@ -106,6 +106,29 @@ rx_classes_met(const struct rx_classes *cls, const uint64_t have[4])
  */
 char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
 
+/*
+ * 1 when no match of pat can consume a newline: every match lies within
+ * one line, so a text whose longest line is shorter than the pattern's
+ * minimum length holds none. Conservative: 0 for anything this reader
+ * does not follow (classes with ranges of escapes, \x, \p, option
+ * settings, verbs, back references, the s and x flags with '.' ...).
+ */
+int rx_within_line(const char *pat, unsigned flags);
+
+/*
+ * N when every match of pat holds a run of N or more ASCII letters: pat
+ * has no top-level alternation and, outside every group, a class of
+ * letters only ("[a-z]", "[A-Z]", "[a-zA-Z]", "[A-Za-z]") repeated at
+ * least N times; the largest such N, or 0.
+ */
+size_t rx_letter_run(const char *pat, unsigned flags);
+
+/* letter runs at least this long are checked against texts */
+#define RX_RUN_GATE_MIN		16
+
+/* rules with at least this minimum length are checked against lines */
+#define RX_LINE_GATE_MIN	64
+
 /* the "bytes present" set of a text */
 void rx_bytes_present(const char *p, size_t len, uint64_t have[4]);
 

@@ -401,6 +401,157 @@ split_agrees(const char *pat, unsigned flags, const char *const *texts)
 	return ok;
 }
 
+/* rx_within_line(): its verdicts, and no match crossing a newline */
+static void
+test_within_line(void)
+{
+	static const char *const yes[] = { "^[^\\n]{998,}$", "abc\\d+\\w",
+	    "(?:ab|c\\S)+", "[^<\\n]{5}x", "(?<=b)foo", "[a-z\\]]{3}",
+	    "[^\\s]{4}", "\\h\\V\\/" };
+	static const char *const no[] = { "a\\sb", "[^a]{3}", "a.b",
+	    "[\\W]x", "\\Ra", "(?s)a", "[\\x00-\\x7f]", "a\\nb", "\\x0ax",
+	    "[[:space:]]", "(a)\\1", "\\Hx", "[\\t-z]", "\\Dq", "[\\x01-z]",
+	    "[!-~\\t-z]", "(?<=\\s)foo", "[\x01-z]", "[\\\x01-z]" };
+	int ok = 1;
+	unsigned seed = 7;
+	char text[400];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!rx_within_line(yes[i], 0)) {
+			printf("  within a line, not seen: %s\n", yes[i]);
+			ok = 0;
+		}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (rx_within_line(no[i], 0)) {
+			printf("  may cross a line, taken: %s\n", no[i]);
+			ok = 0;
+		}
+	test_cond("within a line: verdicts", ok);
+	test_cond("within a line: x flag refused",
+	    !rx_within_line("abc", PCRE2_EXTENDED));
+	/* what is said to stay within a line never matches a newline */
+	ok = 1;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		char err[128];
+		pcre2_code *re = rx_compile(yes[i], PCRE2_MULTILINE, err,
+		    sizeof(err));
+
+		if (re == NULL) {
+			ok = 0;
+			continue;
+		}
+		for (int round = 0; round < 200; round++) {
+			PCRE2_SIZE start = 0, *ov;
+
+			for (size_t k = 0; k < sizeof(text); k++) {
+				seed = seed * 1103515245u + 12345u;
+				text[k] = "ab c\n<\\/]9_\t\r"[(seed >> 16) % 13];
+			}
+			while (start < sizeof(text) && pcre2_match(re,
+			    (PCRE2_SPTR)text, sizeof(text), start, 0, md,
+			    NULL) > 0) {
+				ov = pcre2_get_ovector_pointer(md);
+				if (memchr(text + ov[0], '\n', ov[1] - ov[0]))
+					ok = 0;
+				start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+			}
+		}
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
+	test_cond("within a line: no match holds a newline", ok);
+}
+
+/* rx_letter_run(): its verdicts, and every match holds such a run */
+static void
+test_letter_run(void)
+{
+	static const struct {
+		const char	*pat;
+		size_t		 n;
+	} v[] = {
+		{ "\\b[a-z]{25,}\\b", 25 }, { "x[A-Za-z]{3}y[a-zA-Z]{7,9}", 7 },
+		{ "(?<!\\w)[A-Z]{4}+", 4 }, { "[a-z]{5}|b", 0 },
+		{ "(?:[a-z]{30})?x", 0 }, { "(?i)[a-z]{30}", 0 },
+		{ "\\Q[a-z]{30}\\E", 0 }, { "[a-z0-9]{30}", 0 },
+		{ "[^a-z]{30}", 0 }, { "\\[a-z]{30}", 0 },
+		{ "[]a-z]{30}", 0 }, { "a(?=[a-z]{9})[a-z]{6}", 6 },
+		{ "[a-z]{2,}", 2 }, { "[a-z]{,3}", 0 },
+	};
+	int ok = 1;
+	unsigned seed = 11;
+	char text[300];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (rx_letter_run(v[i].pat, 0) != v[i].n) {
+			printf("  letter run of %s: %zu, not %zu\n", v[i].pat,
+			    rx_letter_run(v[i].pat, 0), v[i].n);
+			ok = 0;
+		}
+	test_cond("letter runs: verdicts", ok);
+	/* a match of a pattern said to need n letters holds n in a row */
+	ok = 1;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char err[128];
+		pcre2_code *re;
+
+		if (v[i].n == 0 || (re = rx_compile(v[i].pat, PCRE2_CASELESS,
+		    err, sizeof(err))) == NULL)
+			continue;
+		for (int round = 0; round < 300; round++) {
+			PCRE2_SIZE *ov;
+			size_t run = 0, best = 0;
+
+			for (size_t k = 0; k < sizeof(text); k++) {
+				seed = seed * 1103515245u + 12345u;
+				text[k] = (seed >> 16) % 9 == 0 ? ' ' :
+				    "abXYxy"[(seed >> 20) % 6];
+			}
+			if (pcre2_match(re, (PCRE2_SPTR)text, sizeof(text), 0,
+			    0, md, NULL) <= 0)
+				continue;
+			ov = pcre2_get_ovector_pointer(md);
+			for (size_t k = ov[0]; k < ov[1]; k++) {
+				run = text[k] != ' ' ? run + 1 : 0;
+				if (run > best)
+					best = run;
+			}
+			if (best < v[i].n)
+				ok = 0;
+		}
+		pcre2_code_free(re);
+	}
+	pcre2_match_data_free(md);
+	test_cond("letter runs: every match holds one", ok);
+	/* rmatch_has_letters() against the longest run, byte by byte */
+	ok = 1;
+	for (int round = 0; round < 3000; round++) {
+		size_t len, run = 0, best = 0;
+		struct rtext t;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % 120;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = (seed >> 16) % (2 + round % 13) == 0 ?
+			    "1 _@[`{"[(seed >> 20) % 7] : "azAZm"[(seed >> 21) % 5];
+			run = text[k] >= 'A' ? run + 1 : 0;
+			if (strchr("_`{[@", text[k]) != NULL)
+				run = 0;
+			if (run > best)
+				best = run;
+		}
+		t.p = text;
+		t.len = len;
+		for (size_t n = 1; n < 40; n++)
+			if (rmatch_has_letters(&t, n) != (best >= n))
+				ok = 0;
+	}
+	test_cond("letter runs: found exactly when there", ok);
+}
+
 static void
 test_rx_split(void)
 {
@@ -474,6 +625,17 @@ test_ac(void)
 		nf = ac_scan_found(a, t, sizeof(t), seen, found, have);
 		rx_bytes_present(t, sizeof(t), want);
 		test_cond("ac long text: literal found", nf >= 1 && seen[his]);
+		for (size_t len = 128; len < 140; len++) {
+			/* eight bytes a round, then the rest one by one */
+			uint64_t one[4] = { 0, 0, 0, 0 }, got[4];
+
+			for (size_t i = 0; i < len; i++)
+				one[(unsigned char)t[i] >> 6] |= (uint64_t)1 <<
+				    ((unsigned char)t[i] & 63);
+			rx_bytes_present(t, len, got);
+			if (memcmp(one, got, sizeof(one)) != 0)
+				test_cond("bytes present, long text", 0);
+		}
 		test_cond("ac long text: bytes present", memcmp(have, want,
 		    sizeof(want)) == 0 && (have[0] & 1) == 0 &&
 		    (have[1] >> ('h' & 63) & 1));
@@ -588,6 +750,12 @@ test_ruleset(void)
 	    "full     T_FULL   /^X-Foo: baz/m\n"
 	    "full     T_FULL2  /\\nTo: you/\n"
 	    "full     T_FULL3  /qqqzzz/\n"
+	    "body     T_RUN20   /\\b[a-z]{20,}\\b/i\n"
+	    "body     T_RUN21   /\\b[a-z]{21,}\\b/i\n"
+	    "body     T_RUN3    /\\bbb[a-z]{16}\\b/\n"
+	    "rawbody  T_LINE70  /[^\\n]{70}/\n"
+	    "rawbody  T_LINE120 /[^\\n]{120}/\n"
+	    "rawbody  T_SPAN120 /[\\s\\S]{120}/\n"
 	    "meta     T_META   (T_SUBJ + T_BODY + T_URI) >= 3 && !T_NOPE\n"
 	    "meta     T_MCOUNT T_MULTI > 2\n"
 	    "body     T_BAD    /a(b/\n"
@@ -657,7 +825,7 @@ test_ruleset(void)
 	    "Content-Type: text/html\n"
 	    "\n"
 	    "<html><body><p>Please <b>bold</b> buy now x1 x2 x3 x4 x5\n"
-	    "end of para one.</p><p>start of two "
+	    "end of para one. abcdefghijABCDEFGHIJ</p><p>start of two "
 	    "<a href=\"http://www.example.net/\">here</a></p></body></html>\n");
 	test_cond("message parsed", m != NULL);
 	if (m != NULL) {
@@ -678,6 +846,26 @@ test_ruleset(void)
 		test_cond("full: each searched rule hits or not",
 		    strstr(hits, "T_FULL2") != NULL &&
 		    strstr(hits, "T_FULL3") == NULL);
+		/* the second raw line is over 70 bytes, none over 120 */
+		test_cond("line gate: rules within a line marked",
+		    ruleset_rule(rs, "T_LINE70")->oneline &&
+		    ruleset_rule(rs, "T_LINE120")->oneline &&
+		    !ruleset_rule(rs, "T_SPAN120")->oneline);
+		test_cond("line gate: a long enough line hits",
+		    strstr(hits, "T_LINE70") != NULL &&
+		    strstr(hits, "T_SPAN120") != NULL);
+		test_cond("line gate: no line long enough, no hit",
+		    strstr(hits, "T_LINE120") == NULL);
+		/* twenty letters in a row, not 21; "bb" + 16 is only 18 */
+		test_cond("letter run gate: rules marked",
+		    ruleset_rule(rs, "T_RUN20")->letrun == 20 &&
+		    ruleset_rule(rs, "T_RUN3")->letrun == 16);
+		test_cond("letter run gate: a run that long hits",
+		    strstr(hits, "T_RUN20 ") != NULL ||
+		    strstr(hits, "T_RUN20,") != NULL);
+		test_cond("letter run gate: one letter short, no hit",
+		    strstr(hits, "T_RUN21") == NULL &&
+		    strstr(hits, "T_RUN3") == NULL);
 		test_cond("meta arithmetic hit", strstr(hits, "T_META") != NULL);
 		test_cond("multiple capped by maxhits, meta sees count",
 		    strstr(hits, "T_MCOUNT") != NULL);
@@ -915,6 +1103,17 @@ test_dates_relays(void)
 	    "[198.51.100.5] by localhost with IMAP (fetchmail-5.9.0)", &r) == 2);
 	test_cond("no from: not a relay", relays_parse_line(p, "by x with "
 	    "local id y", &r) == 0);
+	/* " with " and "envelope-" are found in any case, and only whole */
+	test_cond("auth: With in any case", relays_parse_line(p, "from a "
+	    "(a [198.51.100.7]) by b-c.example WiTh esmtpa id 1", &r) == 1 &&
+	    strcmp(r.auth, "ESMTPA") == 0);
+	test_cond("auth: no space before with", relays_parse_line(p, "from a "
+	    "(a [198.51.100.7]) by b id 1 xwith ESMTPA", &r) == 1 &&
+	    r.auth[0] == '\0');
+	test_cond("envelope-: a '-' near the start, then in upper case",
+	    relays_parse_line(p, "from a-b (a-b [198.51.100.8]) by i-j id K "
+	    "(nvelope-from x@y.example) (ENVELOPE-FROM z@w.example)", &r) ==
+	    1 && strcmp(r.envfrom, "z@w.example") == 0);
 	m = parse(p, "Received: from localhost (localhost [127.0.0.1]) by a "
 	    "(Postfix) id 1\nReceived: from b (c.example [203.0.113.9]) by d "
 	    "(Postfix) id 12345\nSubject: x\n\nbody\n");
@@ -1578,6 +1777,8 @@ main(void)
 	test_meta_lazy();
 	test_rx();
 	test_rx_split();
+	test_within_line();
+	test_letter_run();
 	test_ac();
 	test_ac_random();
 	test_ruleset();
