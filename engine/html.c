@@ -485,8 +485,9 @@ arena_free(struct arena *a)
  * tree): what they cost is bounded by the tags. Once a part is cut, the
  * rest of it, and every later HTML part of the message once the budget
  * is spent, is not given to gumbo but stripped of tags (strip_tags()),
- * so its text still reaches the rules: no hidden-text or link analysis
- * there, but nothing vanishes, and the cut is reported as before.
+ * so its text and its links still reach the rules: no hidden-text
+ * analysis there, but nothing vanishes, and the cut is reported as
+ * before.
  */
 #define MAX_OPEN	512
 #define MAX_FMT		128
@@ -828,24 +829,298 @@ bound_tags(const char *html, size_t len, struct html_budget *hb,
 }
 
 /*
- * The text of html (the part after a cut) without its tags, comments
- * and <script>/<style> content, appended to r->visible with the line
- * breaks of block tags; character references are left as they are.
- * Linear in len: nothing here depends on what came before.
+ * Character references in stripped HTML, decoded as gumbo decodes them
+ * for the common cases: numeric ones (&#NN; &#xNN;, the ';' optional),
+ * with gumbo's replacements (0, surrogates and past U+10FFFF become
+ * U+FFFD, 0x80-0x9F are read as windows-1252), and the named ones mail
+ * uses for markup and spaces. Other names are left as they are; so is a
+ * name without its ';' when a letter, digit or '=' follows (gumbo would
+ * match a longer name there, or, in an attribute, leave it).
+ */
+static const struct {
+	const char	*name;
+	size_t		 len;
+	const char	*utf8;
+} char_refs[] = {
+	{ "amp", 3, "&" }, { "lt", 2, "<" }, { "gt", 2, ">" },
+	{ "quot", 4, "\"" }, { "nbsp", 4, "\xc2\xa0" },
+	{ "AMP", 3, "&" }, { "LT", 2, "<" }, { "GT", 2, ">" },
+	{ "QUOT", 4, "\"" },
+	{ "apos", 4, "'" },		/* only with its ';' */
+};
+#define NLEGACY	9	/* the first ones may go without ';' */
+
+static const uint16_t cp1252[32] = {
+	0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+	0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178
+};
+
+static void
+add_codepoint(struct buf *b, unsigned long c)
+{
+	if (c == 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		c = 0xfffd;
+	else if (c >= 0x80 && c <= 0x9f)
+		c = cp1252[c - 0x80];
+	if (c < 0x80)
+		buf_addc(b, (char)c);
+	else if (c < 0x800) {
+		buf_addc(b, (char)(0xc0 | c >> 6));
+		buf_addc(b, (char)(0x80 | (c & 0x3f)));
+	} else if (c < 0x10000) {
+		buf_addc(b, (char)(0xe0 | c >> 12));
+		buf_addc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+		buf_addc(b, (char)(0x80 | (c & 0x3f)));
+	} else {
+		buf_addc(b, (char)(0xf0 | c >> 18));
+		buf_addc(b, (char)(0x80 | ((c >> 12) & 0x3f)));
+		buf_addc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+		buf_addc(b, (char)(0x80 | (c & 0x3f)));
+	}
+}
+
+/* s[0..n) with its character references decoded, appended to b; linear */
+static void
+add_decoded(struct buf *b, const char *s, size_t n)
+{
+	const char *end = s + n;
+
+	while (s < end) {
+		const char *amp = memchr(s, '&', (size_t)(end - s));
+		size_t k;
+
+		if (amp == NULL) {
+			buf_add(b, s, (size_t)(end - s));
+			return;
+		}
+		buf_add(b, s, (size_t)(amp - s));
+		s = amp + 1;
+		if (s < end && *s == '#') {
+			const char *d = s + 1, *digits;
+			int hex = d < end && (*d == 'x' || *d == 'X');
+			unsigned long c = 0;
+
+			d += hex;
+			for (digits = d; d < end && (hex ?
+			    isxdigit((unsigned char)*d) :
+			    isdigit((unsigned char)*d)); d++)
+				if (c <= 0x10ffff)
+					c = c * (hex ? 16 : 10) + (unsigned long)
+					    (isdigit((unsigned char)*d) ? *d - '0' :
+					    (tolower((unsigned char)*d) - 'a' + 10));
+			if (d == digits) {
+				buf_addc(b, '&');	/* not a reference */
+				continue;
+			}
+			if (d < end && *d == ';')
+				d++;
+			add_codepoint(b, c);
+			s = d;
+			continue;
+		}
+		for (k = 0; k < sizeof(char_refs) / sizeof(char_refs[0]); k++) {
+			size_t l = char_refs[k].len;
+
+			if ((size_t)(end - s) < l ||
+			    memcmp(s, char_refs[k].name, l) != 0)
+				continue;
+			if (s + l < end && s[l] == ';')
+				l++;
+			else if (k >= NLEGACY || (s + l < end &&
+			    (isalnum((unsigned char)s[l]) || s[l] == '=')))
+				continue;
+			buf_adds(b, char_refs[k].utf8);
+			s += l;
+			break;
+		}
+		if (k == sizeof(char_refs) / sizeof(char_refs[0]))
+			buf_addc(b, '&');
+	}
+}
+
+/* the attributes strip_tags() reads, the first of each name */
+enum { SA_HREF, SA_SRC, SA_ACTION, SA_BACKGROUND, SA_N };
+
+static const struct {
+	const char	*name;
+	size_t		 len;
+} sattr_names[SA_N] = {
+	{ "href", 4 }, { "src", 3 }, { "action", 6 }, { "background", 10 },
+};
+
+struct sattrs {
+	const char	*v[SA_N];	/* raw value, NULL when absent */
+	size_t		 n[SA_N];
+};
+
+/*
+ * The attributes of the tag whose name ends at s, split as count_attrs()
+ * splits them (a value in quotes may hold '>'), keeping the raw values
+ * of sattr_names; *tag_end as there. 0 when the input ends inside the
+ * tag: gumbo drops such a tag.
+ */
+static int
+read_attrs(const char *s, const char *end, struct sattrs *at,
+    const char **tag_end)
+{
+	memset(at, 0, sizeof(*at));
+	for (;;) {
+		const char *nm, *v = "";
+		size_t nn, vn = 0;
+
+		while (s < end && (isspace((unsigned char)*s) || *s == '/'))
+			s++;
+		if (s >= end || *s == '>')
+			break;
+		nm = s;
+		for (s++; s < end && !isspace((unsigned char)*s) && *s != '/' &&
+		    *s != '>' && *s != '='; s++)
+			;
+		nn = (size_t)(s - nm);
+		while (s < end && isspace((unsigned char)*s))
+			s++;
+		if (s < end && *s == '=') {
+			for (s++; s < end && isspace((unsigned char)*s); s++)
+				;
+			if (s < end && (*s == '"' || *s == '\'')) {
+				const char *q = memchr(s + 1, *s,
+				    (size_t)(end - s - 1));
+
+				if (q == NULL) {
+					s = end;
+					break;
+				}
+				v = s + 1;
+				vn = (size_t)(q - v);
+				s = q + 1;
+			} else {
+				for (v = s; s < end &&
+				    !isspace((unsigned char)*s) && *s != '>'; s++)
+					;
+				vn = (size_t)(s - v);
+			}
+		}
+		for (int k = 0; k < SA_N; k++)
+			if (at->v[k] == NULL && nn == sattr_names[k].len &&
+			    strncasecmp(nm, sattr_names[k].name, nn) == 0) {
+				at->v[k] = v;
+				at->n[k] = vn;
+			}
+	}
+	*tag_end = s < end ? s + 1 : end;
+	return s < end;
+}
+
+/* report attribute k of at, decoded, if present and not empty */
+static void
+strip_link(struct html_render *r, const struct sattrs *at, int k,
+    enum html_link_kind kind, struct buf *tmp)
+{
+	if (at->v[k] == NULL || at->n[k] == 0 || r->on_link == NULL)
+		return;
+	buf_truncate(tmp, 0);
+	add_decoded(tmp, at->v[k], at->n[k]);
+	r->on_link(r->arg, buf_str(tmp), "", kind);
+}
+
+/* the open <a> of strip_tags(), reported with its text (as at </a>) */
+struct strip_anchor {
+	struct buf	 href;
+	size_t		 start;		/* visible offset at <a> */
+	int		 open;
+};
+
+static void
+anchor_end(struct html_render *r, struct strip_anchor *a)
+{
+	size_t s, n;
+	char *text;
+
+	if (!a->open)
+		return;
+	a->open = 0;
+	if (r->on_link == NULL)
+		return;
+	s = a->start < r->visible.len ? a->start : r->visible.len;
+	n = r->visible.len - s > 512 ? 512 : r->visible.len - s;
+	text = xstrndup(r->visible.p ? r->visible.p + s : "", n);
+	r->on_link(r->arg, buf_str(&a->href), text, HTML_LINK_HREF);
+	free(text);
+}
+
+/*
+ * The links of a stripped tag, as the tree walk of render_tree()
+ * reports them: href of <a> (with its text, at </a>, the next <a> or
+ * the end) and of <area>, <link> and <base>; src of <img>, <iframe>,
+ * <frame>, <embed> and <input>; action of <form>; background of <body>,
+ * <table>, <td> and <tr>.
  */
 static void
+strip_tag_links(struct html_render *r, GumboTag gt, int close,
+    const struct sattrs *at, struct strip_anchor *a, struct buf *tmp)
+{
+	if (gt == GUMBO_TAG_A) {
+		anchor_end(r, a);
+		if (close || at->v[SA_HREF] == NULL || at->n[SA_HREF] == 0)
+			return;
+		buf_truncate(&a->href, 0);
+		add_decoded(&a->href, at->v[SA_HREF], at->n[SA_HREF]);
+		a->start = r->visible.len;
+		a->open = 1;
+		return;
+	}
+	if (close)
+		return;
+	switch (gt) {
+	case GUMBO_TAG_AREA: case GUMBO_TAG_LINK: case GUMBO_TAG_BASE:
+		strip_link(r, at, SA_HREF, HTML_LINK_HREF, tmp);
+		break;
+	case GUMBO_TAG_IMG: case GUMBO_TAG_IFRAME: case GUMBO_TAG_FRAME:
+	case GUMBO_TAG_EMBED: case GUMBO_TAG_INPUT:
+		strip_link(r, at, SA_SRC, HTML_LINK_SRC, tmp);
+		break;
+	case GUMBO_TAG_FORM:
+		strip_link(r, at, SA_ACTION, HTML_LINK_FORM, tmp);
+		break;
+	case GUMBO_TAG_BODY: case GUMBO_TAG_TABLE: case GUMBO_TAG_TD:
+	case GUMBO_TAG_TR:
+		strip_link(r, at, SA_BACKGROUND, HTML_LINK_SRC, tmp);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The text of html (the part after a cut) without its tags, comments
+ * and <script>/<style> content, appended to r->visible with the line
+ * breaks of block tags and the common character references decoded
+ * (add_decoded()); its links go to r->on_link as strip_tag_links()
+ * says. Linear in len: nothing here depends on what came before, each
+ * byte is read a bounded number of times, and a link costs the length
+ * of its value. The whole input is read for links even once max_text
+ * is reached, as the tree walk does; the engine bounds the URIs it
+ * keeps (max_uris). Not inlined: it is the rare path, and inlined into
+ * html_render() it made gcc allocate the tree walk's registers worse
+ * (60,000 more instructions on the 302-message sample).
+ */
+static void __attribute__((noinline))
 strip_tags(struct html_render *r, const char *html, size_t len,
     size_t max_text)
 {
 	const char *end = html + len, *s = html;
 	char name[TAG_NAME_MAX];
 	struct buf t = BUF_INIT;
+	struct strip_anchor a = { BUF_INIT, 0, 0 };
+	struct sattrs at;
 	size_t nl;
 
-	while (s < end && r->visible.len < max_text) {
+	while (s < end) {
 		const char *lt = memchr(s, '<', (size_t)(end - s));
 		const char *e, *q;
-		int close;
+		int close, whole;
 
 		if (lt == NULL)
 			lt = end;
@@ -855,9 +1130,9 @@ strip_tags(struct html_render *r, const char *html, size_t len,
 			if ((lt = memchr(lt + 1, '<', (size_t)(end - lt - 1))) ==
 			    NULL)
 				lt = end;
-		if (lt > s) {
+		if (lt > s && r->visible.len < max_text) {
 			buf_truncate(&t, 0);
-			buf_add(&t, s, (size_t)(lt - s));
+			add_decoded(&t, s, (size_t)(lt - s));
 			add_text(&r->visible, buf_str(&t), 0, max_text);
 		}
 		if (lt >= end)
@@ -870,7 +1145,7 @@ strip_tags(struct html_render *r, const char *html, size_t len,
 		close = lt + 1 < end && lt[1] == '/';
 		q = lt + 1 + close;
 		(void)tag_name(q, end, name, &nl);
-		(void)count_attrs(q + nl, end, &e);
+		whole = read_attrs(q + nl, end, &at, &e);
 		s = e;
 		if (nl == 0 || nl >= TAG_NAME_MAX - 1)
 			continue;
@@ -889,9 +1164,14 @@ strip_tags(struct html_render *r, const char *html, size_t len,
 			continue;
 		}
 		GumboTag gt = gumbo_tag_enum(name);
-		if (is_block(gt) && !(close && gt == GUMBO_TAG_BR))
+		if (is_block(gt) && !(close && gt == GUMBO_TAG_BR) &&
+		    r->visible.len < max_text)
 			add_tag_break(&r->visible, gt);
+		if (whole && is_alpha(q[0]))
+			strip_tag_links(r, gt, close, &at, &a, &t);
 	}
+	anchor_end(r, &a);
+	buf_free(&a.href);
 	buf_free(&t);
 }
 

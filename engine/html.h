@@ -8,7 +8,8 @@
  * bounded because gumbo frees its tree recursively, and the input is cut
  * where unclosed elements or attributes would make gumbo's time quadratic
  * (html.c says how); r->truncated is then set and the rest of the part
- * is only stripped of its tags, in linear time. The tags and the
+ * is only stripped of its tags, in linear time, its links still
+ * reported through on_link. The tags and the
  * attribute work come from a struct html_budget that the caller keeps
  * for a whole message, so many HTML parts cost no more than one. The
  * tree walk is iterative with an explicit, bounded stack.

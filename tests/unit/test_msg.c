@@ -34,6 +34,19 @@ has_uri(const struct msg *m, const char *u, const char *host)
 	return 0;
 }
 
+/* a URI of that source, with that anchor text (NULL: none) */
+static int
+has_link(const struct msg *m, const char *u, enum msg_uri_source src,
+    const char *text)
+{
+	for (size_t i = 0; i < m->nuris; i++)
+		if (strcmp(m->uris[i].uri, u) == 0 && m->uris[i].source == src &&
+		    (text == NULL ? m->uris[i].text == NULL :
+		    m->uris[i].text && strcmp(m->uris[i].text, text) == 0))
+			return 1;
+	return 0;
+}
+
 static const struct msg_part *
 find_part(const struct msg *m, const char *ctype)
 {
@@ -387,6 +400,107 @@ main(void)
 		test_cond("attribute work of a cut part counts",
 		    strstr(m->visible, "attr1") && strstr(m->invisible,
 		    "zzhid0") && strstr(m->invisible, "zzhid1") == NULL);
+		buf_free(&hb);
+	}
+	/*
+	 * Stripped HTML keeps its links: after the budget is spent, href,
+	 * src, action and background are reported as the tree walk reports
+	 * them (kind, anchor text), whatever the quoting, with character
+	 * references decoded; a '>' in a quoted value does not end the tag.
+	 */
+	{
+		struct msg_limits save = lim;
+		struct buf hb = BUF_INIT;
+
+		lim.max_html_tags = 10;
+		buf_adds(&hb, "From: a@b\nContent-Type: text/html\n\n<p>start");
+		for (int i = 0; i < 50; i++)
+			buf_adds(&hb, "<b>x</b>");
+		buf_adds(&hb, "<a href=\"http://dq.example/a\">click <b>here"
+		    "</b></a> <A HREF = 'http://sq.example/b'>sq</A>"
+		    "<a href=http://unq.example/c>unq</a>"
+		    "<a title=\"1>2\" href=\"http://gt.example/d\">gt</a>"
+		    "<a href=\"http:&#47;&#x2F;ent.example/e?x=1&amp;y=2&amp=3"
+		    "\">ent</a><a href=\"\">empty</a>"
+		    "<img alt='<a href=http://no.example/>' "
+		    "src=\"http://img.example/i.gif\">"
+		    "<form action=http://form.example/post><table "
+		    "background=\"http://bg.example/t.jpg\">"
+		    "<area href=\"http://area.example/f\">"
+		    "<script src=\"http://js.example/s.js\"></script>"
+		    "<a href=\"http://open.example/g\">open to the end\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("stripped links: cut", (m->limits & MSG_LIM_HTML) &&
+		    strstr(m->visible, "start"));
+		test_cond("stripped links: double quotes, anchor text",
+		    has_link(m, "http://dq.example/a", URI_HREF, "click here"));
+		test_cond("stripped links: single quotes, upper case",
+		    has_link(m, "http://sq.example/b", URI_HREF, "sq"));
+		test_cond("stripped links: unquoted",
+		    has_link(m, "http://unq.example/c", URI_HREF, "unq"));
+		test_cond("stripped links: '>' in a quoted value",
+		    has_link(m, "http://gt.example/d", URI_HREF, "gt") &&
+		    strstr(m->visible, "2\"") == NULL &&
+		    !has_uri(m, "http://no.example/", NULL));
+		test_cond("stripped links: references decoded",
+		    has_link(m, "http://ent.example/e?x=1&y=2&amp=3", URI_HREF,
+		    "ent"));
+		test_cond("stripped links: src, action, background, area",
+		    has_link(m, "http://img.example/i.gif", URI_SRC, NULL) &&
+		    has_link(m, "http://form.example/post", URI_FORM, NULL) &&
+		    has_link(m, "http://bg.example/t.jpg", URI_SRC, NULL) &&
+		    has_link(m, "http://area.example/f", URI_HREF, NULL));
+		/* as in the tree walk: no <script> src, an open <a> ends */
+		test_cond("stripped links: as the tree walk",
+		    !has_uri(m, "http://js.example/s.js", NULL) &&
+		    has_link(m, "http://open.example/g", URI_HREF,
+		    "open to the end "));
+
+		/* the same links before the cut, through gumbo */
+		lim = save;
+		m = parse(p, buf_str(&hb));
+		test_cond("stripped links: the tree walk agrees",
+		    !(m->limits & MSG_LIM_HTML) &&
+		    has_link(m, "http://dq.example/a", URI_HREF, "click here") &&
+		    has_link(m, "http://gt.example/d", URI_HREF, "gt") &&
+		    has_link(m, "http://ent.example/e?x=1&y=2&amp=3", URI_HREF,
+		    "ent") &&
+		    has_link(m, "http://bg.example/t.jpg", URI_SRC, NULL) &&
+		    !has_uri(m, "http://js.example/s.js", NULL) &&
+		    has_link(m, "http://open.example/g", URI_HREF,
+		    "open to the end "));
+
+		/* character references in the stripped text */
+		lim.max_html_tags = 10;
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, "From: a@b\nContent-Type: text/html\n\n");
+		for (int i = 0; i < 20; i++)
+			buf_adds(&hb, "<b>x</b>");
+		buf_adds(&hb, "fish &amp; chips &lt;3 &#169;&#x263a; &copy; "
+		    "&#;\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("stripped text: references decoded",
+		    strstr(m->visible, "fish & chips <3 \xc2\xa9\xe2\x98\xba "
+		    "&copy; &#;") != NULL);
+
+		/* a huge value costs its length, and the link is found */
+		buf_truncate(&hb, 0);
+		buf_adds(&hb, "From: a@b\nContent-Type: text/html\n\n");
+		for (int i = 0; i < 20; i++)
+			buf_adds(&hb, "<b>x</b>");
+		buf_adds(&hb, "<img title=\"");
+		for (int i = 0; i < 50000; i++)
+			buf_adds(&hb, "<a href=x>&amp;");
+		buf_adds(&hb, "\" src=\"http://huge.example/h.gif\">after"
+		    "<a href=\"http://unclosed.example/");
+		for (int i = 0; i < 50000; i++)
+			buf_adds(&hb, "&#38;>");
+		buf_adds(&hb, "\n");
+		m = parse(p, buf_str(&hb));
+		test_cond("stripped links: huge attribute value",
+		    has_link(m, "http://huge.example/h.gif", URI_SRC, NULL) &&
+		    strstr(m->visible, "after") && m->nuris == 1);
+		lim = save;
 		buf_free(&hb);
 	}
 	}
