@@ -13,7 +13,7 @@
 # tests/data/av/mkmsg.py's (EICAR in base64, zip, zip in zip and body,
 # clean and broken archives), so every round has virus rejects
 # (av_action reject), GTUBE rejects and Bayes verdicts.
-# Shorter than 65 (TSAN_STRESS_HUPS 16) to stay cheap in make test; for a
+# Shorter than 65 (TSAN_STRESS_HUPS 30) to stay cheap in make test; for a
 # long run set TSAN_STRESS_FILES to corpus files and TSAN_STRESS_HUPS.
 #
 # SECURITY: writes only under a private mktemp directory; the store is
@@ -58,7 +58,7 @@ chmod 644 "$V/extra.conf"
 { ls "$DATA"/*.eml; ls "$V/m"/*.eml; ls "$V/m"/*.eml; } > "$V/list"
 
 out=$(TSAN_STRESS_FILES=$V/list TSAN_STRESS_N=1000 TSAN_STRESS_CONF=$V/extra.conf \
-    TSAN_STRESS_HUPS=${TSAN_STRESS_HUPS:-16} sh ./65-milter-tsan.sh 2>&1)
+    TSAN_STRESS_HUPS=${TSAN_STRESS_HUPS:-30} sh ./65-milter-tsan.sh 2>&1)
 printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
 if printf '%s\n' "$out" | grep -q '^skip:'; then
 	finish; exit
