@@ -15,6 +15,8 @@
  * computed as the chi-square's lower tail where it is small, this keeps
  * its resolution where prob is 0, 1 or exactly 0.5 in a double.
  * No allocation except one scratch array per call; no I/O.
+ * Thread-safe: the milter classifies on several threads at once, so no
+ * libm function that writes a global (lgamma() sets signgam: lgamma_r).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -93,7 +95,7 @@ static double
 log_chi2p_q(double x2, int v, double lq)
 {
 	double m, lterm, lsum;
-	int n, k;
+	int n, k, sign;
 
 	if (x2 <= 0 || v < 2)
 		return -INFINITY;	/* P = 0 */
@@ -107,7 +109,7 @@ log_chi2p_q(double x2, int v, double lq)
 	 */
 	m = x2 / 2.0;
 	n = v / 2;
-	lterm = -m + n * log(m) - lgamma(n + 1.0);
+	lterm = -m + n * log(m) - lgamma_r(n + 1.0, &sign);
 	lsum = lterm;
 	for (k = n + 1; k < n + CHI2P_TERMS; k++) {
 		lterm += log(m / k);
