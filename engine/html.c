@@ -629,44 +629,112 @@ is_alpha(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* the attributes strip_tags() reads, the first of each name */
+enum { SA_HREF, SA_SRC, SA_ACTION, SA_BACKGROUND, SA_N };
+
+static const struct {
+	const char	*name;
+	size_t		 len;
+} sattr_names[SA_N] = {
+	{ "href", 4 }, { "src", 3 }, { "action", 6 }, { "background", 10 },
+};
+
+struct sattrs {
+	const char	*v[SA_N];	/* raw value, NULL when absent */
+	size_t		 n[SA_N];
+	int		 whole;		/* 0: the input ended inside the tag */
+};
+
 /*
  * The attributes of the tag whose name ends at s, as the HTML5 tokenizer
- * splits them (quotes open a value only after '='); *tag_end is just past
- * the '>' that ends the tag, or end.
+ * splits them (quotes open a value only after '=', and a value in quotes
+ * may hold '>'): their number. *tag_end is just past the '>' that ends
+ * the tag, or end. With at, the raw values of sattr_names are kept there
+ * and at->whole says whether the tag ended before the input did (gumbo
+ * drops a tag that did not).
  */
 static long
-count_attrs(const char *s, const char *end, const char **tag_end)
+split_attrs(const char *s, const char *end, struct sattrs *at,
+    const char **tag_end)
 {
 	long n = 0;
 
+	if (at != NULL)
+		memset(at, 0, sizeof(*at));
 	for (;;) {
+		const char *nm, *v = "";
+		size_t nn, vn = 0;
+
 		while (s < end && (isspace((unsigned char)*s) || *s == '/'))
 			s++;
 		if (s >= end || *s == '>')
 			break;
 		n++;
+		nm = s;
 		/* a name may start with '=' */
 		for (s++; s < end && !isspace((unsigned char)*s) && *s != '/' &&
 		    *s != '>' && *s != '='; s++)
 			;
+		nn = (size_t)(s - nm);
 		while (s < end && isspace((unsigned char)*s))
 			s++;
-		if (s >= end || *s != '=')
-			continue;
-		for (s++; s < end && isspace((unsigned char)*s); s++)
-			;
-		if (s < end && (*s == '"' || *s == '\'')) {
-			const char *q = memchr(s + 1, *s,
-			    (size_t)(end - s - 1));
+		if (s < end && *s == '=') {
+			for (s++; s < end && isspace((unsigned char)*s); s++)
+				;
+			if (s < end && (*s == '"' || *s == '\'')) {
+				const char *q = memchr(s + 1, *s,
+				    (size_t)(end - s - 1));
 
-			s = q ? q + 1 : end;
-		} else
-			while (s < end && !isspace((unsigned char)*s) &&
-			    *s != '>')
-				s++;
+				if (q == NULL) {
+					s = end;
+					break;
+				}
+				v = s + 1;
+				vn = (size_t)(q - v);
+				s = q + 1;
+			} else {
+				for (v = s; s < end &&
+				    !isspace((unsigned char)*s) && *s != '>'; s++)
+					;
+				vn = (size_t)(s - v);
+			}
+		}
+		for (int k = 0; at != NULL && k < SA_N; k++)
+			if (at->v[k] == NULL && nn == sattr_names[k].len &&
+			    strncasecmp(nm, sattr_names[k].name, nn) == 0) {
+				at->v[k] = v;
+				at->n[k] = vn;
+			}
 	}
+	if (at != NULL)
+		at->whole = s < end;
 	*tag_end = s < end ? s + 1 : end;
 	return n;
+}
+
+/* just past the "-->" that ends the comment at p ("<!--"), or end */
+static const char *
+comment_end(const char *p, const char *end)
+{
+	const char *e = memmem(p + 4, (size_t)(end - p - 4), "-->", 3);
+
+	return e ? e + 3 : end;
+}
+
+/*
+ * Where the raw text from p (<script> or <style> content) ends: at the
+ * "</" + name (nl bytes, any case) after it, or end.
+ */
+static const char *
+raw_end(const char *p, const char *end, const char *name, size_t nl)
+{
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		if (end - p > (long)nl + 2 && p[1] == '/' &&
+		    strncasecmp(p + 2, name, nl) == 0)
+			return p;
+		p++;
+	}
+	return end;
 }
 
 /* close the innermost open element named h, if any */
@@ -691,22 +759,20 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 {
 	const char *end = html + len;
 	char name[TAG_NAME_MAX];
-	const char *tag_end, *p;
+	const char *tag_end;
 	size_t nl;
 	uint32_t h;
 	long na;
 	int f;
 
 	if (len - i >= 4 && memcmp(html + i, "<!--", 4) == 0) {
-		const char *e = memmem(html + i + 4, len - i - 4, "-->", 3);
-
-		*skip_to = e ? (size_t)(e - html) + 3 : len;
+		*skip_to = (size_t)(comment_end(html + i, end) - html);
 		return 1;
 	}
 	if (len - i >= 3 && html[i + 1] == '/' && is_alpha(html[i + 2])) {
 		h = tag_name(html + i + 2, end, name, &nl);
 		/* gumbo checks end tags' attributes for duplicates too */
-		na = count_attrs(html + i + 2 + nl, end, &tag_end);
+		na = split_attrs(html + i + 2 + nl, end, NULL, &tag_end);
 		*skip_to = (size_t)(tag_end - html);
 		if (na * na > o->attr_work)
 			return 0;
@@ -721,7 +787,7 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 		return 1;
 	h = tag_name(html + i + 1, end, name, &nl);
 	/* '<' inside the tag (in attribute values) only count as tags */
-	na = count_attrs(html + i + 1 + nl, end, &tag_end);
+	na = split_attrs(html + i + 1 + nl, end, NULL, &tag_end);
 	*skip_to = (size_t)(tag_end - html);
 	if (na * na > o->attr_work)
 		return 0;
@@ -746,23 +812,11 @@ count_open(struct open *o, const char *html, size_t i, size_t len,
 			return 0;
 		o->fmt[f]++;
 		break;
-	case TC_RAW: {
+	case TC_RAW:
 		/* its content is text up to "</script" or "</style" */
-		size_t j = *skip_to;
-
-		*skip_to = len;
-		while (j < len &&
-		    (p = memchr(html + j, '<', len - j)) != NULL) {
-			j = (size_t)(p - html);
-			if (len - j > nl + 2 && p[1] == '/' &&
-			    strncasecmp(p + 2, name, nl) == 0) {
-				*skip_to = j;
-				break;
-			}
-			j++;
-		}
+		*skip_to = (size_t)(raw_end(html + *skip_to, end, name, nl) -
+		    html);
 		break;
-	}
 	default:
 		break;
 	}
@@ -940,79 +994,6 @@ add_decoded(struct buf *b, const char *s, size_t n)
 	}
 }
 
-/* the attributes strip_tags() reads, the first of each name */
-enum { SA_HREF, SA_SRC, SA_ACTION, SA_BACKGROUND, SA_N };
-
-static const struct {
-	const char	*name;
-	size_t		 len;
-} sattr_names[SA_N] = {
-	{ "href", 4 }, { "src", 3 }, { "action", 6 }, { "background", 10 },
-};
-
-struct sattrs {
-	const char	*v[SA_N];	/* raw value, NULL when absent */
-	size_t		 n[SA_N];
-};
-
-/*
- * The attributes of the tag whose name ends at s, split as count_attrs()
- * splits them (a value in quotes may hold '>'), keeping the raw values
- * of sattr_names; *tag_end as there. 0 when the input ends inside the
- * tag: gumbo drops such a tag.
- */
-static int
-read_attrs(const char *s, const char *end, struct sattrs *at,
-    const char **tag_end)
-{
-	memset(at, 0, sizeof(*at));
-	for (;;) {
-		const char *nm, *v = "";
-		size_t nn, vn = 0;
-
-		while (s < end && (isspace((unsigned char)*s) || *s == '/'))
-			s++;
-		if (s >= end || *s == '>')
-			break;
-		nm = s;
-		for (s++; s < end && !isspace((unsigned char)*s) && *s != '/' &&
-		    *s != '>' && *s != '='; s++)
-			;
-		nn = (size_t)(s - nm);
-		while (s < end && isspace((unsigned char)*s))
-			s++;
-		if (s < end && *s == '=') {
-			for (s++; s < end && isspace((unsigned char)*s); s++)
-				;
-			if (s < end && (*s == '"' || *s == '\'')) {
-				const char *q = memchr(s + 1, *s,
-				    (size_t)(end - s - 1));
-
-				if (q == NULL) {
-					s = end;
-					break;
-				}
-				v = s + 1;
-				vn = (size_t)(q - v);
-				s = q + 1;
-			} else {
-				for (v = s; s < end &&
-				    !isspace((unsigned char)*s) && *s != '>'; s++)
-					;
-				vn = (size_t)(s - v);
-			}
-		}
-		for (int k = 0; k < SA_N; k++)
-			if (at->v[k] == NULL && nn == sattr_names[k].len &&
-			    strncasecmp(nm, sattr_names[k].name, nn) == 0) {
-				at->v[k] = v;
-				at->n[k] = vn;
-			}
-	}
-	*tag_end = s < end ? s + 1 : end;
-	return s < end;
-}
-
 /* report attribute k of at, decoded, if present and not empty */
 static void
 strip_link(struct html_render *r, const struct sattrs *at, int k,
@@ -1120,7 +1101,7 @@ strip_tags(struct html_render *r, const char *html, size_t len,
 	while (s < end) {
 		const char *lt = memchr(s, '<', (size_t)(end - s));
 		const char *e, *q;
-		int close, whole;
+		int close;
 
 		if (lt == NULL)
 			lt = end;
@@ -1138,36 +1119,26 @@ strip_tags(struct html_render *r, const char *html, size_t len,
 		if (lt >= end)
 			break;
 		if (end - lt >= 4 && memcmp(lt, "<!--", 4) == 0) {
-			e = memmem(lt + 4, (size_t)(end - lt - 4), "-->", 3);
-			s = e ? e + 3 : end;
+			s = comment_end(lt, end);
 			continue;
 		}
 		close = lt + 1 < end && lt[1] == '/';
 		q = lt + 1 + close;
 		(void)tag_name(q, end, name, &nl);
-		whole = read_attrs(q + nl, end, &at, &e);
+		(void)split_attrs(q + nl, end, &at, &e);
 		s = e;
 		if (nl == 0 || nl >= TAG_NAME_MAX - 1)
 			continue;
 		if (!close && (strcmp(name, "script") == 0 ||
 		    strcmp(name, "style") == 0)) {
-			/* skip to its end tag */
-			for (s = e; s < end; s++)
-				if ((s = memchr(s, '<', (size_t)(end - s))) ==
-				    NULL) {
-					s = end;
-					break;
-				} else if (end - s > (long)nl + 2 &&
-				    s[1] == '/' &&
-				    strncasecmp(s + 2, name, nl) == 0)
-					break;
+			s = raw_end(e, end, name, nl);	/* to its end tag */
 			continue;
 		}
 		GumboTag gt = gumbo_tag_enum(name);
 		if (is_block(gt) && !(close && gt == GUMBO_TAG_BR) &&
 		    r->visible.len < max_text)
 			add_tag_break(&r->visible, gt);
-		if (whole && is_alpha(q[0]))
+		if (at.whole && is_alpha(q[0]))
 			strip_tag_links(r, gt, close, &at, &a, &t);
 	}
 	anchor_end(r, &a);
