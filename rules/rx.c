@@ -258,31 +258,43 @@ opt_run(const char *p, const char *end)
 
 static void parse_alt(struct walk *w, struct req *out);
 
-/* skip a character class starting at '['; 0 on malformed */
-static int
-skip_class(struct walk *w)
+/*
+ * Just past the character class starting at p ('['): a leading ']' (after
+ * any '^') and escaped bytes are in it, [:name:] inside; NULL when it
+ * does not end before end.
+ */
+static const char *
+class_end(const char *p, const char *end)
 {
-	const char *p = w->p + 1;
-
-	if (p < w->end && *p == '^')
+	p++;
+	if (p < end && *p == '^')
 		p++;
-	if (p < w->end && *p == ']')
+	if (p < end && *p == ']')
 		p++;
-	while (p < w->end && *p != ']') {
-		if (*p == '\\' && p + 1 < w->end)
+	while (p < end && *p != ']') {
+		if (*p == '\\' && p + 1 < end)
 			p += 2;
-		else if (*p == '[' && p + 1 < w->end && p[1] == ':') {
+		else if (*p == '[' && p + 1 < end && p[1] == ':') {
 			const char *c = strstr(p + 2, ":]");
 
-			if (c == NULL || c >= w->end)
-				return 0;
+			if (c == NULL || c >= end)
+				return NULL;
 			p = c + 2;
 		} else
 			p++;
 	}
-	if (p >= w->end)
+	return p < end ? p + 1 : NULL;
+}
+
+/* skip a character class starting at '['; 0 on malformed */
+static int
+skip_class(struct walk *w)
+{
+	const char *p = class_end(w->p, w->end);
+
+	if (p == NULL)
 		return 0;
-	w->p = p + 1;
+	w->p = p;
 	return 1;
 }
 
@@ -1287,23 +1299,15 @@ rx_letter_run(const char *pat, unsigned flags)
 		}
 		if (*p == '[') {
 			size_t k, kl = 0;
-			const char *q = p + 1;
+			const char *q;
 
 			for (k = 0; k < 4; k++) {
 				kl = strlen(letters[k]);
 				if (strncmp(p, letters[k], kl) == 0)
 					break;
 			}
-			/* the class's end: a leading ']' or "\]" is in it */
-			if (*q == '^')
-				q++;
-			if (*q == ']')
-				q++;
-			while (*q && *q != ']')
-				q += *q == '\\' && q[1] ? 2 : 1;
-			if (*q != ']')
+			if ((q = class_end(p, p + strlen(p))) == NULL)
 				return 0;
-			q++;
 			if (k < 4 && depth == 0 && q == p + kl && *q == '{' &&
 			    isdigit((unsigned char)q[1])) {
 				char *e;
@@ -2005,27 +2009,8 @@ split_bars(const char *pat, size_t *bars, size_t max)
 			continue;
 		}
 		if (*p == '[') {
-			/* a class: ']' first is a member; [:name:] inside */
-			p++;
-			if (*p == '^')
-				p++;
-			if (*p == ']')
-				p++;
-			while (*p && *p != ']') {
-				if (*p == '\\' && p[1] != '\0')
-					p += 2;
-				else if (*p == '[' && p[1] == ':') {
-					const char *e = strstr(p + 2, ":]");
-
-					if (e == NULL)
-						return 0;
-					p = e + 2;
-				} else
-					p++;
-			}
-			if (*p != ']')
+			if ((p = class_end(p, p + strlen(p))) == NULL)
 				return 0;
-			p++;
 			continue;
 		}
 		if (*p == '(') {
