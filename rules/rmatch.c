@@ -1104,13 +1104,6 @@ lazy_note(struct rscan *rs, const struct rule *r, size_t i)
 	l->v[l->n++] = i;
 }
 
-/*
- * Run one text-type's rules over a list of texts (body lines, rawbody
- * chunks, URIs, the full message). The automaton runs once per text; a
- * rule with literals runs on a text only when one of its literals occurs
- * in that very text (a match cannot span two texts).
- */
-/* rule r (index k of its type) on text t, unless a prefilter rules it out */
 /* the length of t's longest line (without its newline) */
 static size_t
 longest_line(const struct rtext *t)
@@ -1168,6 +1161,7 @@ struct tmeas {
 	int	letters;
 };
 
+/* rule r (index k of its type) on text t, unless a prefilter rules it out */
 static void
 try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
     const uint64_t *have, int *count, int *done, unsigned char *ran,
@@ -1209,6 +1203,12 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 		*done = 1;
 }
 
+/*
+ * Run one text-type's rules over a list of texts (body lines, rawbody
+ * chunks, URIs, the full message). The automaton runs once per text; a
+ * rule with literals runs on a text only when one of its literals occurs
+ * in that very text (a match cannot span two texts).
+ */
 static void
 run_texts(struct rscan *rs, int txt, const struct rtext *texts,
     size_t ntexts)
