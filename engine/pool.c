@@ -127,14 +127,18 @@ char *
 pool_printf(struct pool *p, const char *fmt, ...)
 {
 	va_list ap;
+	char small[256];
 	int n;
 	char *r;
 
+	/* most results are short: format once, into the stack, and copy */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		n = 0;
+	if ((size_t)n < sizeof(small))
+		return pool_strndup(p, n > 0 ? small : "", (size_t)n);
 	r = pool_alloc(p, (size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(r, (size_t)n + 1, fmt, ap);

@@ -68,12 +68,24 @@ sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
 {
 	struct piece *v;
 	size_t n = 0, cap = 2, i, plen = strlen(prefix), pw = wlen(prefix, plen);
-	size_t lw, line0;
+	size_t flen = first ? strlen(first) : 0, slen = strlen(str);
+	size_t lw, line0, olen;
 	const char *p, *seg = str;
 	int pos_mod = 0;
-	struct buf out = BUF_INIT;
+	char *out;
 	unsigned char isbrk[256] = { 0 };
 
+	/*
+	 * All of it fits on the first line: every piece joins it, and the
+	 * pieces are the whole string (dropped trailing ones are empty).
+	 */
+	if (wlen(first ? first : "", flen) + wlen(str, slen) <= length) {
+		out = xmalloc(flen + slen + 1);
+		if (flen)
+			memcpy(out, first, flen);
+		memcpy(out + flen, str, slen + 1);
+		return out;
+	}
 	for (p = brk; *p; p++)
 		isbrk[(unsigned char)*p] = 1;
 	/* pieces: at most two per break char, one for the rest, one `first` */
@@ -81,8 +93,8 @@ sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
 		if (isbrk[(unsigned char)*p])
 			cap += 2;
 	v = xreallocarray(NULL, cap, sizeof(*v));
-	if (first && *first)
-		v[n++] = (struct piece){ first, strlen(first) };
+	if (flen)
+		v[n++] = (struct piece){ first, flen };
 	for (p = str; *p; p++) {
 		if (!isbrk[(unsigned char)*p])
 			continue;
@@ -95,44 +107,54 @@ sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
 		}
 		seg = p + 1;
 	}
-	v[n++] = (struct piece){ seg, strlen(seg) };
+	v[n++] = (struct piece){ seg, (size_t)(str + slen - seg) };
 	/* Perl's split drops trailing empty fields (before `first` goes in) */
 	{
-		size_t lo = (first && *first) ? 1 : 0;
+		size_t lo = flen ? 1 : 0;
 
 		while (n - lo > 1 && v[n - 1].n == 0)
 			n--;
 	}
 
-	/* the line being built is out.p[line0 ..], lw its width */
+	/*
+	 * The text of the pieces plus at most one "\n" and prefix before
+	 * each (a break is always followed by a join): written in place, no
+	 * growth. n is at most 2 * slen + 3, so this cannot overflow.
+	 */
+	out = xmalloc(flen + slen + n * (plen + 1) + 1);
+	/* the line being built is out[line0 ..], lw its width */
 	line0 = 0;
-	buf_add(&out, v[0].p, v[0].n);
+	memcpy(out, v[0].p, v[0].n);
+	olen = v[0].n;
 	lw = wlen(v[0].p, v[0].n);
 	for (i = 1; i < n; ) {
-		size_t len = lw;
+		size_t len = lw, w = wlen(v[i].p, v[i].n);
 
 		if (pos_mod != 0)
-			len += wlen(v[i].p, v[i].n);
+			len += w;
 		/* a prefix wider than the line would break forever: join */
-		if (len <= length || (pos_mod == 0 && out.len - line0 == plen &&
+		if (len <= length || (pos_mod == 0 && olen - line0 == plen &&
 		    line0 > 0)) {
-			buf_add(&out, v[i].p, v[i].n);
-			lw += wlen(v[i].p, v[i].n);
+			memcpy(out + olen, v[i].p, v[i].n);
+			olen += v[i].n;
+			lw += w;
 			pos_mod = 1;
 			i++;
 		} else {
-			while (out.len > line0 &&
-			    isspace((unsigned char)out.p[out.len - 1]))
-				buf_truncate(&out, out.len - 1);
-			buf_addc(&out, '\n');
-			line0 = out.len;
-			buf_add(&out, prefix, plen);
+			while (olen > line0 &&
+			    isspace((unsigned char)out[olen - 1]))
+				olen--;
+			out[olen++] = '\n';
+			line0 = olen;
+			memcpy(out + olen, prefix, plen);
+			olen += plen;
 			lw = pw;
 			pos_mod = 0;
 		}
 	}
+	out[olen] = '\0';
 	free(v);
-	return buf_detach(&out);
+	return out;
 }
 
 /* s/^\s*\n//gm : drop lines that hold only whitespace */
@@ -173,28 +195,39 @@ spamhdr_fold(struct pool *p, const char *name, const char *value)
 		/* multi-line values: s/\s*\n\s*\/\n\t/g */
 		struct buf b = BUF_INIT;
 		const char *v = value;
+		/*
+		 * Line by line: a line goes in whole, then loses its trailing
+		 * blanks; what follows the newline loses every blank, newlines
+		 * too, as Perl's greedy \s* does: blank lines fold away.
+		 */
 		while (*v) {
-			const char *q = v;
-			while (*q && *q != '\n' && isspace((unsigned char)*q))
-				q++;
-			if (*q == '\n') {
-				/* whitespace run containing a newline */
-				while (b.len && isspace((unsigned char)b.p[b.len - 1]) &&
-				    b.p[b.len - 1] != '\n')
-					buf_truncate(&b, b.len - 1);
-				buf_adds(&b, "\n\t");
-				v = q + 1;
-				while (*v && isspace((unsigned char)*v) && *v != '\n')
-					v++;
-				continue;
+			const char *nl = strchr(v, '\n');
+
+			if (nl == NULL) {
+				buf_adds(&b, v);
+				break;
 			}
-			buf_addc(&b, *v++);
+			buf_add(&b, v, (size_t)(nl - v));
+			while (b.len && isspace((unsigned char)b.p[b.len - 1]) &&
+			    b.p[b.len - 1] != '\n')
+				buf_truncate(&b, b.len - 1);
+			buf_adds(&b, "\n\t");
+			v = nl + 1;
+			while (*v && isspace((unsigned char)*v))
+				v++;
 		}
 		r = pool_strdup(p, buf_str(&b));
 		buf_free(&b);
 		return r;
 	}
-	joined = xasprintf("%s!!%s", name, value);
+	{
+		size_t nl = strlen(name), vl = strlen(value);
+
+		joined = xmalloc(nl + vl + 3);
+		memcpy(joined, name, nl);
+		memcpy(joined + nl, "!!", 2);
+		memcpy(joined + nl + 2, value, vl + 1);
+	}
 	wrapped = sa_wrap(joined, "\t", "", 79, " \t\r\n\f\v,", 1);
 	drop_blank_lines(wrapped);
 	data = strstr(wrapped, "!!");
@@ -271,6 +304,10 @@ tests_tag(struct scan *s)
 static const char *
 report_tag(struct scan *s)
 {
+	/* the blank `first` of a report line: a tail of this, or the heap */
+	static const char blanks[] =
+	    "                                                                "
+	    "                                                                ";
 	struct buf b = BUF_INIT;
 	const char *r;
 
@@ -278,7 +315,8 @@ report_tag(struct scan *s)
 		const struct hit *h = &s->res.hits[i];
 		const struct symdef *d = h->sym;
 		char sc[32];
-		char *first, *wrapped, *w;
+		char *wrapped, *w, *heap = NULL;
+		const char *first;
 		const char *area = d->area ? d->area : "";
 		const char *desc = d->desc ? d->desc : "No description available.";
 		size_t fl;
@@ -290,17 +328,31 @@ report_tag(struct scan *s)
 		else
 			snprintf(sc, sizeof(sc), "%4.1f", h->score);
 		fl = 4 + strlen(d->name) + strlen(sc) + strlen(area);
-		first = xmalloc(fl + 1);
-		memset(first, ' ', fl);
-		first[fl] = '\0';
+		first = fl < sizeof(blanks) ? blanks + sizeof(blanks) - 1 - fl :
+		    (heap = xmalloc(fl + 1));
+		if (heap) {
+			memset(heap, ' ', fl);
+			heap[fl] = '\0';
+		}
 		wrapped = sa_wrap(desc, "*      ", first, 75, " \t\r\n\f\v", 0);
 		w = wrapped;
 		while (isspace((unsigned char)*w))
 			w++;
-		buf_printf(&b, "\n* %s %s %s%s", sc, d->name, area, w);
-		if (h->detail && *h->detail && !(d->flags & SYM_NOLOG))
-			buf_printf(&b, "\n*      [%s]", h->detail);
-		free(first);
+		/* "\n* %s %s %s%s", sc, name, area, w */
+		buf_adds(&b, "\n* ");
+		buf_adds(&b, sc);
+		buf_addc(&b, ' ');
+		buf_adds(&b, d->name);
+		buf_addc(&b, ' ');
+		buf_adds(&b, area);
+		buf_adds(&b, w);
+		if (h->detail && *h->detail && !(d->flags & SYM_NOLOG)) {
+			buf_adds(&b, "\n*      [");
+			buf_adds(&b, h->detail);
+			buf_addc(&b, ']');
+		}
+		free(heap);
+		heap = NULL;
 		free(wrapped);
 	}
 	r = pool_strdup(s->pool, buf_str(&b));
@@ -459,8 +511,8 @@ spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
 {
 	size_t n = 0;
 	int stars = (int)s->res.score;
-	char level[51];
-	const char *status;
+	char level[51], rq[64];
+	struct buf st = BUF_INIT;
 
 	out[n].name = "X-Spam-Checker-Version";
 	out[n].value = spamhdr_fold(s->pool, out[n].name, pool_printf(s->pool,
@@ -480,14 +532,26 @@ spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
 	out[n].name = "X-Spam-Level";
 	out[n].value = pool_strdup(s->pool, level);
 	n++;
-	status = pool_printf(s->pool,
-	    "%s, score=%s required=%2.1f tests=%s autolearn=%s "
-	    "autolearn_force=%s version=%s",
-	    s->res.is_spam ? "Yes" : "No", score_tag(s), s->res.required,
-	    tests_tag(s), s->res.autolearn ? s->res.autolearn : "no",
-	    s->res.autolearn_force ? "yes" : "no", HAMLET_VERSION);
+	/*
+	 * "%s, score=%s required=%2.1f tests=%s autolearn=%s
+	 * autolearn_force=%s version=%s", put together piece by piece: the
+	 * tests list makes it too long for one cheap printf
+	 */
+	snprintf(rq, sizeof(rq), "%2.1f", s->res.required);
+	buf_adds(&st, s->res.is_spam ? "Yes, score=" : "No, score=");
+	buf_adds(&st, score_tag(s));
+	buf_adds(&st, " required=");
+	buf_adds(&st, rq);
+	buf_adds(&st, " tests=");
+	buf_adds(&st, tests_tag(s));
+	buf_adds(&st, " autolearn=");
+	buf_adds(&st, s->res.autolearn ? s->res.autolearn : "no");
+	buf_adds(&st, s->res.autolearn_force ? " autolearn_force=yes" :
+	    " autolearn_force=no");
+	buf_adds(&st, " version=" HAMLET_VERSION);
 	out[n].name = "X-Spam-Status";
-	out[n].value = spamhdr_fold(s->pool, out[n].name, status);
+	out[n].value = spamhdr_fold(s->pool, out[n].name, buf_str(&st));
+	buf_free(&st);
 	n++;
 	if (s->res.is_spam && s->cfg->spam_report) {
 		out[n].name = "X-Spam-Report";

@@ -190,8 +190,14 @@ hdr_value(struct scan *s, const struct reply_msg *m, const char *v,
 {
 	if (!m->leadspc)
 		return v;
-	if (s)
-		return pool_printf(s->pool, " %s", v);
+	if (s) {
+		size_t n = strlen(v);
+		char *r = pool_alloc(s->pool, n + 2);
+
+		r[0] = ' ';
+		memcpy(r + 1, v, n + 1);
+		return r;
+	}
 	snprintf(tmp, tmplen, " %s", v);
 	return tmp;
 }

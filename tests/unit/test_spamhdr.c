@@ -24,6 +24,18 @@ static const struct {
   "Yes, score=12.3 required=5.0\n\ttests=AVERYVERYVERYVERYVERYVERYVERYVERYVERYVERYVERYVERYVERYLONGRULENAMETHATEXCEEDSTHEWIDTH,\n\tB autolearn=no autolearn_force=no version=4.0.1" },
 };
 
+/* multi-line values: SpamAssassin's s/\s*\n\s*\/\n\t/g */
+static const struct {
+	const char *in, *out;
+} mfolds[] = {
+{ "\n* 1.0 A desc\n* 2.0 B", "\n\t* 1.0 A desc\n\t* 2.0 B" },
+{ "x\r\n y", "x\n\ty" },
+/* a blank line is part of one whitespace run: one "\n\t" */
+{ "a \n \n b", "a\n\tb" },
+{ "a\t\n\nb ", "a\n\tb " },
+{ "\n\n* x", "\n\t* x" },
+};
+
 static struct engine *
 mkengine(const char *rewrite)
 {
@@ -61,6 +73,9 @@ main(void)
 	for (size_t i = 0; i < sizeof(folds) / sizeof(folds[0]); i++)
 		test_cond(folds[i].in, strcmp(spamhdr_fold(p, "X-Spam-Status",
 		    folds[i].in), folds[i].out) == 0);
+	for (size_t i = 0; i < sizeof(mfolds) / sizeof(mfolds[0]); i++)
+		test_cond(mfolds[i].in, strcmp(spamhdr_fold(p, "X-Spam-Report",
+		    mfolds[i].in), mfolds[i].out) == 0);
 
 	/* ham: headers at the top, no Flag, body untouched, LF kept */
 	const char *ham = "From: a@example.com\nSubject: hello\n\nhi there\n";
