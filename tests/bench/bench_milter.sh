@@ -194,6 +194,28 @@ milter_down() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else
     print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# median_ci < ratios: the ratios sorted, then a distribution-free interval
+# for their median (order statistics x(k)..x(n+1-k), the largest k whose
+# binomial coverage is at least 90%) and the verdict on the < 10% target:
+# met when the whole interval is under 1.10, not met when it is all at or
+# over, otherwise not resolved by this many rounds
+median_ci() { sort -g | awk '{ v[NR] = $1 } END {
+	n = NR; line = ""
+	for (i = 1; i <= n; i++) line = line sprintf(" %.3f", v[i])
+	# P(Binomial(n, 1/2) <= j), j = 0, 1, ...
+	k = 0; cum = 0; c = 1
+	for (j = 0; j < n; j++) {
+		cum += c / 2 ^ n
+		if (1 - 2 * cum < 0.90) break
+		k = j + 1; cov = 1 - 2 * cum
+		c = c * (n - j) / (j + 1)
+	}
+	if (k == 0) { print line " ci n/a (too few rounds for a 90% interval): not resolved"; exit }
+	lo = v[k]; hi = v[n + 1 - k]
+	verdict = hi < 1.10 ? "met" : lo >= 1.10 ? "NOT met" : "not resolved"
+	printf "%s ci %+.1f%% to %+.1f%% (%.1f%% coverage) -> target < 10%%: %s\n",
+	    line, (lo - 1) * 100, (hi - 1) * 100, cov * 100, verdict }'; }
+
 # col FILE KIND FIELD: median of FIELD over the runs of KIND
 col() { awk -v k="$2" -v f="$3" '$1 == k { print $f }' "$1" | median; }
 
@@ -332,9 +354,10 @@ for mta in $MTAS; do
 		printf '  median: null milter %+.1f%%, hamlet-milter %+.1f%% (%+.1f%% over the null milter)' \
 		    "$(echo "($rn - 1) * 100" | bc -l)" "$(echo "($rh - 1) * 100" | bc -l)" \
 		    "$(echo "($rhn - 1) * 100" | bc -l)"
-		[ "$f" = 4 ] && printf ' -> target < 10%%: %s' \
-		    "$(echo "$rh < 1.10" | bc -l | sed 's/1/met/; s/0/NOT met/')"
 		echo
+		[ "$f" = 4 ] && awk '{ print $3 }' "$B/$mta.ratios$f" | median_ci |
+		    awk '{ printf "  hamlet over %s alone, rounds sorted:%s\n", mta, $0 }' mta="$mta" |
+		    sed 's/ ci / -> median interval /'
 	done
 	# CPU: MTA + milter over the MTA alone
 	ca=$(col "$R" alone 5)
