@@ -243,11 +243,29 @@ apply_style(struct frame *f, const struct attrs *at)
 		f->hidden = 1;
 }
 
-/* append text collapsing whitespace (unless pre) */
+/*
+ * Byte classes for the hot loops, a table lookup where isspace() and
+ * tolower() cost a call each: CH_SPACE is isspace() in the C locale
+ * (hamlet never sets another); '/', '>' and '=' end names in tags.
+ */
+enum { CH_SPACE = 1, CH_SLASH = 2, CH_GT = 4, CH_EQ = 8 };
+static const unsigned char ch_class[256] = {
+	[' '] = CH_SPACE, ['\t'] = CH_SPACE, ['\n'] = CH_SPACE,
+	['\v'] = CH_SPACE, ['\f'] = CH_SPACE, ['\r'] = CH_SPACE,
+	['/'] = CH_SLASH, ['>'] = CH_GT, ['='] = CH_EQ,
+};
+#define IS_SPACE(c)	(ch_class[(unsigned char)(c)] & CH_SPACE)
+
+/*
+ * append text collapsing whitespace (unless pre); the runs are written
+ * straight into the buffer, reserved once (the text never grows), not
+ * appended a word at a time
+ */
 static void
 add_text(struct buf *b, const char *t, int pre, size_t max)
 {
-	size_t n = strlen(t);
+	size_t n = strlen(t), len;
+	char *p;
 
 	if (b->len >= max)
 		return;
@@ -256,22 +274,30 @@ add_text(struct buf *b, const char *t, int pre, size_t max)
 		return;
 	}
 	buf_reserve(b, n + 1);
+	p = b->p;
+	len = b->len;
 	/* runs of non-space bytes are copied whole; space runs become one */
-	for (size_t i = 0; i < n && b->len < max;) {
+	for (size_t i = 0; i < n && len < max;) {
 		size_t j = i;
 
-		if (isspace((unsigned char)t[i])) {
-			while (j < n && isspace((unsigned char)t[j]))
+		if (IS_SPACE(t[i])) {
+			while (j < n && IS_SPACE(t[j]))
 				j++;
-			if (b->len && !isspace((unsigned char)b->p[b->len - 1]))
-				buf_addc(b, ' ');
+			if (len && !IS_SPACE(p[len - 1]))
+				p[len++] = ' ';
 		} else {
-			while (j < n && !isspace((unsigned char)t[j]))
+			size_t k;
+
+			while (j < n && !IS_SPACE(t[j]))
 				j++;
-			buf_add(b, t + i, j - i > max - b->len ? max - b->len : j - i);
+			k = j - i > max - len ? max - len : j - i;
+			memcpy(p + len, t + i, k);
+			len += k;
 		}
 		i = j;
 	}
+	b->len = len;
+	p[len] = '\0';
 }
 
 static void
@@ -340,7 +366,7 @@ link_attr(struct html_render *r, const GumboAttribute *a,
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	size_t		 used, cap;
+	size_t		 cap;
 	unsigned char	*data;
 };
 
@@ -356,6 +382,8 @@ struct arena {
 	struct arena_chunk *chunks;
 	size_t		 total;		/* bytes of chunks */
 	struct arena_big *big;
+	unsigned char	*cur;		/* the free end of chunks[0] */
+	size_t		 left;		/* and its bytes */
 };
 
 static void *
@@ -375,36 +403,52 @@ arena_big_alloc(struct arena *a, size_t n)
 	return h + 1;
 }
 
+/* a small block of need bytes (header included) from a new chunk */
+static void * __attribute__((noinline))
+arena_grow(struct arena *a, size_t n, size_t need)
+{
+	struct arena_chunk *c = a->chunks;
+	size_t cap = c ? c->cap * 2 : ARENA_CHUNK;
+	size_t tag = SMALL_TAG;
+	unsigned char *p;
+
+	if (cap > ARENA_CHUNK_MAX)
+		cap = ARENA_CHUNK_MAX;
+	if (a->total + cap > ARENA_MAX)
+		return arena_big_alloc(a, n);
+	c = xmalloc(sizeof(*c) + cap);
+	c->data = (unsigned char *)(c + 1);
+	c->cap = cap;
+	c->next = a->chunks;
+	a->chunks = c;
+	a->total += cap;
+	p = c->data;
+	a->cur = p + need;
+	a->left = cap - need;
+	memcpy(p, &tag, sizeof(tag));
+	return p + sizeof(size_t);
+}
+
+/*
+ * Called for every node, attribute and string gumbo makes (about 570 a
+ * message): the common case is a bump of cur, all else is out of line.
+ */
 static void *
 arena_alloc(void *ud, size_t n)
 {
 	struct arena *a = ud;
-	struct arena_chunk *c = a->chunks;
-	size_t need;
+	size_t need, tag = SMALL_TAG;
+	unsigned char *p;
 
 	if (n > ARENA_SMALL)
 		return arena_big_alloc(a, n);
 	need = (sizeof(size_t) + n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
-	if (c == NULL || c->cap - c->used < need) {
-		size_t cap = c ? c->cap * 2 : ARENA_CHUNK;
-
-		if (cap > ARENA_CHUNK_MAX)
-			cap = ARENA_CHUNK_MAX;
-		if (a->total + cap > ARENA_MAX)
-			return arena_big_alloc(a, n);
-		c = xmalloc(sizeof(*c) + cap);
-		c->data = (unsigned char *)(c + 1);
-		c->used = 0;
-		c->cap = cap;
-		c->next = a->chunks;
-		a->chunks = c;
-		a->total += cap;
-	}
-	unsigned char *p = c->data + c->used;
-	size_t tag = SMALL_TAG;
-
+	if (need > a->left)
+		return arena_grow(a, n, need);
+	p = a->cur;
+	a->cur = p + need;
+	a->left -= need;
 	memcpy(p, &tag, sizeof(tag));
-	c->used += need;
 	return p + sizeof(size_t);
 }
 
@@ -609,9 +653,11 @@ tag_name(const char *s, const char *end, char *name, size_t *len)
 	uint32_t h = 2166136261u;
 	size_t n = 0;
 
-	while (s + n < end && !isspace((unsigned char)s[n]) && s[n] != '/' &&
-	    s[n] != '>') {
-		char c = (char)tolower((unsigned char)s[n]);
+	while (s + n < end &&
+	    !(ch_class[(unsigned char)s[n]] & (CH_SPACE | CH_SLASH | CH_GT))) {
+		unsigned char u = (unsigned char)s[n];
+		/* tolower() in the C locale */
+		char c = (char)((unsigned)(u - 'A') < 26u ? u + ('a' - 'A') : u);
 
 		if (n < TAG_NAME_MAX - 1)
 			name[n] = c;
@@ -665,21 +711,22 @@ split_attrs(const char *s, const char *end, struct sattrs *at,
 		const char *nm, *v = "";
 		size_t nn, vn = 0;
 
-		while (s < end && (isspace((unsigned char)*s) || *s == '/'))
+		while (s < end &&
+		    (ch_class[(unsigned char)*s] & (CH_SPACE | CH_SLASH)))
 			s++;
 		if (s >= end || *s == '>')
 			break;
 		n++;
 		nm = s;
 		/* a name may start with '=' */
-		for (s++; s < end && !isspace((unsigned char)*s) && *s != '/' &&
-		    *s != '>' && *s != '='; s++)
+		for (s++; s < end && !(ch_class[(unsigned char)*s] &
+		    (CH_SPACE | CH_SLASH | CH_GT | CH_EQ)); s++)
 			;
 		nn = (size_t)(s - nm);
-		while (s < end && isspace((unsigned char)*s))
+		while (s < end && IS_SPACE(*s))
 			s++;
 		if (s < end && *s == '=') {
-			for (s++; s < end && isspace((unsigned char)*s); s++)
+			for (s++; s < end && IS_SPACE(*s); s++)
 				;
 			if (s < end && (*s == '"' || *s == '\'')) {
 				const char *q = memchr(s + 1, *s,
@@ -693,8 +740,8 @@ split_attrs(const char *s, const char *end, struct sattrs *at,
 				vn = (size_t)(q - v);
 				s = q + 1;
 			} else {
-				for (v = s; s < end &&
-				    !isspace((unsigned char)*s) && *s != '>'; s++)
+				for (v = s; s < end && !(ch_class[
+				    (unsigned char)*s] & (CH_SPACE | CH_GT)); s++)
 					;
 				vn = (size_t)(s - v);
 			}
@@ -1174,7 +1221,7 @@ render_tree(struct html_render *r, const char *html, size_t len,
 	size_t ncap;
 	int sp = 0;
 
-	struct arena arena = { NULL, 0, NULL };
+	struct arena arena = { NULL, 0, NULL, NULL, 0 };
 
 	opts.allocator = arena_alloc;
 	opts.deallocator = arena_dealloc;
