@@ -1506,6 +1506,115 @@ plain_leaf_type(GMimeContentType *ct)
 }
 
 /*
+ * What simple_root() reads of a Content-Type value, kept per thread for
+ * the values seen last. GMime's g_mime_content_type_parse() and the
+ * teardown of the object it makes cost about 23,000 instructions a
+ * message, more than the rest of simple_root(); the same few values
+ * ("text/plain; charset=us-ascii") come again and again, and the parse
+ * of a string is a function of the string, so an entry made from
+ * GMime's answer for a value is that answer for the next copy of it.
+ * Slots are picked by a hash of the value and overwritten on a
+ * collision; values and answers too long for a slot are not kept.
+ */
+#define CT_CACHE	128
+#define CT_KEY		160
+#define CT_FIELD	64
+
+struct ct_entry {
+	char	key[CT_KEY];		/* the raw value; "" for a free slot */
+	int	usable;			/* parsed, a leaf, no "name" */
+	int	has_charset;
+	char	ctype[CT_FIELD];	/* lowercased, as pt->ctype */
+	char	charset[CT_FIELD];	/* lowercased, as pt->charset */
+};
+
+struct ct_cache {
+	struct ct_entry e[CT_CACHE];
+};
+
+static __thread struct ct_cache *tls_ct;
+static pthread_key_t ct_key;
+static pthread_once_t ct_once = PTHREAD_ONCE_INIT;
+static struct spare ct_spare = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* a thread ends: its cache goes to the shelf, or is freed */
+static void
+ct_cache_release(void *arg)
+{
+	if (!spare_keep(&ct_spare, arg))
+		free(arg);
+}
+
+static void
+ct_key_init(void)
+{
+	pthread_key_create(&ct_key, ct_cache_release);
+}
+
+/*
+ * The root's content type from the Content-Type value raw: 0 when
+ * simple_root() cannot take it (GMime parses no type, or one that is a
+ * container or has a "name" parameter); else 1 with *ctype and *charset
+ * (NULL when absent) lowercased in pool p, as GMime's objects give them.
+ */
+static int
+leaf_content_type(struct pool *p, const char *raw, const char **ctype,
+    const char **charset)
+{
+	struct ct_cache *c;
+	struct ct_entry *e = NULL;
+	GMimeContentType *type;
+	size_t kl = strlen(raw);
+	uint32_t h = 2166136261u;
+	const char *cs;
+	char *mt;
+	int usable;
+
+	if (kl < CT_KEY) {
+		for (size_t i = 0; i < kl; i++)
+			h = (h ^ (unsigned char)raw[i]) * 16777619u;
+		pthread_once(&ct_once, ct_key_init);
+		if ((c = tls_ct) == NULL) {
+			if ((c = spare_take(&ct_spare)) == NULL)
+				c = xcalloc(1, sizeof(*c));
+			tls_ct = c;
+			pthread_setspecific(ct_key, c);
+		}
+		e = &c->e[h % CT_CACHE];
+		if (e->key[0] && strcmp(e->key, raw) == 0) {
+			if (!e->usable)
+				return 0;
+			*ctype = pool_strdup(p, e->ctype);
+			*charset = e->has_charset ? pool_strdup(p, e->charset) :
+			    NULL;
+			return 1;
+		}
+	}
+	type = g_mime_content_type_parse(NULL, raw);
+	usable = type != NULL && plain_leaf_type(type);
+	if (usable) {
+		mt = g_mime_content_type_get_mime_type(type);
+		*ctype = lower_dup(p, mt ? mt : "text/plain");
+		g_free(mt);
+		cs = g_mime_content_type_get_parameter(type, "charset");
+		*charset = lower_dup(p, cs);
+	}
+	if (type)
+		g_object_unref(type);
+	if (e == NULL || (usable && (strlen(*ctype) >= CT_FIELD ||
+	    (*charset && strlen(*charset) >= CT_FIELD))))
+		return usable;
+	memcpy(e->key, raw, kl + 1);
+	e->usable = usable;
+	if (usable) {
+		strcpy(e->ctype, *ctype);
+		e->has_charset = *charset != NULL;
+		strcpy(e->charset, *charset ? *charset : "");
+	}
+	return usable;
+}
+
+/*
  * Most mail is one text part with a plain header block. Then the root
  * part is built here as walk_mime() and leaf_part() build it from the
  * objects GMime makes of that block (the content type from GMime's own
@@ -1525,11 +1634,10 @@ simple_root(struct builder *b, size_t start)
 	const struct msg *m = b->m;
 	const struct hdr_vec *hv = &b->hdrs;
 	const struct msg_header *ct = NULL, *cte = NULL, *cd = NULL;
-	GMimeContentType *type = NULL;
 	GMimeContentDisposition *disp = NULL;
 	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
+	const char *ctype = "text/plain", *charset = NULL;
 	struct msg_part *pt;
-	char *mt;
 	size_t i;
 
 	if (!clean_block(m, hv, start))
@@ -1581,30 +1689,22 @@ simple_root(struct builder *b, size_t start)
 			return 0;
 		}
 	}
-	if (ct != NULL) {
-		type = g_mime_content_type_parse(NULL, ct->raw);
-		if (type == NULL || !plain_leaf_type(type)) {
-			if (type)
-				g_object_unref(type);
-			if (disp)
-				g_object_unref(disp);
-			return 0;
-		}
+	if (ct != NULL &&
+	    !leaf_content_type(b->pool, ct->raw, &ctype, &charset)) {
+		if (disp)
+			g_object_unref(disp);
+		return 0;
 	}
 	/* as walk_mime() for the root */
 	if (b->nparts >= (size_t)b->lim->max_parts) {
 		b->m->limits |= MSG_LIM_PARTS;
-		if (type)
-			g_object_unref(type);
 		if (disp)
 			g_object_unref(disp);
 		return 1;
 	}
 	pt = new_part(b, -1, 0);
 	b->cur_part = pt->index;
-	mt = type ? g_mime_content_type_get_mime_type(type) : NULL;
-	pt->ctype = lower_dup(b->pool, mt ? mt : "text/plain");
-	g_free(mt);
+	pt->ctype = ctype;
 	/*
 	 * as part_headers(): GMime would list the whole block, of which the
 	 * root keeps the Content-* headers among the first MAX_PART_HEADERS
@@ -1626,12 +1726,9 @@ simple_root(struct builder *b, size_t start)
 	    g_mime_content_disposition_get_disposition(disp) : NULL);
 	pt->encoding = lower_dup(b->pool,
 	    g_mime_content_encoding_to_string(enc));
-	pt->charset = lower_dup(b->pool, type ?
-	    g_mime_content_type_get_parameter(type, "charset") : NULL);
+	pt->charset = charset;
 	if (pt->disposition && strcmp(pt->disposition, "attachment") == 0)
 		pt->flags |= PART_ATTACHMENT;
-	if (type)
-		g_object_unref(type);
 	if (disp)
 		g_object_unref(disp);
 	b->root_body = m->raw + m->body_off;
