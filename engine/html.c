@@ -126,27 +126,74 @@ same_color(unsigned a, unsigned b)
 	return abs(dr) + abs(dg) + abs(db) < 24;
 }
 
-/* find "prop:" in a style attribute; returns value span */
-static const char *
-style_prop(const char *style, const char *prop, size_t *vlen)
-{
-	size_t pl = strlen(prop);
-	const char *p = style;
+/*
+ * Byte classes for the hot loops, a table lookup where isspace() and
+ * tolower() cost a call each: CH_SPACE is isspace() in the C locale
+ * (hamlet never sets another); '/', '>' and '=' end names in tags.
+ */
+enum { CH_SPACE = 1, CH_SLASH = 2, CH_GT = 4, CH_EQ = 8 };
+static const unsigned char ch_class[256] = {
+	[' '] = CH_SPACE, ['\t'] = CH_SPACE, ['\n'] = CH_SPACE,
+	['\v'] = CH_SPACE, ['\f'] = CH_SPACE, ['\r'] = CH_SPACE,
+	['/'] = CH_SLASH, ['>'] = CH_GT, ['='] = CH_EQ,
+};
+#define IS_SPACE(c)	(ch_class[(unsigned char)(c)] & CH_SPACE)
 
-	while ((p = strcasestr(p, prop)) != NULL) {
-		const char *q = p + pl;
-		int boundary = p == style || p[-1] == ';' || p[-1] == '"' ||
-		    isspace((unsigned char)p[-1]) || p[-1] == '{';
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (boundary && *q == ':') {
-			q++;
-			*vlen = strcspn(q, ";\"");
-			return q;
+/* the style properties apply_style() reads */
+enum { SP_DISPLAY, SP_VISIBILITY, SP_FONT_SIZE, SP_COLOR, SP_BG_COLOR,
+    SP_BACKGROUND, SP_OPACITY, SP_N };
+
+static const struct {
+	const char	*name;
+	size_t		 len;
+} style_names[SP_N] = {
+	{ "display", 7 }, { "visibility", 10 }, { "font-size", 9 },
+	{ "color", 5 }, { "background-color", 16 }, { "background", 10 },
+	{ "opacity", 7 },
+};
+
+/*
+ * The value of each "prop:" in a style attribute (v[k] NULL when
+ * absent; vlen[k] its span up to ';' or '"'): the first place, in one
+ * pass, where the name starts (any case) at the start or after ';', '"',
+ * '{' or a space and is followed by blanks and ':'. A search per name
+ * (strcasestr() from each miss on) finds the same place: no name can
+ * overlap itself.
+ */
+static void
+style_props(const char *style, const char *v[SP_N], size_t vlen[SP_N])
+{
+	int left = SP_N;
+
+	for (int k = 0; k < SP_N; k++)
+		v[k] = NULL;
+	for (const char *p = style; *p && left > 0; p++) {
+		unsigned char c;
+
+		if (p != style && p[-1] != ';' && p[-1] != '"' &&
+		    !IS_SPACE(p[-1]) && p[-1] != '{')
+			continue;
+		c = (unsigned char)(*p | 0x20);
+		if (c != 'd' && c != 'v' && c != 'f' && c != 'c' && c != 'b' &&
+		    c != 'o')
+			continue;
+		for (int k = 0; k < SP_N; k++) {
+			const char *q = p + style_names[k].len;
+
+			if (v[k] != NULL ||
+			    strncasecmp(p, style_names[k].name,
+			    style_names[k].len) != 0)
+				continue;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == ':') {
+				q++;
+				v[k] = q;
+				vlen[k] = strcspn(q, ";\"");
+				left--;
+			}
 		}
-		p += pl;
 	}
-	return NULL;
 }
 
 /*
@@ -202,8 +249,9 @@ static void
 apply_style(struct frame *f, const struct attrs *at)
 {
 	GumboAttribute *a;
-	const char *v;
-	size_t vl;
+	const char *v, *sv[SP_N];
+	size_t sl[SP_N];
+	int k;
 
 	if (at->hidden)
 		f->hidden = 1;
@@ -213,13 +261,15 @@ apply_style(struct frame *f, const struct attrs *at)
 		f->bg = parse_color(a->value, strlen(a->value));
 	if ((a = at->style) == NULL)
 		return;
-	v = style_prop(a->value, "display", &vl);
-	if (v && vl >= 4 && strncasecmp(v + strspn(v, " \t"), "none", 4) == 0)
+	style_props(a->value, sv, sl);
+	v = sv[SP_DISPLAY];
+	if (v && sl[SP_DISPLAY] >= 4 &&
+	    strncasecmp(v + strspn(v, " \t"), "none", 4) == 0)
 		f->hidden = 1;
-	v = style_prop(a->value, "visibility", &vl);
+	v = sv[SP_VISIBILITY];
 	if (v && strncasecmp(v + strspn(v, " \t"), "hidden", 6) == 0)
 		f->hidden = 1;
-	v = style_prop(a->value, "font-size", &vl);
+	v = sv[SP_FONT_SIZE];
 	if (v) {
 		double sz = strtod(v, NULL);
 		/* 0, 1px, 2px, 0.1em ... too small to read */
@@ -227,34 +277,18 @@ apply_style(struct frame *f, const struct attrs *at)
 		    (sz < 0.3 && (strcasestr(v, "em") || strcasestr(v, "rem"))))
 			f->hidden = 1;
 	}
-	v = style_prop(a->value, "color", &vl);
-	if (v)
-		f->fg = parse_color(v, vl);
-	v = style_prop(a->value, "background-color", &vl);
-	if (v == NULL)
-		v = style_prop(a->value, "background", &vl);
-	if (v) {
-		unsigned c = parse_color(v, vl);
+	if ((v = sv[SP_COLOR]) != NULL)
+		f->fg = parse_color(v, sl[SP_COLOR]);
+	k = sv[SP_BG_COLOR] ? SP_BG_COLOR : SP_BACKGROUND;
+	if ((v = sv[k]) != NULL) {
+		unsigned c = parse_color(v, sl[k]);
 		if (c != NOCOLOR)
 			f->bg = c;
 	}
-	v = style_prop(a->value, "opacity", &vl);
+	v = sv[SP_OPACITY];
 	if (v && strtod(v, NULL) < 0.1)
 		f->hidden = 1;
 }
-
-/*
- * Byte classes for the hot loops, a table lookup where isspace() and
- * tolower() cost a call each: CH_SPACE is isspace() in the C locale
- * (hamlet never sets another); '/', '>' and '=' end names in tags.
- */
-enum { CH_SPACE = 1, CH_SLASH = 2, CH_GT = 4, CH_EQ = 8 };
-static const unsigned char ch_class[256] = {
-	[' '] = CH_SPACE, ['\t'] = CH_SPACE, ['\n'] = CH_SPACE,
-	['\v'] = CH_SPACE, ['\f'] = CH_SPACE, ['\r'] = CH_SPACE,
-	['/'] = CH_SLASH, ['>'] = CH_GT, ['='] = CH_EQ,
-};
-#define IS_SPACE(c)	(ch_class[(unsigned char)(c)] & CH_SPACE)
 
 /*
  * append text collapsing whitespace (unless pre); the runs are written
@@ -386,7 +420,7 @@ struct arena {
 	size_t		 left;		/* and its bytes */
 };
 
-static void *
+static void * __attribute__((noinline))
 arena_big_alloc(struct arena *a, size_t n)
 {
 	struct arena_big *h;
@@ -618,6 +652,15 @@ static const unsigned char by_letter[27] = {
 	38, 45, 53, 54, 54, 55, 55, 55, 55
 };
 
+/* strcmp() == 0 for the short names here, without a call */
+static int
+same_name(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 static enum tag_class
 tag_class(const char *name, int *fmt)
 {
@@ -627,7 +670,7 @@ tag_class(const char *name, int *fmt)
 	for (int i = by_letter[name[0] - 'a']; i < by_letter[name[0] - 'a' + 1];
 	    i++)
 		if (tag_kinds[i].name[1] == name[1] &&
-		    strcmp(tag_kinds[i].name, name) == 0) {
+		    same_name(tag_kinds[i].name + 1, name + 1)) {
 			*fmt = tag_kinds[i].fmt;
 			return tag_kinds[i].cls;
 		}
