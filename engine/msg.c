@@ -797,6 +797,7 @@ struct builder {
 	size_t			 nuris, ucap;
 	unsigned		*useen;		/* hash of uris[]: index+1 or 0 */
 	size_t			 nseen;		/* slots, a power of two */
+	struct buf		 nb;		/* add_uri()'s scratch */
 	const char		*root_body;	/* see parse_mime(), or NULL */
 	size_t			 root_body_len;
 	struct html_budget	 html;		/* for all the HTML parts */
@@ -863,14 +864,16 @@ uri_hash(const char *uri, enum msg_uri_source src)
 	return (size_t)(h ^ (h >> 32));
 }
 
+/* h is uri_hash(uri, src) */
 static int
-uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src)
+uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src,
+    size_t h)
 {
 	size_t mask = b->nseen - 1;
 
 	if (b->nseen == 0)
 		return 0;
-	for (size_t i = uri_hash(uri, src) & mask; b->useen[i];
+	for (size_t i = h & mask; b->useen[i];
 	    i = (i + 1) & mask) {
 		const struct msg_uri *u = &b->uris[b->useen[i] - 1];
 
@@ -881,37 +884,41 @@ uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src)
 }
 
 static void
-uri_insert(unsigned *tab, size_t n, const struct msg_uri *u, unsigned idx)
+uri_insert(unsigned *tab, size_t n, size_t h, unsigned idx)
 {
-	size_t i = uri_hash(u->uri, u->source) & (n - 1);
+	size_t i = h & (n - 1);
 
 	while (tab[i])
 		i = (i + 1) & (n - 1);
 	tab[i] = idx + 1;
 }
 
-/* add uris[idx] to the hash, growing it to stay at most half full */
+/*
+ * add uris[idx] (of hash h) to the hash, growing it to stay at most half
+ * full
+ */
 static void
-uri_remember(struct builder *b, size_t idx)
+uri_remember(struct builder *b, size_t idx, size_t h)
 {
 	if ((b->nuris + 1) * 2 > b->nseen) {
 		size_t n = b->nseen ? b->nseen * 2 : 64;
 		unsigned *tab = pool_allocarray(b->pool, n, sizeof(*tab));
 
 		for (size_t k = 0; k < idx; k++)
-			uri_insert(tab, n, &b->uris[k], (unsigned)k);
+			uri_insert(tab, n, uri_hash(b->uris[k].uri,
+			    b->uris[k].source), (unsigned)k);
 		b->useen = tab;
 		b->nseen = n;
 	}
-	uri_insert(b->useen, b->nseen, &b->uris[idx], (unsigned)idx);
+	uri_insert(b->useen, b->nseen, h, (unsigned)idx);
 }
 
 static void
 add_uri(struct builder *b, const char *uri, size_t len, const char *text,
     enum msg_uri_source src)
 {
-	struct buf nb = BUF_INIT;
-	size_t ho = 0, hl = 0;
+	struct buf *nb = &b->nb;
+	size_t ho = 0, hl = 0, h;
 	int r;
 	struct msg_uri *u;
 
@@ -919,15 +926,13 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 		b->m->limits |= MSG_LIM_URIS;
 		return;
 	}
-	r = uri_normalize(uri, len, &nb, &ho, &hl);
-	if (r < 0 || nb.len == 0) {
-		buf_free(&nb);
+	buf_truncate(nb, 0);
+	r = uri_normalize(uri, len, nb, &ho, &hl);
+	if (r < 0 || nb->len == 0)
 		return;
-	}
-	if (uri_seen(b, nb.p, src)) {
-		buf_free(&nb);
+	h = uri_hash(nb->p, src);
+	if (uri_seen(b, nb->p, src, h))
 		return;
-	}
 	if (b->nuris == b->ucap) {
 		size_t ncap = b->ucap ? b->ucap * 2 : 16;
 		struct msg_uri *nu = pool_allocarray(b->pool, ncap, sizeof(*nu));
@@ -937,13 +942,12 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 		b->ucap = ncap;
 	}
 	u = &b->uris[b->nuris++];
-	u->uri = pool_strndup(b->pool, nb.p, nb.len);
-	u->host = r == 0 ? pool_strndup(b->pool, nb.p + ho, hl) : NULL;
+	u->uri = pool_strndup(b->pool, nb->p, nb->len);
+	u->host = r == 0 ? pool_strndup(b->pool, nb->p + ho, hl) : NULL;
 	u->text = text && *text ? pool_strdup(b->pool, text) : NULL;
 	u->source = src;
 	u->part = b->cur_part;
-	uri_remember(b, b->nuris - 1);
-	buf_free(&nb);
+	uri_remember(b, b->nuris - 1, h);
 }
 
 static int
@@ -1847,6 +1851,7 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	m->invisible_len = b.invisible.len;
 	buf_free(&b.visible);
 	buf_free(&b.invisible);
+	buf_free(&b.nb);
 	{
 		const struct msg_header *h = msg_header(m, "Subject", 0);
 		m->subject = h ? h->value : "";

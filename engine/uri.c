@@ -191,12 +191,22 @@ uri_normalize(const char *uri, size_t len, struct buf *out, size_t *host_off,
 		len = URI_MAX_LEN;
 	if (len == 0 || uri[0] == '#')
 		return -1;
-	if (len >= 11 && strncasecmp(uri, "javascript:", 11) == 0)
-		return -1;
-	if (len >= 5 && strncasecmp(uri, "data:", 5) == 0)
-		return -1;
-	if (len >= 4 && strncasecmp(uri, "cid:", 4) == 0)
-		return -1;
+	switch (uri[0]) {
+	case 'j': case 'J':
+		if (len >= 11 && strncasecmp(uri, "javascript:", 11) == 0)
+			return -1;
+		break;
+	case 'd': case 'D':
+		if (len >= 5 && strncasecmp(uri, "data:", 5) == 0)
+			return -1;
+		break;
+	case 'c': case 'C':
+		if (len >= 4 && strncasecmp(uri, "cid:", 4) == 0)
+			return -1;
+		break;
+	default:
+		break;
+	}
 	/* protocol-relative //host/path */
 	if (len > 2 && uri[0] == '/' && uri[1] == '/') {
 		buf_adds(out, "http:");
