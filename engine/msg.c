@@ -113,7 +113,9 @@ msg_limits_from_cfg(struct msg_limits *l, const struct cfg *c)
 int
 msg_is_spam_header(const char *name, size_t len)
 {
-	return len >= 7 && strncasecmp(name, "X-Spam-", 7) == 0;
+	/* the first letter first: most names are not X- ones */
+	return len >= 7 && (name[0] == 'X' || name[0] == 'x') &&
+	    strncasecmp(name, "X-Spam-", 7) == 0;
 }
 
 /* ---- handles kept per thread, handed on when a thread ends ----------- */
@@ -565,10 +567,16 @@ text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
 	if (iconv_to_utf8(charset, in, len, b) == 0) {
 		/* many U+FFFD: the declared charset is wrong; guess */
 		size_t bad = 0;
-		for (const char *p = b->p + start;
-		    (p = memmem(p, (size_t)(b->p + b->len - p), "\xef\xbf\xbd", 3));
-		    p += 3)
-			bad++;
+		const char *p = b->p + start, *e = b->p + b->len;
+
+		/* U+FFFD, by its first byte (rare in most text) */
+		while ((p = memchr(p, '\xef', (size_t)(e - p))) != NULL) {
+			if (e - p >= 3 && p[1] == '\xbf' && p[2] == '\xbd') {
+				bad++;
+				p += 3;
+			} else
+				p++;
+		}
 		if (bad == 0 || bad * 20 < len)
 			return;
 		buf_truncate(b, start);
@@ -1199,6 +1207,7 @@ leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
 	struct buf t = BUF_INIT;
 	int guessed = 0;
 	size_t tlen = n > b->lim->max_text ? b->lim->max_text : n;
+	char *cr;
 
 	if (tlen < n)
 		pt->flags |= PART_TRUNCATED, b->m->limits |= MSG_LIM_TEXT;
@@ -1210,12 +1219,21 @@ leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
 	if (t.len)
 		replace_nuls(t.p, t.len);
 	/* CRLF -> LF so text rules see one line ending */
-	if (t.len && memchr(t.p, '\r', t.len)) {
-		size_t o = 0;
-		for (size_t k = 0; k < t.len; k++)
-			if (!(t.p[k] == '\r' && k + 1 < t.len && t.p[k + 1] == '\n'))
-				t.p[o++] = t.p[k];
-		buf_truncate(&t, o);
+	if (t.len && (cr = memchr(t.p, '\r', t.len)) != NULL) {
+		char *e = t.p + t.len, *o = cr;
+
+		/* the bytes between CRs move down in one go */
+		while (cr != NULL) {
+			char *next = cr + 1 < e ? memchr(cr + 1, '\r',
+			    (size_t)(e - cr - 1)) : NULL;
+			char *from = cr + 1 < e && cr[1] == '\n' ? cr + 1 : cr;
+			char *to = next ? next : e;
+
+			memmove(o, from, (size_t)(to - from));
+			o += to - from;
+			cr = next;
+		}
+		buf_truncate(&t, (size_t)(o - t.p));
 	}
 	pt->flags |= PART_TEXT;
 	pt->text = pool_strndup(b->pool, buf_str(&t), t.len);
