@@ -934,7 +934,7 @@ static size_t
 bound_tags(const char *html, size_t len, struct html_budget *hb,
     int *truncated, size_t *resume)
 {
-	struct open *o;
+	struct open ob, *o = &ob;	/* 2 KB; only stack[0..depth) is read */
 	size_t i = 0, skip_to = 0, cut = len;
 	const char *p;
 	long tags = hb->tags;
@@ -946,7 +946,9 @@ bound_tags(const char *html, size_t len, struct html_budget *hb,
 		*truncated = 1;
 		return *resume = (size_t)(p - html);
 	}
-	o = xcalloc(1, sizeof(*o));
+	o->depth = 0;
+	memset(o->fmt, 0, sizeof(o->fmt));
+	o->nfmt = 0;
 	o->attr_work = hb->attr_work;
 	o->merged = hb->merged;
 	while (i < len && (p = memchr(html + i, '<', len - i)) != NULL) {
@@ -968,7 +970,6 @@ bound_tags(const char *html, size_t len, struct html_budget *hb,
 	hb->attr_work = o->attr_work;
 	hb->merged = o->merged;
 	hb->tags = tags > 0 ? tags : 0;
-	free(o);
 	return cut;
 }
 
@@ -1260,7 +1261,7 @@ render_tree(struct html_render *r, const char *html, size_t len,
 {
 	GumboOptions opts = kGumboDefaultOptions;
 	GumboOutput *out;
-	struct frame *stack;
+	struct frame first[64], *stack;
 	size_t ncap;
 	int sp = 0;
 
@@ -1277,11 +1278,14 @@ render_tree(struct html_render *r, const char *html, size_t len,
 		return;
 	}
 	/*
-	 * grown on demand: the full MAX_DEPTH (230 KB) zeroed per part cost
-	 * more than the walk of a small one
+	 * grown on demand from 64 frames on the C stack: the full MAX_DEPTH
+	 * (230 KB) zeroed per part cost more than the walk of a small one.
+	 * A frame is set whole when pushed (anchor_start is read only with
+	 * the href set beside it).
 	 */
-	ncap = 64;
-	stack = xcalloc(ncap, sizeof(*stack));
+	ncap = sizeof(first) / sizeof(first[0]);
+	stack = first;
+	memset(&stack[0], 0, sizeof(stack[0]));
 	stack[0].node = out->root;
 	stack[0].fg = NOCOLOR;
 	stack[0].bg = 0xffffff;	/* a reader's default page */
@@ -1349,9 +1353,13 @@ render_tree(struct html_render *r, const char *html, size_t len,
 			struct frame *c;
 
 			if ((size_t)sp + 1 >= ncap) {
-				stack = xreallocarray(stack, ncap * 2,
-				    sizeof(*stack));
-				memset(stack + ncap, 0, ncap * sizeof(*stack));
+				if (stack == first) {
+					stack = xreallocarray(NULL, ncap * 2,
+					    sizeof(*stack));
+					memcpy(stack, first, sizeof(first));
+				} else
+					stack = xreallocarray(stack, ncap * 2,
+					    sizeof(*stack));
 				ncap *= 2;
 				f = &stack[sp];
 			}
@@ -1380,7 +1388,8 @@ render_tree(struct html_render *r, const char *html, size_t len,
 			    el->tag);
 		sp--;
 	}
-	free(stack);
+	if (stack != first)
+		free(stack);
 	/* the whole tree lives in the arena: no gumbo_destroy_output() */
 	arena_free(&arena);
 }
