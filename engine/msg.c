@@ -628,12 +628,16 @@ static const unsigned char unfold_class[256] = {
 	['\t'] = UNFOLD_SPACE, ['\0'] = UNFOLD_SPACE,
 };
 
-/* unfold, decode RFC 2047, make UTF-8, trim */
+/*
+ * unfold, decode RFC 2047, make UTF-8, trim; copy is a NUL-terminated
+ * copy of raw[0..len) in the pool, returned as it is when none of that
+ * changes it
+ */
 static const char *
-decode_value(struct pool *p, const char *raw, size_t len)
+decode_value(struct pool *p, const char *raw, size_t len, const char *copy)
 {
-	char *u = pool_alloc(p, len + 1);
-	size_t n = 0, s = 0, e;
+	char *u;
+	size_t n, s = 0, e, k = 0;
 	int slow = 0;
 	uint64_t high = 0;
 	struct buf d = BUF_INIT, v = BUF_INIT;
@@ -641,11 +645,32 @@ decode_value(struct pool *p, const char *raw, size_t len)
 	const char *r;
 
 	/*
-	 * one pass: unfold, NUL and TAB to space, note what needs decoding
-	 * (8-bit bytes, "=?"); 8 bytes at a time while they hold no control
-	 * byte and no '='
+	 * the plain prefix: no control byte, '=' or 8-bit byte. A whole
+	 * value of it with no blank at either end (most one-line headers)
+	 * is its own decoded form.
 	 */
-	for (size_t i = 0; i < len;) {
+	for (; k + 8 <= len; k += 8) {
+		uint64_t w;
+
+		memcpy(&w, raw + k, sizeof(w));
+		if (WORD_HAS_LESS(w, 14) || WORD_HAS_BYTE(w, '=') ||
+		    (w & WORD_HIGHS))
+			break;
+	}
+	while (k < len && (unsigned char)raw[k] >= 14 && raw[k] != '=' &&
+	    (unsigned char)raw[k] < 0x80)
+		k++;
+	if (k == len && (len == 0 || (raw[0] != ' ' && raw[len - 1] != ' ')))
+		return copy;
+	u = pool_alloc(p, len + 1);
+	memcpy(u, raw, k);
+	n = k;
+	/*
+	 * then one pass: unfold, NUL and TAB to space, note what needs
+	 * decoding (8-bit bytes, "=?"); 8 bytes at a time while they hold
+	 * no control byte and no '='
+	 */
+	for (size_t i = k; i < len;) {
 		uint64_t w;
 		unsigned char c;
 
@@ -779,7 +804,7 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 			replace_nuls((char *)h->name, name_len);
 			h->raw = pool_strndup(p, raw + rs, vend - rs);
 			replace_nuls((char *)h->raw, vend - rs);
-			h->value = decode_value(p, raw + rs, vend - rs);
+			h->value = decode_value(p, raw + rs, vend - rs, h->raw);
 			h->part = -1;
 		}
 		i = next;
@@ -1056,7 +1081,7 @@ part_headers(struct builder *b, GMimeObject *obj, struct msg_part *pt)
 		while (rl && (raw[rl - 1] == '\n' || raw[rl - 1] == '\r'))
 			rl--;
 		mh->raw = pool_strndup(b->pool, raw, rl);
-		mh->value = decode_value(b->pool, raw, rl);
+		mh->value = decode_value(b->pool, raw, rl, mh->raw);
 		mh->part = pt->index;
 	}
 	pt->nhdrs = b->hdrs.n - pt->hdr_first;
