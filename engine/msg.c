@@ -169,6 +169,15 @@ spare_keep(struct spare *sp, void *v)
 	return kept;
 }
 
+/* word-at-a-time tests (exact: no false answers either way) */
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+/* some byte of w is below n (n <= 128) */
+#define WORD_HAS_LESS(w, n) \
+	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
+/* some byte of w is b */
+#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
+
 /* ---- charset conversion ---------------------------------------------- */
 
 /*
@@ -186,6 +195,7 @@ spare_keep(struct spare *sp, void *v)
 struct sb_table {
 	unsigned char	utf8[256][4];
 	unsigned char	len[256];
+	int		ascii;	/* each byte below 0x80 is itself */
 };
 
 struct iconv_cache {
@@ -286,6 +296,10 @@ sb_build(iconv_t cd)
 		free(t);
 		return NULL;
 	}
+	t->ascii = 1;
+	for (c = 0; c < 0x80; c++)
+		if (t->len[c] != 1 || t->utf8[c][0] != c)
+			t->ascii = 0;
 	return t;
 }
 
@@ -384,6 +398,18 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 		op = b->p + b->len;
 		for (size_t k = 0; k < len; k++) {
 			unsigned char c = (unsigned char)in[k];
+			uint64_t w;
+
+			/* 8 ASCII bytes at a time, when they map to themselves */
+			if (sb->ascii && c < 0x80 && k + 8 <= len) {
+				memcpy(&w, in + k, sizeof(w));
+				if ((w & WORD_HIGHS) == 0) {
+					memcpy(op, &w, sizeof(w));
+					op += 8;
+					k += 7;
+					continue;
+				}
+			}
 
 			if (sb->len[c] == 0) {
 				memcpy(op, "\xef\xbf\xbd", 3);
@@ -422,15 +448,6 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 		iconv_close(cd);
 	return 0;
 }
-
-/* word-at-a-time tests (exact: no false answers either way) */
-#define WORD_ONES	0x0101010101010101ULL
-#define WORD_HIGHS	0x8080808080808080ULL
-/* some byte of w is below n (n <= 128) */
-#define WORD_HAS_LESS(w, n) \
-	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
-/* some byte of w is b */
-#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
 
 /* 1 if no byte of s[0..len) has the high bit set */
 static int
