@@ -220,7 +220,8 @@ find_attrs(const GumboElement *el, struct attrs *at)
 	for (unsigned i = 0; i < el->attributes.length; i++) {
 		GumboAttribute *a = el->attributes.data[i];
 
-		switch (tolower((unsigned char)a->name[0])) {
+		/* ASCII letters only: tolower() of the C locale */
+		switch (a->name[0] | 0x20) {
 		case 'h':
 			set_attr(&at->hidden, a, "hidden");
 			set_attr(&at->href, a, "href");

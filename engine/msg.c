@@ -457,6 +457,14 @@ is_ascii(const char *s, size_t len)
 	size_t i = 0;
 	uint64_t acc = 0;
 
+	/* 32 bytes a round, stopping at the first round with an 8-bit byte */
+	for (; i + 32 <= len; i += 32) {
+		uint64_t w[4];
+
+		memcpy(w, p + i, sizeof(w));
+		if (((w[0] | w[1] | w[2] | w[3]) & WORD_HIGHS) != 0)
+			return 0;
+	}
 	for (; i + 8 <= len; i += 8) {
 		uint64_t w;
 
@@ -745,8 +753,8 @@ msg_header_name_len(const char *line, size_t len, size_t *colon)
 {
 	size_t n = 0, c;
 
-	while (n < len && (unsigned char)line[n] > 32 &&
-	    (unsigned char)line[n] < 127 && line[n] != ':')
+	/* printable ASCII but ':' (33 to 126: one unsigned compare) */
+	while (n < len && (unsigned char)(line[n] - 33) < 94 && line[n] != ':')
 		n++;
 	/* "Name :" is tolerated like most MTAs do */
 	c = n;
