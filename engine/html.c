@@ -126,27 +126,74 @@ same_color(unsigned a, unsigned b)
 	return abs(dr) + abs(dg) + abs(db) < 24;
 }
 
-/* find "prop:" in a style attribute; returns value span */
-static const char *
-style_prop(const char *style, const char *prop, size_t *vlen)
-{
-	size_t pl = strlen(prop);
-	const char *p = style;
+/*
+ * Byte classes for the hot loops, a table lookup where isspace() and
+ * tolower() cost a call each: CH_SPACE is isspace() in the C locale
+ * (hamlet never sets another); '/', '>' and '=' end names in tags.
+ */
+enum { CH_SPACE = 1, CH_SLASH = 2, CH_GT = 4, CH_EQ = 8 };
+static const unsigned char ch_class[256] = {
+	[' '] = CH_SPACE, ['\t'] = CH_SPACE, ['\n'] = CH_SPACE,
+	['\v'] = CH_SPACE, ['\f'] = CH_SPACE, ['\r'] = CH_SPACE,
+	['/'] = CH_SLASH, ['>'] = CH_GT, ['='] = CH_EQ,
+};
+#define IS_SPACE(c)	(ch_class[(unsigned char)(c)] & CH_SPACE)
 
-	while ((p = strcasestr(p, prop)) != NULL) {
-		const char *q = p + pl;
-		int boundary = p == style || p[-1] == ';' || p[-1] == '"' ||
-		    isspace((unsigned char)p[-1]) || p[-1] == '{';
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (boundary && *q == ':') {
-			q++;
-			*vlen = strcspn(q, ";\"");
-			return q;
+/* the style properties apply_style() reads */
+enum { SP_DISPLAY, SP_VISIBILITY, SP_FONT_SIZE, SP_COLOR, SP_BG_COLOR,
+    SP_BACKGROUND, SP_OPACITY, SP_N };
+
+static const struct {
+	const char	*name;
+	size_t		 len;
+} style_names[SP_N] = {
+	{ "display", 7 }, { "visibility", 10 }, { "font-size", 9 },
+	{ "color", 5 }, { "background-color", 16 }, { "background", 10 },
+	{ "opacity", 7 },
+};
+
+/*
+ * The value of each "prop:" in a style attribute (v[k] NULL when
+ * absent; vlen[k] its span up to ';' or '"'): the first place, in one
+ * pass, where the name starts (any case) at the start or after ';', '"',
+ * '{' or a space and is followed by blanks and ':'. A search per name
+ * (strcasestr() from each miss on) finds the same place: no name can
+ * overlap itself.
+ */
+static void
+style_props(const char *style, const char *v[SP_N], size_t vlen[SP_N])
+{
+	int left = SP_N;
+
+	for (int k = 0; k < SP_N; k++)
+		v[k] = NULL;
+	for (const char *p = style; *p && left > 0; p++) {
+		unsigned char c;
+
+		if (p != style && p[-1] != ';' && p[-1] != '"' &&
+		    !IS_SPACE(p[-1]) && p[-1] != '{')
+			continue;
+		c = (unsigned char)(*p | 0x20);
+		if (c != 'd' && c != 'v' && c != 'f' && c != 'c' && c != 'b' &&
+		    c != 'o')
+			continue;
+		for (int k = 0; k < SP_N; k++) {
+			const char *q = p + style_names[k].len;
+
+			if (v[k] != NULL ||
+			    strncasecmp(p, style_names[k].name,
+			    style_names[k].len) != 0)
+				continue;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == ':') {
+				q++;
+				v[k] = q;
+				vlen[k] = strcspn(q, ";\"");
+				left--;
+			}
 		}
-		p += pl;
 	}
-	return NULL;
 }
 
 /*
@@ -173,7 +220,8 @@ find_attrs(const GumboElement *el, struct attrs *at)
 	for (unsigned i = 0; i < el->attributes.length; i++) {
 		GumboAttribute *a = el->attributes.data[i];
 
-		switch (tolower((unsigned char)a->name[0])) {
+		/* ASCII letters only: tolower() of the C locale */
+		switch (a->name[0] | 0x20) {
 		case 'h':
 			set_attr(&at->hidden, a, "hidden");
 			set_attr(&at->href, a, "href");
@@ -202,8 +250,9 @@ static void
 apply_style(struct frame *f, const struct attrs *at)
 {
 	GumboAttribute *a;
-	const char *v;
-	size_t vl;
+	const char *v, *sv[SP_N];
+	size_t sl[SP_N];
+	int k;
 
 	if (at->hidden)
 		f->hidden = 1;
@@ -213,13 +262,15 @@ apply_style(struct frame *f, const struct attrs *at)
 		f->bg = parse_color(a->value, strlen(a->value));
 	if ((a = at->style) == NULL)
 		return;
-	v = style_prop(a->value, "display", &vl);
-	if (v && vl >= 4 && strncasecmp(v + strspn(v, " \t"), "none", 4) == 0)
+	style_props(a->value, sv, sl);
+	v = sv[SP_DISPLAY];
+	if (v && sl[SP_DISPLAY] >= 4 &&
+	    strncasecmp(v + strspn(v, " \t"), "none", 4) == 0)
 		f->hidden = 1;
-	v = style_prop(a->value, "visibility", &vl);
+	v = sv[SP_VISIBILITY];
 	if (v && strncasecmp(v + strspn(v, " \t"), "hidden", 6) == 0)
 		f->hidden = 1;
-	v = style_prop(a->value, "font-size", &vl);
+	v = sv[SP_FONT_SIZE];
 	if (v) {
 		double sz = strtod(v, NULL);
 		/* 0, 1px, 2px, 0.1em ... too small to read */
@@ -227,27 +278,29 @@ apply_style(struct frame *f, const struct attrs *at)
 		    (sz < 0.3 && (strcasestr(v, "em") || strcasestr(v, "rem"))))
 			f->hidden = 1;
 	}
-	v = style_prop(a->value, "color", &vl);
-	if (v)
-		f->fg = parse_color(v, vl);
-	v = style_prop(a->value, "background-color", &vl);
-	if (v == NULL)
-		v = style_prop(a->value, "background", &vl);
-	if (v) {
-		unsigned c = parse_color(v, vl);
+	if ((v = sv[SP_COLOR]) != NULL)
+		f->fg = parse_color(v, sl[SP_COLOR]);
+	k = sv[SP_BG_COLOR] ? SP_BG_COLOR : SP_BACKGROUND;
+	if ((v = sv[k]) != NULL) {
+		unsigned c = parse_color(v, sl[k]);
 		if (c != NOCOLOR)
 			f->bg = c;
 	}
-	v = style_prop(a->value, "opacity", &vl);
+	v = sv[SP_OPACITY];
 	if (v && strtod(v, NULL) < 0.1)
 		f->hidden = 1;
 }
 
-/* append text collapsing whitespace (unless pre) */
+/*
+ * append text collapsing whitespace (unless pre); the runs are written
+ * straight into the buffer, reserved once (the text never grows), not
+ * appended a word at a time
+ */
 static void
 add_text(struct buf *b, const char *t, int pre, size_t max)
 {
-	size_t n = strlen(t);
+	size_t n = strlen(t), len;
+	char *p;
 
 	if (b->len >= max)
 		return;
@@ -256,22 +309,30 @@ add_text(struct buf *b, const char *t, int pre, size_t max)
 		return;
 	}
 	buf_reserve(b, n + 1);
+	p = b->p;
+	len = b->len;
 	/* runs of non-space bytes are copied whole; space runs become one */
-	for (size_t i = 0; i < n && b->len < max;) {
+	for (size_t i = 0; i < n && len < max;) {
 		size_t j = i;
 
-		if (isspace((unsigned char)t[i])) {
-			while (j < n && isspace((unsigned char)t[j]))
+		if (IS_SPACE(t[i])) {
+			while (j < n && IS_SPACE(t[j]))
 				j++;
-			if (b->len && !isspace((unsigned char)b->p[b->len - 1]))
-				buf_addc(b, ' ');
+			if (len && !IS_SPACE(p[len - 1]))
+				p[len++] = ' ';
 		} else {
-			while (j < n && !isspace((unsigned char)t[j]))
+			size_t k;
+
+			while (j < n && !IS_SPACE(t[j]))
 				j++;
-			buf_add(b, t + i, j - i > max - b->len ? max - b->len : j - i);
+			k = j - i > max - len ? max - len : j - i;
+			memcpy(p + len, t + i, k);
+			len += k;
 		}
 		i = j;
 	}
+	b->len = len;
+	p[len] = '\0';
 }
 
 static void
@@ -340,7 +401,7 @@ link_attr(struct html_render *r, const GumboAttribute *a,
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	size_t		 used, cap;
+	size_t		 cap;
 	unsigned char	*data;
 };
 
@@ -356,9 +417,11 @@ struct arena {
 	struct arena_chunk *chunks;
 	size_t		 total;		/* bytes of chunks */
 	struct arena_big *big;
+	unsigned char	*cur;		/* the free end of chunks[0] */
+	size_t		 left;		/* and its bytes */
 };
 
-static void *
+static void * __attribute__((noinline))
 arena_big_alloc(struct arena *a, size_t n)
 {
 	struct arena_big *h;
@@ -375,36 +438,52 @@ arena_big_alloc(struct arena *a, size_t n)
 	return h + 1;
 }
 
+/* a small block of need bytes (header included) from a new chunk */
+static void * __attribute__((noinline))
+arena_grow(struct arena *a, size_t n, size_t need)
+{
+	struct arena_chunk *c = a->chunks;
+	size_t cap = c ? c->cap * 2 : ARENA_CHUNK;
+	size_t tag = SMALL_TAG;
+	unsigned char *p;
+
+	if (cap > ARENA_CHUNK_MAX)
+		cap = ARENA_CHUNK_MAX;
+	if (a->total + cap > ARENA_MAX)
+		return arena_big_alloc(a, n);
+	c = xmalloc(sizeof(*c) + cap);
+	c->data = (unsigned char *)(c + 1);
+	c->cap = cap;
+	c->next = a->chunks;
+	a->chunks = c;
+	a->total += cap;
+	p = c->data;
+	a->cur = p + need;
+	a->left = cap - need;
+	memcpy(p, &tag, sizeof(tag));
+	return p + sizeof(size_t);
+}
+
+/*
+ * Called for every node, attribute and string gumbo makes (about 570 a
+ * message): the common case is a bump of cur, all else is out of line.
+ */
 static void *
 arena_alloc(void *ud, size_t n)
 {
 	struct arena *a = ud;
-	struct arena_chunk *c = a->chunks;
-	size_t need;
+	size_t need, tag = SMALL_TAG;
+	unsigned char *p;
 
 	if (n > ARENA_SMALL)
 		return arena_big_alloc(a, n);
 	need = (sizeof(size_t) + n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
-	if (c == NULL || c->cap - c->used < need) {
-		size_t cap = c ? c->cap * 2 : ARENA_CHUNK;
-
-		if (cap > ARENA_CHUNK_MAX)
-			cap = ARENA_CHUNK_MAX;
-		if (a->total + cap > ARENA_MAX)
-			return arena_big_alloc(a, n);
-		c = xmalloc(sizeof(*c) + cap);
-		c->data = (unsigned char *)(c + 1);
-		c->used = 0;
-		c->cap = cap;
-		c->next = a->chunks;
-		a->chunks = c;
-		a->total += cap;
-	}
-	unsigned char *p = c->data + c->used;
-	size_t tag = SMALL_TAG;
-
+	if (need > a->left)
+		return arena_grow(a, n, need);
+	p = a->cur;
+	a->cur = p + need;
+	a->left -= need;
 	memcpy(p, &tag, sizeof(tag));
-	c->used += need;
 	return p + sizeof(size_t);
 }
 
@@ -574,6 +653,15 @@ static const unsigned char by_letter[27] = {
 	38, 45, 53, 54, 54, 55, 55, 55, 55
 };
 
+/* strcmp() == 0 for the short names here, without a call */
+static int
+same_name(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 static enum tag_class
 tag_class(const char *name, int *fmt)
 {
@@ -583,7 +671,7 @@ tag_class(const char *name, int *fmt)
 	for (int i = by_letter[name[0] - 'a']; i < by_letter[name[0] - 'a' + 1];
 	    i++)
 		if (tag_kinds[i].name[1] == name[1] &&
-		    strcmp(tag_kinds[i].name, name) == 0) {
+		    same_name(tag_kinds[i].name + 1, name + 1)) {
 			*fmt = tag_kinds[i].fmt;
 			return tag_kinds[i].cls;
 		}
@@ -609,9 +697,11 @@ tag_name(const char *s, const char *end, char *name, size_t *len)
 	uint32_t h = 2166136261u;
 	size_t n = 0;
 
-	while (s + n < end && !isspace((unsigned char)s[n]) && s[n] != '/' &&
-	    s[n] != '>') {
-		char c = (char)tolower((unsigned char)s[n]);
+	while (s + n < end &&
+	    !(ch_class[(unsigned char)s[n]] & (CH_SPACE | CH_SLASH | CH_GT))) {
+		unsigned char u = (unsigned char)s[n];
+		/* tolower() in the C locale */
+		char c = (char)((unsigned)(u - 'A') < 26u ? u + ('a' - 'A') : u);
 
 		if (n < TAG_NAME_MAX - 1)
 			name[n] = c;
@@ -665,21 +755,22 @@ split_attrs(const char *s, const char *end, struct sattrs *at,
 		const char *nm, *v = "";
 		size_t nn, vn = 0;
 
-		while (s < end && (isspace((unsigned char)*s) || *s == '/'))
+		while (s < end &&
+		    (ch_class[(unsigned char)*s] & (CH_SPACE | CH_SLASH)))
 			s++;
 		if (s >= end || *s == '>')
 			break;
 		n++;
 		nm = s;
 		/* a name may start with '=' */
-		for (s++; s < end && !isspace((unsigned char)*s) && *s != '/' &&
-		    *s != '>' && *s != '='; s++)
+		for (s++; s < end && !(ch_class[(unsigned char)*s] &
+		    (CH_SPACE | CH_SLASH | CH_GT | CH_EQ)); s++)
 			;
 		nn = (size_t)(s - nm);
-		while (s < end && isspace((unsigned char)*s))
+		while (s < end && IS_SPACE(*s))
 			s++;
 		if (s < end && *s == '=') {
-			for (s++; s < end && isspace((unsigned char)*s); s++)
+			for (s++; s < end && IS_SPACE(*s); s++)
 				;
 			if (s < end && (*s == '"' || *s == '\'')) {
 				const char *q = memchr(s + 1, *s,
@@ -693,8 +784,8 @@ split_attrs(const char *s, const char *end, struct sattrs *at,
 				vn = (size_t)(q - v);
 				s = q + 1;
 			} else {
-				for (v = s; s < end &&
-				    !isspace((unsigned char)*s) && *s != '>'; s++)
+				for (v = s; s < end && !(ch_class[
+				    (unsigned char)*s] & (CH_SPACE | CH_GT)); s++)
 					;
 				vn = (size_t)(s - v);
 			}
@@ -844,7 +935,7 @@ static size_t
 bound_tags(const char *html, size_t len, struct html_budget *hb,
     int *truncated, size_t *resume)
 {
-	struct open *o;
+	struct open ob, *o = &ob;	/* 2 KB; only stack[0..depth) is read */
 	size_t i = 0, skip_to = 0, cut = len;
 	const char *p;
 	long tags = hb->tags;
@@ -856,7 +947,9 @@ bound_tags(const char *html, size_t len, struct html_budget *hb,
 		*truncated = 1;
 		return *resume = (size_t)(p - html);
 	}
-	o = xcalloc(1, sizeof(*o));
+	o->depth = 0;
+	memset(o->fmt, 0, sizeof(o->fmt));
+	o->nfmt = 0;
 	o->attr_work = hb->attr_work;
 	o->merged = hb->merged;
 	while (i < len && (p = memchr(html + i, '<', len - i)) != NULL) {
@@ -878,7 +971,6 @@ bound_tags(const char *html, size_t len, struct html_budget *hb,
 	hb->attr_work = o->attr_work;
 	hb->merged = o->merged;
 	hb->tags = tags > 0 ? tags : 0;
-	free(o);
 	return cut;
 }
 
@@ -1170,11 +1262,11 @@ render_tree(struct html_render *r, const char *html, size_t len,
 {
 	GumboOptions opts = kGumboDefaultOptions;
 	GumboOutput *out;
-	struct frame *stack;
+	struct frame first[64], *stack;
 	size_t ncap;
 	int sp = 0;
 
-	struct arena arena = { NULL, 0, NULL };
+	struct arena arena = { NULL, 0, NULL, NULL, 0 };
 
 	opts.allocator = arena_alloc;
 	opts.deallocator = arena_dealloc;
@@ -1187,11 +1279,14 @@ render_tree(struct html_render *r, const char *html, size_t len,
 		return;
 	}
 	/*
-	 * grown on demand: the full MAX_DEPTH (230 KB) zeroed per part cost
-	 * more than the walk of a small one
+	 * grown on demand from 64 frames on the C stack: the full MAX_DEPTH
+	 * (230 KB) zeroed per part cost more than the walk of a small one.
+	 * A frame is set whole when pushed (anchor_start is read only with
+	 * the href set beside it).
 	 */
-	ncap = 64;
-	stack = xcalloc(ncap, sizeof(*stack));
+	ncap = sizeof(first) / sizeof(first[0]);
+	stack = first;
+	memset(&stack[0], 0, sizeof(stack[0]));
 	stack[0].node = out->root;
 	stack[0].fg = NOCOLOR;
 	stack[0].bg = 0xffffff;	/* a reader's default page */
@@ -1259,9 +1354,13 @@ render_tree(struct html_render *r, const char *html, size_t len,
 			struct frame *c;
 
 			if ((size_t)sp + 1 >= ncap) {
-				stack = xreallocarray(stack, ncap * 2,
-				    sizeof(*stack));
-				memset(stack + ncap, 0, ncap * sizeof(*stack));
+				if (stack == first) {
+					stack = xreallocarray(NULL, ncap * 2,
+					    sizeof(*stack));
+					memcpy(stack, first, sizeof(first));
+				} else
+					stack = xreallocarray(stack, ncap * 2,
+					    sizeof(*stack));
 				ncap *= 2;
 				f = &stack[sp];
 			}
@@ -1290,7 +1389,8 @@ render_tree(struct html_render *r, const char *html, size_t len,
 			    el->tag);
 		sp--;
 	}
-	free(stack);
+	if (stack != first)
+		free(stack);
 	/* the whole tree lives in the arena: no gumbo_destroy_output() */
 	arena_free(&arena);
 }

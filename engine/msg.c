@@ -113,7 +113,9 @@ msg_limits_from_cfg(struct msg_limits *l, const struct cfg *c)
 int
 msg_is_spam_header(const char *name, size_t len)
 {
-	return len >= 7 && strncasecmp(name, "X-Spam-", 7) == 0;
+	/* the first letter first: most names are not X- ones */
+	return len >= 7 && (name[0] == 'X' || name[0] == 'x') &&
+	    strncasecmp(name, "X-Spam-", 7) == 0;
 }
 
 /* ---- handles kept per thread, handed on when a thread ends ----------- */
@@ -167,6 +169,15 @@ spare_keep(struct spare *sp, void *v)
 	return kept;
 }
 
+/* word-at-a-time tests (exact: no false answers either way) */
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+/* some byte of w is below n (n <= 128) */
+#define WORD_HAS_LESS(w, n) \
+	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
+/* some byte of w is b */
+#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
+
 /* ---- charset conversion ---------------------------------------------- */
 
 /*
@@ -184,6 +195,7 @@ spare_keep(struct spare *sp, void *v)
 struct sb_table {
 	unsigned char	utf8[256][4];
 	unsigned char	len[256];
+	int		ascii;	/* each byte below 0x80 is itself */
 };
 
 struct iconv_cache {
@@ -284,6 +296,10 @@ sb_build(iconv_t cd)
 		free(t);
 		return NULL;
 	}
+	t->ascii = 1;
+	for (c = 0; c < 0x80; c++)
+		if (t->len[c] != 1 || t->utf8[c][0] != c)
+			t->ascii = 0;
 	return t;
 }
 
@@ -382,6 +398,18 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 		op = b->p + b->len;
 		for (size_t k = 0; k < len; k++) {
 			unsigned char c = (unsigned char)in[k];
+			uint64_t w;
+
+			/* 8 ASCII bytes at a time, when they map to themselves */
+			if (sb->ascii && c < 0x80 && k + 8 <= len) {
+				memcpy(&w, in + k, sizeof(w));
+				if ((w & WORD_HIGHS) == 0) {
+					memcpy(op, &w, sizeof(w));
+					op += 8;
+					k += 7;
+					continue;
+				}
+			}
 
 			if (sb->len[c] == 0) {
 				memcpy(op, "\xef\xbf\xbd", 3);
@@ -421,15 +449,6 @@ iconv_to_utf8(const char *charset, const char *in, size_t len, struct buf *b)
 	return 0;
 }
 
-/* word-at-a-time tests (exact: no false answers either way) */
-#define WORD_ONES	0x0101010101010101ULL
-#define WORD_HIGHS	0x8080808080808080ULL
-/* some byte of w is below n (n <= 128) */
-#define WORD_HAS_LESS(w, n) \
-	((((w) - WORD_ONES * (n)) & ~(w) & WORD_HIGHS) != 0)
-/* some byte of w is b */
-#define WORD_HAS_BYTE(w, b)	WORD_HAS_LESS((w) ^ (WORD_ONES * (b)), 1)
-
 /* 1 if no byte of s[0..len) has the high bit set */
 static int
 is_ascii(const char *s, size_t len)
@@ -438,6 +457,14 @@ is_ascii(const char *s, size_t len)
 	size_t i = 0;
 	uint64_t acc = 0;
 
+	/* 32 bytes a round, stopping at the first round with an 8-bit byte */
+	for (; i + 32 <= len; i += 32) {
+		uint64_t w[4];
+
+		memcpy(w, p + i, sizeof(w));
+		if (((w[0] | w[1] | w[2] | w[3]) & WORD_HIGHS) != 0)
+			return 0;
+	}
 	for (; i + 8 <= len; i += 8) {
 		uint64_t w;
 
@@ -565,10 +592,16 @@ text_to_utf8(const char *charset, const char *in, size_t len, struct buf *b,
 	if (iconv_to_utf8(charset, in, len, b) == 0) {
 		/* many U+FFFD: the declared charset is wrong; guess */
 		size_t bad = 0;
-		for (const char *p = b->p + start;
-		    (p = memmem(p, (size_t)(b->p + b->len - p), "\xef\xbf\xbd", 3));
-		    p += 3)
-			bad++;
+		const char *p = b->p + start, *e = b->p + b->len;
+
+		/* U+FFFD, by its first byte (rare in most text) */
+		while ((p = memchr(p, '\xef', (size_t)(e - p))) != NULL) {
+			if (e - p >= 3 && p[1] == '\xbf' && p[2] == '\xbd') {
+				bad++;
+				p += 3;
+			} else
+				p++;
+		}
 		if (bad == 0 || bad * 20 < len)
 			return;
 		buf_truncate(b, start);
@@ -620,12 +653,16 @@ static const unsigned char unfold_class[256] = {
 	['\t'] = UNFOLD_SPACE, ['\0'] = UNFOLD_SPACE,
 };
 
-/* unfold, decode RFC 2047, make UTF-8, trim */
+/*
+ * unfold, decode RFC 2047, make UTF-8, trim; copy is a NUL-terminated
+ * copy of raw[0..len) in the pool, returned as it is when none of that
+ * changes it
+ */
 static const char *
-decode_value(struct pool *p, const char *raw, size_t len)
+decode_value(struct pool *p, const char *raw, size_t len, const char *copy)
 {
-	char *u = pool_alloc(p, len + 1);
-	size_t n = 0, s = 0, e;
+	char *u;
+	size_t n, s = 0, e, k = 0;
 	int slow = 0;
 	uint64_t high = 0;
 	struct buf d = BUF_INIT, v = BUF_INIT;
@@ -633,11 +670,32 @@ decode_value(struct pool *p, const char *raw, size_t len)
 	const char *r;
 
 	/*
-	 * one pass: unfold, NUL and TAB to space, note what needs decoding
-	 * (8-bit bytes, "=?"); 8 bytes at a time while they hold no control
-	 * byte and no '='
+	 * the plain prefix: no control byte, '=' or 8-bit byte. A whole
+	 * value of it with no blank at either end (most one-line headers)
+	 * is its own decoded form.
 	 */
-	for (size_t i = 0; i < len;) {
+	for (; k + 8 <= len; k += 8) {
+		uint64_t w;
+
+		memcpy(&w, raw + k, sizeof(w));
+		if (WORD_HAS_LESS(w, 14) || WORD_HAS_BYTE(w, '=') ||
+		    (w & WORD_HIGHS))
+			break;
+	}
+	while (k < len && (unsigned char)raw[k] >= 14 && raw[k] != '=' &&
+	    (unsigned char)raw[k] < 0x80)
+		k++;
+	if (k == len && (len == 0 || (raw[0] != ' ' && raw[len - 1] != ' ')))
+		return copy;
+	u = pool_alloc(p, len + 1);
+	memcpy(u, raw, k);
+	n = k;
+	/*
+	 * then one pass: unfold, NUL and TAB to space, note what needs
+	 * decoding (8-bit bytes, "=?"); 8 bytes at a time while they hold
+	 * no control byte and no '='
+	 */
+	for (size_t i = k; i < len;) {
 		uint64_t w;
 		unsigned char c;
 
@@ -695,8 +753,8 @@ msg_header_name_len(const char *line, size_t len, size_t *colon)
 {
 	size_t n = 0, c;
 
-	while (n < len && (unsigned char)line[n] > 32 &&
-	    (unsigned char)line[n] < 127 && line[n] != ':')
+	/* printable ASCII but ':' (33 to 126: one unsigned compare) */
+	while (n < len && (unsigned char)(line[n] - 33) < 94 && line[n] != ':')
 		n++;
 	/* "Name :" is tolerated like most MTAs do */
 	c = n;
@@ -771,7 +829,7 @@ split_headers(struct pool *p, struct msg *m, const char *raw, size_t start,
 			replace_nuls((char *)h->name, name_len);
 			h->raw = pool_strndup(p, raw + rs, vend - rs);
 			replace_nuls((char *)h->raw, vend - rs);
-			h->value = decode_value(p, raw + rs, vend - rs);
+			h->value = decode_value(p, raw + rs, vend - rs, h->raw);
 			h->part = -1;
 		}
 		i = next;
@@ -797,6 +855,7 @@ struct builder {
 	size_t			 nuris, ucap;
 	unsigned		*useen;		/* hash of uris[]: index+1 or 0 */
 	size_t			 nseen;		/* slots, a power of two */
+	struct buf		 nb;		/* add_uri()'s scratch */
 	const char		*root_body;	/* see parse_mime(), or NULL */
 	size_t			 root_body_len;
 	struct html_budget	 html;		/* for all the HTML parts */
@@ -863,14 +922,16 @@ uri_hash(const char *uri, enum msg_uri_source src)
 	return (size_t)(h ^ (h >> 32));
 }
 
+/* h is uri_hash(uri, src) */
 static int
-uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src)
+uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src,
+    size_t h)
 {
 	size_t mask = b->nseen - 1;
 
 	if (b->nseen == 0)
 		return 0;
-	for (size_t i = uri_hash(uri, src) & mask; b->useen[i];
+	for (size_t i = h & mask; b->useen[i];
 	    i = (i + 1) & mask) {
 		const struct msg_uri *u = &b->uris[b->useen[i] - 1];
 
@@ -881,37 +942,41 @@ uri_seen(const struct builder *b, const char *uri, enum msg_uri_source src)
 }
 
 static void
-uri_insert(unsigned *tab, size_t n, const struct msg_uri *u, unsigned idx)
+uri_insert(unsigned *tab, size_t n, size_t h, unsigned idx)
 {
-	size_t i = uri_hash(u->uri, u->source) & (n - 1);
+	size_t i = h & (n - 1);
 
 	while (tab[i])
 		i = (i + 1) & (n - 1);
 	tab[i] = idx + 1;
 }
 
-/* add uris[idx] to the hash, growing it to stay at most half full */
+/*
+ * add uris[idx] (of hash h) to the hash, growing it to stay at most half
+ * full
+ */
 static void
-uri_remember(struct builder *b, size_t idx)
+uri_remember(struct builder *b, size_t idx, size_t h)
 {
 	if ((b->nuris + 1) * 2 > b->nseen) {
 		size_t n = b->nseen ? b->nseen * 2 : 64;
 		unsigned *tab = pool_allocarray(b->pool, n, sizeof(*tab));
 
 		for (size_t k = 0; k < idx; k++)
-			uri_insert(tab, n, &b->uris[k], (unsigned)k);
+			uri_insert(tab, n, uri_hash(b->uris[k].uri,
+			    b->uris[k].source), (unsigned)k);
 		b->useen = tab;
 		b->nseen = n;
 	}
-	uri_insert(b->useen, b->nseen, &b->uris[idx], (unsigned)idx);
+	uri_insert(b->useen, b->nseen, h, (unsigned)idx);
 }
 
 static void
 add_uri(struct builder *b, const char *uri, size_t len, const char *text,
     enum msg_uri_source src)
 {
-	struct buf nb = BUF_INIT;
-	size_t ho = 0, hl = 0;
+	struct buf *nb = &b->nb;
+	size_t ho = 0, hl = 0, h;
 	int r;
 	struct msg_uri *u;
 
@@ -919,15 +984,13 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 		b->m->limits |= MSG_LIM_URIS;
 		return;
 	}
-	r = uri_normalize(uri, len, &nb, &ho, &hl);
-	if (r < 0 || nb.len == 0) {
-		buf_free(&nb);
+	buf_truncate(nb, 0);
+	r = uri_normalize(uri, len, nb, &ho, &hl);
+	if (r < 0 || nb->len == 0)
 		return;
-	}
-	if (uri_seen(b, nb.p, src)) {
-		buf_free(&nb);
+	h = uri_hash(nb->p, src);
+	if (uri_seen(b, nb->p, src, h))
 		return;
-	}
 	if (b->nuris == b->ucap) {
 		size_t ncap = b->ucap ? b->ucap * 2 : 16;
 		struct msg_uri *nu = pool_allocarray(b->pool, ncap, sizeof(*nu));
@@ -937,13 +1000,12 @@ add_uri(struct builder *b, const char *uri, size_t len, const char *text,
 		b->ucap = ncap;
 	}
 	u = &b->uris[b->nuris++];
-	u->uri = pool_strndup(b->pool, nb.p, nb.len);
-	u->host = r == 0 ? pool_strndup(b->pool, nb.p + ho, hl) : NULL;
+	u->uri = pool_strndup(b->pool, nb->p, nb->len);
+	u->host = r == 0 ? pool_strndup(b->pool, nb->p + ho, hl) : NULL;
 	u->text = text && *text ? pool_strdup(b->pool, text) : NULL;
 	u->source = src;
 	u->part = b->cur_part;
-	uri_remember(b, b->nuris - 1);
-	buf_free(&nb);
+	uri_remember(b, b->nuris - 1, h);
 }
 
 static int
@@ -1044,7 +1106,7 @@ part_headers(struct builder *b, GMimeObject *obj, struct msg_part *pt)
 		while (rl && (raw[rl - 1] == '\n' || raw[rl - 1] == '\r'))
 			rl--;
 		mh->raw = pool_strndup(b->pool, raw, rl);
-		mh->value = decode_value(b->pool, raw, rl);
+		mh->value = decode_value(b->pool, raw, rl, mh->raw);
 		mh->part = pt->index;
 	}
 	pt->nhdrs = b->hdrs.n - pt->hdr_first;
@@ -1195,6 +1257,7 @@ leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
 	struct buf t = BUF_INIT;
 	int guessed = 0;
 	size_t tlen = n > b->lim->max_text ? b->lim->max_text : n;
+	char *cr;
 
 	if (tlen < n)
 		pt->flags |= PART_TRUNCATED, b->m->limits |= MSG_LIM_TEXT;
@@ -1206,12 +1269,21 @@ leaf_body(struct builder *b, struct msg_part *pt, GMimeContentEncoding enc,
 	if (t.len)
 		replace_nuls(t.p, t.len);
 	/* CRLF -> LF so text rules see one line ending */
-	if (t.len && memchr(t.p, '\r', t.len)) {
-		size_t o = 0;
-		for (size_t k = 0; k < t.len; k++)
-			if (!(t.p[k] == '\r' && k + 1 < t.len && t.p[k + 1] == '\n'))
-				t.p[o++] = t.p[k];
-		buf_truncate(&t, o);
+	if (t.len && (cr = memchr(t.p, '\r', t.len)) != NULL) {
+		char *e = t.p + t.len, *o = cr;
+
+		/* the bytes between CRs move down in one go */
+		while (cr != NULL) {
+			char *next = cr + 1 < e ? memchr(cr + 1, '\r',
+			    (size_t)(e - cr - 1)) : NULL;
+			char *from = cr + 1 < e && cr[1] == '\n' ? cr + 1 : cr;
+			char *to = next ? next : e;
+
+			memmove(o, from, (size_t)(to - from));
+			o += to - from;
+			cr = next;
+		}
+		buf_truncate(&t, (size_t)(o - t.p));
 	}
 	pt->flags |= PART_TEXT;
 	pt->text = pool_strndup(b->pool, buf_str(&t), t.len);
@@ -1506,6 +1578,115 @@ plain_leaf_type(GMimeContentType *ct)
 }
 
 /*
+ * What simple_root() reads of a Content-Type value, kept per thread for
+ * the values seen last. GMime's g_mime_content_type_parse() and the
+ * teardown of the object it makes cost about 23,000 instructions a
+ * message, more than the rest of simple_root(); the same few values
+ * ("text/plain; charset=us-ascii") come again and again, and the parse
+ * of a string is a function of the string, so an entry made from
+ * GMime's answer for a value is that answer for the next copy of it.
+ * Slots are picked by a hash of the value and overwritten on a
+ * collision; values and answers too long for a slot are not kept.
+ */
+#define CT_CACHE	128
+#define CT_KEY		160
+#define CT_FIELD	64
+
+struct ct_entry {
+	char	key[CT_KEY];		/* the raw value; "" for a free slot */
+	int	usable;			/* parsed, a leaf, no "name" */
+	int	has_charset;
+	char	ctype[CT_FIELD];	/* lowercased, as pt->ctype */
+	char	charset[CT_FIELD];	/* lowercased, as pt->charset */
+};
+
+struct ct_cache {
+	struct ct_entry e[CT_CACHE];
+};
+
+static __thread struct ct_cache *tls_ct;
+static pthread_key_t ct_key;
+static pthread_once_t ct_once = PTHREAD_ONCE_INIT;
+static struct spare ct_spare = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* a thread ends: its cache goes to the shelf, or is freed */
+static void
+ct_cache_release(void *arg)
+{
+	if (!spare_keep(&ct_spare, arg))
+		free(arg);
+}
+
+static void
+ct_key_init(void)
+{
+	pthread_key_create(&ct_key, ct_cache_release);
+}
+
+/*
+ * The root's content type from the Content-Type value raw: 0 when
+ * simple_root() cannot take it (GMime parses no type, or one that is a
+ * container or has a "name" parameter); else 1 with *ctype and *charset
+ * (NULL when absent) lowercased in pool p, as GMime's objects give them.
+ */
+static int
+leaf_content_type(struct pool *p, const char *raw, const char **ctype,
+    const char **charset)
+{
+	struct ct_cache *c;
+	struct ct_entry *e = NULL;
+	GMimeContentType *type;
+	size_t kl = strlen(raw);
+	uint32_t h = 2166136261u;
+	const char *cs;
+	char *mt;
+	int usable;
+
+	if (kl < CT_KEY) {
+		for (size_t i = 0; i < kl; i++)
+			h = (h ^ (unsigned char)raw[i]) * 16777619u;
+		pthread_once(&ct_once, ct_key_init);
+		if ((c = tls_ct) == NULL) {
+			if ((c = spare_take(&ct_spare)) == NULL)
+				c = xcalloc(1, sizeof(*c));
+			tls_ct = c;
+			pthread_setspecific(ct_key, c);
+		}
+		e = &c->e[h % CT_CACHE];
+		if (e->key[0] && strcmp(e->key, raw) == 0) {
+			if (!e->usable)
+				return 0;
+			*ctype = pool_strdup(p, e->ctype);
+			*charset = e->has_charset ? pool_strdup(p, e->charset) :
+			    NULL;
+			return 1;
+		}
+	}
+	type = g_mime_content_type_parse(NULL, raw);
+	usable = type != NULL && plain_leaf_type(type);
+	if (usable) {
+		mt = g_mime_content_type_get_mime_type(type);
+		*ctype = lower_dup(p, mt ? mt : "text/plain");
+		g_free(mt);
+		cs = g_mime_content_type_get_parameter(type, "charset");
+		*charset = lower_dup(p, cs);
+	}
+	if (type)
+		g_object_unref(type);
+	if (e == NULL || (usable && (strlen(*ctype) >= CT_FIELD ||
+	    (*charset && strlen(*charset) >= CT_FIELD))))
+		return usable;
+	memcpy(e->key, raw, kl + 1);
+	e->usable = usable;
+	if (usable) {
+		strcpy(e->ctype, *ctype);
+		e->has_charset = *charset != NULL;
+		strcpy(e->charset, *charset ? *charset : "");
+	}
+	return usable;
+}
+
+/*
  * Most mail is one text part with a plain header block. Then the root
  * part is built here as walk_mime() and leaf_part() build it from the
  * objects GMime makes of that block (the content type from GMime's own
@@ -1525,11 +1706,10 @@ simple_root(struct builder *b, size_t start)
 	const struct msg *m = b->m;
 	const struct hdr_vec *hv = &b->hdrs;
 	const struct msg_header *ct = NULL, *cte = NULL, *cd = NULL;
-	GMimeContentType *type = NULL;
 	GMimeContentDisposition *disp = NULL;
 	GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
+	const char *ctype = "text/plain", *charset = NULL;
 	struct msg_part *pt;
-	char *mt;
 	size_t i;
 
 	if (!clean_block(m, hv, start))
@@ -1581,30 +1761,22 @@ simple_root(struct builder *b, size_t start)
 			return 0;
 		}
 	}
-	if (ct != NULL) {
-		type = g_mime_content_type_parse(NULL, ct->raw);
-		if (type == NULL || !plain_leaf_type(type)) {
-			if (type)
-				g_object_unref(type);
-			if (disp)
-				g_object_unref(disp);
-			return 0;
-		}
+	if (ct != NULL &&
+	    !leaf_content_type(b->pool, ct->raw, &ctype, &charset)) {
+		if (disp)
+			g_object_unref(disp);
+		return 0;
 	}
 	/* as walk_mime() for the root */
 	if (b->nparts >= (size_t)b->lim->max_parts) {
 		b->m->limits |= MSG_LIM_PARTS;
-		if (type)
-			g_object_unref(type);
 		if (disp)
 			g_object_unref(disp);
 		return 1;
 	}
 	pt = new_part(b, -1, 0);
 	b->cur_part = pt->index;
-	mt = type ? g_mime_content_type_get_mime_type(type) : NULL;
-	pt->ctype = lower_dup(b->pool, mt ? mt : "text/plain");
-	g_free(mt);
+	pt->ctype = ctype;
 	/*
 	 * as part_headers(): GMime would list the whole block, of which the
 	 * root keeps the Content-* headers among the first MAX_PART_HEADERS
@@ -1626,12 +1798,9 @@ simple_root(struct builder *b, size_t start)
 	    g_mime_content_disposition_get_disposition(disp) : NULL);
 	pt->encoding = lower_dup(b->pool,
 	    g_mime_content_encoding_to_string(enc));
-	pt->charset = lower_dup(b->pool, type ?
-	    g_mime_content_type_get_parameter(type, "charset") : NULL);
+	pt->charset = charset;
 	if (pt->disposition && strcmp(pt->disposition, "attachment") == 0)
 		pt->flags |= PART_ATTACHMENT;
-	if (type)
-		g_object_unref(type);
 	if (disp)
 		g_object_unref(disp);
 	b->root_body = m->raw + m->body_off;
@@ -1750,6 +1919,7 @@ msg_parse(struct pool *pool, const char *raw, size_t len,
 	m->invisible_len = b.invisible.len;
 	buf_free(&b.visible);
 	buf_free(&b.invisible);
+	buf_free(&b.nb);
 	{
 		const struct msg_header *h = msg_header(m, "Subject", 0);
 		m->subject = h ? h->value : "";
