@@ -807,10 +807,10 @@ envelope_from(struct rscan *rs)
 	return NULL;
 }
 
-static int all_headers(struct rscan *rs, enum hdr_kind kind,
-    unsigned hmods, struct buf *b);
+static char *all_headers(struct rscan *rs, enum hdr_kind kind,
+    unsigned hmods, size_t *lenp);
 static char *header_value(struct rscan *rs, const char *name,
-    unsigned hmods, enum hdr_kind kind);
+    unsigned hmods, enum hdr_kind kind, size_t *lenp);
 
 static void
 free_cache(void *p)
@@ -831,6 +831,7 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 {
 	char key[300];
 	char *v;
+	size_t len;
 
 	if (rs->hcache == NULL) {
 		rs->hcache = strmap_new();
@@ -843,14 +844,76 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 	v = strmap_get(rs->hcache, key);
 	if (v != NULL)
 		return v == &absent_mark ? NULL : v;
-	v = header_value(rs, name, hmods, kind);
+	v = header_value(rs, name, hmods, kind, &len);
 	strmap_put(rs->hcache, key, v ? v : &absent_mark);
 	return v;
 }
 
+/*
+ * The values of top-level headers name, each + "\n", joined (:first and
+ * :last pick one), straight into the pool: most rules read one plain
+ * value, and a growing buffer copied again cost more than the match.
+ */
+static char *
+plain_values(struct rscan *rs, const char *name, unsigned hmods,
+    size_t *lenp /* OUT */)
+{
+	const struct msg *m = rs->msg;
+	size_t n = 0, first = 0, last = 0, len = 0, flen = 0, llen = 0, vl;
+	uint32_t want = name_hash(name);
+	char *res, *o;
+
+	(void)hdr_hashes(rs);
+	if (!(rs->hbloom[(want % RSCAN_HBLOOM) / 64] >> (want % 64) & 1))
+		return NULL;
+	for (size_t i = 0; i < m->nmsg_hdrs; i++)
+		if (rs->hhash[i] == want &&
+		    strcasecmp(m->hdrs[i].name, name) == 0) {
+			vl = m->hdrs[i].value ? strlen(m->hdrs[i].value) : 0;
+			if (n++ == 0) {
+				first = i;
+				flen = vl;
+			}
+			last = i;
+			llen = vl;
+			len += vl + 1;
+		}
+	if (n == 0 || ((hmods & HM_FIRST) && (hmods & HM_LAST) && n > 1))
+		return NULL;
+	if (n > 1 && (hmods & (HM_FIRST | HM_LAST))) {
+		/* one value: :first's, or :last's */
+		n = 1;
+		if (hmods & HM_FIRST) {
+			last = first;
+			len = flen + 1;
+		} else {
+			first = last;
+			flen = llen;
+			len = llen + 1;
+		}
+	}
+	o = res = pool_alloc(rs->pool, len + 1);
+	for (size_t i = first; i <= last; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+
+		if (n > 1 && (rs->hhash[i] != want ||
+		    strcasecmp(h->name, name) != 0))
+			continue;
+		vl = i == first ? flen : i == last ? llen :
+		    h->value ? strlen(h->value) : 0;
+		if (vl > 0)
+			memcpy(o, h->value, vl);
+		o += vl;
+		*o++ = '\n';
+	}
+	*o = '\0';
+	*lenp = len;
+	return res;
+}
+
 static char *
 header_value(struct rscan *rs, const char *name, unsigned hmods,
-    enum hdr_kind kind)
+    enum hdr_kind kind, size_t *lenp /* OUT */)
 {
 	struct buf b = BUF_INIT;
 	int found = 0;
@@ -860,8 +923,7 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_ALL:
 	case HK_ALL_TRUSTED:
 	case HK_ALL_UNTRUSTED:
-		found = all_headers(rs, kind, hmods, &b);
-		break;
+		return all_headers(rs, kind, hmods, lenp);
 	case HK_TOCC:
 		add_values(rs, "To", hmods, &b, &found);
 		add_values(rs, "Cc", hmods, &b, &found);
@@ -884,12 +946,16 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_RELAYS_UNTRUSTED:
 	case HK_RELAYS_TRUSTED:
 		/* always defined, possibly empty, no newline (as in SA) */
-		return (char *)(kind == HK_RELAYS_TRUSTED ?
+		res = (char *)(kind == HK_RELAYS_TRUSTED ?
 		    rmatch_relays(rs)->trusted_str :
 		    rmatch_relays(rs)->untrusted_str);
+		*lenp = strlen(res);
+		return res;
 	case HK_UNSUPPORTED:
 		break;
 	default:
+		if (!(hmods & (HM_ADDR | HM_NAME | HM_RAW)))
+			return plain_values(rs, name, hmods, lenp);
 		add_values(rs, name, hmods, &b, &found);
 		break;
 	}
@@ -905,6 +971,7 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		while (b.len > 0 && b.p[b.len - 1] == '\n')
 			buf_truncate(&b, b.len - 1);
 	res = pool_strndup(rs->pool, buf_str(&b), b.len);
+	*lenp = b.len;
 	buf_free(&b);
 	return res;
 }
@@ -914,40 +981,78 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
  * in message order. ALL-TRUSTED and ALL-UNTRUSTED (ALL-INTERNAL,
  * ALL-EXTERNAL) cut that list at the first untrusted Received header,
  * which both include (PerMsgStatus::get_all_hdrs_in_rcvd_index_range).
+ * Either part is a run of headers [lo, hi): measured, then copied into
+ * the pool once (the unfolded :raw form goes through a buffer).
  */
-static int
+static char *
 all_headers(struct rscan *rs, enum hdr_kind kind, unsigned hmods,
-    struct buf *b)
+    size_t *lenp /* OUT */)
 {
 	const struct msg *m = rs->msg;
-	long rcvd = -1, cut = 0;
-	int any = 0;
+	size_t lo = 0, hi = m->nmsg_hdrs, len = 0;
+	char *res, *o;
 
-	if (kind != HK_ALL)
-		cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
-	for (size_t i = 0; i < m->nmsg_hdrs; i++) {
-		const struct msg_header *h = &m->hdrs[i];
-		int is_rcvd = strcasecmp(h->name, "Received") == 0;
+	if (kind != HK_ALL) {
+		long rcvd = -1, cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
+		uint32_t rh = name_hash("Received");
+		const uint32_t *hh = hdr_hashes(rs);
 
-		if (is_rcvd)
-			rcvd++;
-		if (kind == HK_ALL_TRUSTED && rcvd > cut)
-			break;
-		if (kind == HK_ALL_UNTRUSTED && rcvd < cut)
-			continue;
-		buf_adds(b, h->name);
-		buf_adds(b, ": ");
-		if (hmods & HM_RAW)
-			add_unfolded(b, h->raw ? h->raw : "");
-		else
-			buf_adds(b, h->value ? h->value : "");
-		buf_addc(b, '\n');
-		any = 1;
-		/* the first untrusted Received ends the trusted part */
-		if (kind == HK_ALL_TRUSTED && is_rcvd && rcvd == cut)
-			break;
+		lo = kind == HK_ALL_UNTRUSTED ? hi : 0;
+		for (size_t i = 0; i < m->nmsg_hdrs; i++) {
+			if (hh[i] != rh ||
+			    strcasecmp(m->hdrs[i].name, "Received") != 0)
+				continue;
+			/* the first untrusted Received: in both parts */
+			if (++rcvd == cut) {
+				if (kind == HK_ALL_TRUSTED)
+					hi = i + 1;
+				else
+					lo = i;
+				break;
+			}
+		}
 	}
-	return any;
+	if (lo >= hi)
+		return NULL;
+	if (hmods & HM_RAW) {
+		struct buf b = BUF_INIT;
+
+		for (size_t i = lo; i < hi; i++) {
+			const struct msg_header *h = &m->hdrs[i];
+
+			buf_adds(&b, h->name);
+			buf_add(&b, ": ", 2);
+			add_unfolded(&b, h->raw ? h->raw : "");
+			buf_addc(&b, '\n');
+		}
+		res = pool_strndup(rs->pool, buf_str(&b), b.len);
+		*lenp = b.len;
+		buf_free(&b);
+		return res;
+	}
+	for (size_t i = lo; i < hi; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+
+		len += strlen(h->name) + 3 + (h->value ? strlen(h->value) : 0);
+	}
+	o = res = pool_alloc(rs->pool, len + 1);
+	for (size_t i = lo; i < hi; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+		size_t nl = strlen(h->name), vl = h->value ?
+		    strlen(h->value) : 0;
+
+		memcpy(o, h->name, nl);
+		o += nl;
+		*o++ = ':';
+		*o++ = ' ';
+		if (vl > 0)
+			memcpy(o, h->value, vl);
+		o += vl;
+		*o++ = '\n';
+	}
+	*o = '\0';
+	*lenp = len;
+	return res;
 }
 
 /* ---- running rules ---------------------------------------------------- */
@@ -1038,9 +1143,10 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			    rs->rs->nhslots + 1);
 		}
 		if (!rs->hslot_done[r->hslot]) {
-			v = header_value(rs, r->hdr, r->hmods, r->hkind);
+			v = header_value(rs, r->hdr, r->hmods, r->hkind,
+			    &len);
 			rs->hslot_v[r->hslot] = v;
-			rs->hslot_len[r->hslot] = v != NULL ? strlen(v) : 0;
+			rs->hslot_len[r->hslot] = v != NULL ? len : 0;
 			rs->hslot_done[r->hslot] = 1;
 		}
 		v = rs->hslot_v[r->hslot];
