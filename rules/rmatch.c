@@ -1093,6 +1093,43 @@ classes_met(struct rscan *rs, const struct rule *r, const char *p,
 	return rx_classes_met(r->cls, rs->hcls[h]);
 }
 
+/*
+ * Header i of any part as a mimeheader rule reads it: the value (or the
+ * unfolded raw value) + "\n". The plain form is kept per header, as
+ * several rules read the same Content-Type.
+ */
+static char *
+mime_value(struct rscan *rs, size_t i, int raw, size_t *lenp /* OUT */)
+{
+	const struct msg_header *h = &rs->msg->hdrs[i];
+	struct buf b = BUF_INIT;
+	char *v;
+
+	if (!raw && rs->mhv != NULL && rs->mhv[i] != NULL) {
+		*lenp = rs->mhv_len[i];
+		return rs->mhv[i];
+	}
+	if (raw)
+		add_unfolded(&b, h->raw ? h->raw : "");
+	else
+		buf_adds(&b, h->value ? h->value : "");
+	buf_addc(&b, '\n');
+	v = pool_strndup(rs->pool, b.p, b.len);
+	*lenp = b.len;
+	buf_free(&b);
+	if (!raw) {
+		if (rs->mhv == NULL) {
+			rs->mhv = pool_allocarray(rs->pool, rs->msg->nhdrs + 1,
+			    sizeof(*rs->mhv));
+			rs->mhv_len = pool_allocarray(rs->pool,
+			    rs->msg->nhdrs + 1, sizeof(*rs->mhv_len));
+		}
+		rs->mhv[i] = v;
+		rs->mhv_len[i] = *lenp;
+	}
+	return v;
+}
+
 static void
 run_header_rule(struct rscan *rs, const struct rule *r)
 {
@@ -1107,27 +1144,18 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		int hits = 0;
 
 		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
-			const struct msg_header *h = &rs->msg->hdrs[i];
-			const char *val;
-			struct buf b = BUF_INIT;
-
-			if (hh[i] != want || strcasecmp(h->name, r->hdr) != 0)
+			if (hh[i] != want ||
+			    strcasecmp(rs->msg->hdrs[i].name, r->hdr) != 0)
 				continue;
 			if (r->exists) {
 				hits = 1;
 				break;
 			}
-			if (r->hmods & HM_RAW)
-				add_unfolded(&b, h->raw ? h->raw : "");
-			else
-				buf_adds(&b, h->value ? h->value : "");
-			buf_addc(&b, '\n');
-			val = buf_str(&b);
-			n = rmatch_regex(rs, r, val, b.len, 0);
+			v = mime_value(rs, i, r->hmods & HM_RAW, &len);
+			n = rmatch_regex(rs, r, v, len, 0);
 			rs->re_run++;
 			if (r->negate ? n == 0 : n > 0)
 				hits = 1;
-			buf_free(&b);
 		}
 		rmatch_hit(rs, r, hits);
 		return;

@@ -75,6 +75,8 @@ struct rscan {
 	size_t			*hslot_len;	/* their lengths */
 	unsigned char		*hslot_done;
 	uint32_t		*hhash;		/* hashes of header names */
+	char			**mhv;		/* mime_value()s by header, or NULL */
+	size_t			*mhv_len;
 	/* a bit per top-level header name present, by hash (hdr_hashes()) */
 	uint64_t		 hbloom[RSCAN_HBLOOM / 64];
 	struct htmlmeta		**html;		/* per HTML part, on first use */
