@@ -1152,8 +1152,14 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 				break;
 			}
 			v = mime_value(rs, i, r->hmods & HM_RAW, &len);
-			n = rmatch_regex(rs, r, v, len, 0);
-			rs->re_run++;
+			if ((len < r->minlen || (r->cls != NULL &&
+			    !classes_met(rs, r, v, len))) && !rs->noskip) {
+				rs->re_skipped++;	/* as below */
+				n = 0;
+			} else {
+				n = rmatch_regex(rs, r, v, len, 0);
+				rs->re_run++;
+			}
 			if (r->negate ? n == 0 : n > 0)
 				hits = 1;
 		}
