@@ -627,15 +627,45 @@ addr_parts(struct buf *out, const char *v, int want_name)
 	}
 }
 
-/* FNV-1a of a header name, ASCII case folded */
+/*
+ * A hash of a header name, eight bytes a round, case folded by setting
+ * bit 5 of every byte: names strcasecmp() finds equal hash equal (it
+ * folds only A-Z, so a few other names collide; the strcasecmp() that
+ * follows every hash match sorts them out).
+ */
 static uint32_t
 name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
 
-	for (; *s; s++)
-		h = (h ^ (uint32_t)tolower((unsigned char)*s)) * 16777619u;
-	return h;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, sizeof(w));
+		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
+	}
+	if (n > 0) {
+		/* the last 1..7 bytes as 4, 2 and 1 */
+		uint32_t w4 = 0;
+		uint16_t w2 = 0;
+		size_t k = 0;
+
+		if (n & 4) {
+			memcpy(&w4, s, 4);
+			k = 4;
+		}
+		if (n & 2) {
+			memcpy(&w2, s + k, 2);
+			k += 2;
+		}
+		w = (uint64_t)w4 | (uint64_t)w2 << 32 |
+		    (n & 1 ? (uint64_t)(unsigned char)s[k] << 48 : 0);
+		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
+	}
+	/* the high bits down into the low ones the bloom bits use */
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9u;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 /* the hashes of every header's name, the parts' too (once per scan) */
@@ -726,12 +756,15 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 
 /* index of the first (last) top-level header named name, or -1 */
 static long
-hdr_index(const struct msg *m, const char *name, int last)
+hdr_index(struct rscan *rs, const char *name, int last)
 {
+	const struct msg *m = rs->msg;
+	const uint32_t *hh = hdr_hashes(rs);
+	uint32_t want = name_hash(name);
 	long r = -1;
 
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
-		if (strcasecmp(m->hdrs[i].name, name) == 0) {
+		if (hh[i] == want && strcasecmp(m->hdrs[i].name, name) == 0) {
 			r = (long)i;
 			if (!last)
 				break;
@@ -771,7 +804,7 @@ envelope_from(struct rscan *rs)
 	const struct relay *hop = NULL;
 	static const char *const hdrs[] = { "X-Envelope-From",
 	    "Envelope-Sender", "Return-Path" };
-	long firstrcvd = hdr_index(m, "Received", 0);
+	long firstrcvd = hdr_index(rs, "Received", 0);
 
 	if (m->env.mail_from != NULL)
 		return m->env.mail_from;
@@ -797,7 +830,7 @@ envelope_from(struct rscan *rs)
 
 		if (a == NULL)
 			continue;
-		if (firstrcvd >= 0 && firstrcvd < hdr_index(m, hdrs[k], 1)) {
+		if (firstrcvd >= 0 && firstrcvd < hdr_index(rs, hdrs[k], 1)) {
 			if (k == 0)
 				return NULL;
 			continue;
