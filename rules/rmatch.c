@@ -532,7 +532,28 @@ add_unfolded(struct buf *b, const char *s)
 	}
 }
 
-/* addresses or display names of one header value */
+/*
+ * One byte of a display name into out, whitespace runs as one space and
+ * none before the first byte (before: out's length at the name's start)
+ * or after the last.
+ */
+static void
+name_byte(struct buf *out, size_t before, int *sp, char c)
+{
+	if (isspace((unsigned char)c)) {
+		*sp = 1;
+		return;
+	}
+	if (*sp && out->len > before)
+		buf_addc(out, ' ');
+	*sp = 0;
+	buf_addc(out, c);
+}
+
+/*
+ * Addresses or display names of one header value, each + "\n". Built
+ * in out itself: an address that turns out malformed is cut off again.
+ */
 static void
 addr_parts(struct buf *out, const char *v, int want_name)
 {
@@ -540,8 +561,8 @@ addr_parts(struct buf *out, const char *v, int want_name)
 
 	while (*p) {
 		const char *start = p, *lt = NULL, *gt = NULL, *at;
-		int inq = 0, depth = 0;
-		struct buf name = BUF_INIT, addr = BUF_INIT, comment = BUF_INIT;
+		int inq = 0, depth = 0, sp = 0, have_addr = 0;
+		size_t before = out->len;
 
 		/* one address: up to a comma outside quotes, <> and () */
 		for (; *p; p++) {
@@ -567,13 +588,19 @@ addr_parts(struct buf *out, const char *v, int want_name)
 				break;
 		}
 		if (lt != NULL && gt != NULL) {
+			/* name <addr>: the name is what precedes, unquoted */
 			for (const char *q = lt + 1; q < gt; q++)
-				if (!isspace((unsigned char)*q))
-					buf_addc(&addr, *q);
-			for (const char *q = start; q < lt; q++)
-				if (*q != '"')
-					buf_addc(&name, *q);
+				if (!isspace((unsigned char)*q)) {
+					have_addr = 1;
+					if (!want_name)
+						buf_addc(out, *q);
+				}
+			if (want_name)
+				for (const char *q = start; q < lt; q++)
+					if (*q != '"')
+						name_byte(out, before, &sp, *q);
 		} else {
+			/* addr (comment): the name is the comment */
 			int d = 0;
 
 			for (const char *q = start; q < p; q++) {
@@ -585,43 +612,27 @@ addr_parts(struct buf *out, const char *v, int want_name)
 					d--;
 					continue;
 				}
-				if (d > 0)
-					buf_addc(&comment, *q);
-				else if (!isspace((unsigned char)*q) && *q != '"')
-					buf_addc(&addr, *q);
+				if (d > 0) {
+					if (want_name)
+						name_byte(out, before, &sp, *q);
+				} else if (!isspace((unsigned char)*q) &&
+				    *q != '"') {
+					have_addr = 1;
+					if (!want_name)
+						buf_addc(out, *q);
+				}
 			}
-			if (comment.len)
-				buf_add(&name, comment.p, comment.len);
 		}
 		if (want_name) {
-			/* trim and collapse whitespace */
-			const char *s = buf_str(&name);
-			size_t before = out->len;
-			int sp = 0;
-
-			while (isspace((unsigned char)*s))
-				s++;
-			for (; *s; s++) {
-				if (isspace((unsigned char)*s)) {
-					sp = 1;
-					continue;
-				}
-				if (sp && out->len > before)
-					buf_addc(out, ' ');
-				sp = 0;
-				buf_addc(out, *s);
-			}
-			if (out->len > before || addr.len)
+			if (out->len > before || have_addr)
 				buf_addc(out, '\n');
-		} else if (addr.len > 0 && (at = strchr(buf_str(&addr), '@')) !=
-		    NULL && at > buf_str(&addr) && at[1] != '\0') {
+		} else if (have_addr && (at = memchr(out->p + before, '@',
+		    out->len - before)) != NULL && at > out->p + before &&
+		    at + 1 < out->p + out->len) {
 			/* only well-formed local@domain, as SA's parser */
-			buf_add(out, addr.p, addr.len);
 			buf_addc(out, '\n');
-		}
-		buf_free(&name);
-		buf_free(&addr);
-		buf_free(&comment);
+		} else
+			buf_truncate(out, before);
 		if (*p == ',')
 			p++;
 	}
@@ -717,7 +728,6 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 		return;
 	for (size_t i = first; i <= last; i++) {
 		const struct msg_header *h = &m->hdrs[i];
-		struct buf one = BUF_INIT;
 
 		if (rs->hhash[i] != want || strcasecmp(h->name, name) != 0)
 			continue;
@@ -735,22 +745,15 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 			buf_addc(b, '\n');
 			continue;
 		}
-		if (hmods & (HM_RAW | HM_ADDR))
-			add_unfolded(&one, h->raw ? h->raw : "");
-		else
-			buf_adds(&one, h->value ? h->value : "");
-		if (hmods & (HM_ADDR | HM_NAME)) {
-			struct buf ap = BUF_INIT;
+		/* :addr parses the unfolded raw value, :name the decoded one */
+		if (hmods & HM_ADDR) {
+			struct buf one = BUF_INIT;
 
-			addr_parts(&ap, (hmods & HM_ADDR) ? buf_str(&one) :
-			    (h->value ? h->value : ""), (hmods & HM_NAME) != 0);
-			buf_add(b, ap.p ? ap.p : "", ap.len);
-			buf_free(&ap);
-		} else {
-			buf_add(b, one.p ? one.p : "", one.len);
-			buf_addc(b, '\n');
-		}
-		buf_free(&one);
+			add_unfolded(&one, h->raw ? h->raw : "");
+			addr_parts(b, buf_str(&one), (hmods & HM_NAME) != 0);
+			buf_free(&one);
+		} else
+			addr_parts(b, h->value ? h->value : "", 1);
 	}
 }
 
