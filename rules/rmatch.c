@@ -1130,6 +1130,25 @@ classes_met(struct rscan *rs, const struct rule *r, const char *p,
 }
 
 /*
+ * classes_met() of the value in r's slot: its set is kept beside it
+ * (bit 1 of hslot_done), where the cache above, shared by a hundred
+ * values with SpamAssassin's rules, would lose and rebuild it.
+ */
+static int
+slot_classes_met(struct rscan *rs, const struct rule *r, size_t len)
+{
+	int sl = r->hslot;
+
+	if (len >= HDR_NO_CLASSES)
+		return 1;
+	if (!(rs->hslot_done[sl] & 2)) {
+		rx_bytes_present(rs->hslot_v[sl], len, rs->hslot_have[sl]);
+		rs->hslot_done[sl] |= 2;
+	}
+	return rx_classes_met(r->cls, rs->hslot_have[sl]);
+}
+
+/*
  * Header i of any part as a mimeheader rule reads it: the value (or the
  * unfolded raw value) + "\n". The plain form is kept per header, as
  * several rules read the same Content-Type.
@@ -1171,7 +1190,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 {
 	char *v;
 	size_t len = 0;
-	int n;
+	int n, slotted = 0;
 
 	if (r->type == RT_MIMEHEADER) {
 		/* every part's headers, including the message's */
@@ -1211,8 +1230,10 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_len));
 			rs->hslot_done = pool_alloc(rs->pool,
 			    rs->rs->nhslots + 1);
+			rs->hslot_have = pool_allocarray(rs->pool,
+			    rs->rs->nhslots + 1, sizeof(*rs->hslot_have));
 		}
-		if (!rs->hslot_done[r->hslot]) {
+		if (!(rs->hslot_done[r->hslot] & 1)) {
 			v = header_value(rs, r->hdr, r->hmods, r->hkind,
 			    &len);
 			rs->hslot_v[r->hslot] = v;
@@ -1221,6 +1242,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		}
 		v = rs->hslot_v[r->hslot];
 		len = rs->hslot_len[r->hslot];
+		slotted = v != NULL;
 	} else
 		v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
 	if (r->exists) {
@@ -1233,8 +1255,9 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		len = strlen(v);
 	} else if (r->hslot < 0)
 		len = strlen(v);
-	if ((len < r->minlen || (r->cls != NULL &&
-	    !classes_met(rs, r, v, len))) && !rs->noskip) {
+	if ((len < r->minlen || (r->cls != NULL && !(slotted ?
+	    slot_classes_met(rs, r, len) : classes_met(rs, r, v, len)))) &&
+	    !rs->noskip) {
 		rs->re_skipped++;	/* bytes every match needs are absent */
 		n = 0;
 	} else {
