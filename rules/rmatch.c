@@ -858,6 +858,34 @@ free_cache(void *p)
 static char absent_mark;
 
 /*
+ * The cache key "kind:hmods:name" in lower case, cut at size as
+ * snprintf() would cut it: written by hand, as snprintf() cost more
+ * than most lookups it keyed.
+ */
+static void
+cache_key(char *key, size_t size, enum hdr_kind kind, unsigned hmods,
+    const char *name)
+{
+	unsigned num[2] = { (unsigned)kind, hmods };
+	char dig[16];
+	size_t o = 0, k;
+
+	for (int f = 0; f < 2; f++) {
+		k = 0;
+		do
+			dig[k++] = (char)('0' + num[f] % 10);
+		while ((num[f] /= 10) != 0);
+		while (k > 0 && o + 1 < size)
+			key[o++] = dig[--k];
+		if (o + 1 < size)
+			key[o++] = ':';
+	}
+	for (; *name != '\0' && o + 1 < size; name++)
+		key[o++] = (char)tolower((unsigned char)*name);
+	key[o] = '\0';
+}
+
+/*
  * Header values are cached per scan: hundreds of rules read the same
  * few headers (Subject, From, ALL, the relays ...).
  */
@@ -873,10 +901,7 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 		rs->hcache = strmap_new();
 		pool_defer(rs->pool, free_cache, rs->hcache);
 	}
-	snprintf(key, sizeof(key), "%d:%u:%s", (int)kind, hmods,
-	    name ? name : "");
-	for (char *c = key; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	cache_key(key, sizeof(key), kind, hmods, name ? name : "");
 	v = strmap_get(rs->hcache, key);
 	if (v != NULL)
 		return v == &absent_mark ? NULL : v;
