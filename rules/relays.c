@@ -187,8 +187,25 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 	const char *auth = "";
 
 	memset(out, 0, sizeof(*out));
-	/* whitespace collapsed, trimmed */
-	for (const unsigned char *r = (const unsigned char *)raw; *r &&
+	/*
+	 * whitespace collapsed, trimmed. Values come unfolded, their only
+	 * whitespace spaces, mostly single: then the runs between double
+	 * spaces are copied whole, found by vector searches.
+	 */
+	n = strlen(raw);
+	if (n < sizeof(line) && !ws[(unsigned char)raw[0]] &&
+	    raw[strcspn(raw, "\t\n\v\f\r")] == '\0') {
+		const char *r = raw, *dd;
+
+		while ((dd = strstr(r, "  ")) != NULL) {
+			memcpy(line + i, r, (size_t)(dd + 1 - r));
+			i += (size_t)(dd + 1 - r);
+			for (r = dd + 2; *r == ' '; r++)
+				;
+		}
+		memcpy(line + i, r, (size_t)(raw + n - r));
+		i += (size_t)(raw + n - r);
+	} else for (const unsigned char *r = (const unsigned char *)raw; *r &&
 	    i + 1 < sizeof(line); r++) {
 		if (ws[*r]) {
 			if (i > 0 && line[i - 1] != ' ')
