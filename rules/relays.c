@@ -93,7 +93,11 @@ private_quad(const char *ip)
 static const char *
 clean(struct pool *p, const char *s, size_t n)
 {
-	char *o = pool_strndup(p, s, n);
+	char *o;
+
+	if (n == 0)
+		return "";	/* most idents and envelope senders */
+	o = pool_strndup(p, s, n);
 
 	for (char *c = o + strcspn(o, WS "#[]()<>|"); *c;
 	    c += 1 + strcspn(c + 1, WS "#[]()<>|"))
