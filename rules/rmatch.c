@@ -356,6 +356,25 @@ static const unsigned char ws_byte[256] = {
 	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1
 };
 
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+
+/*
+ * 1 when collapse() leaves the eight bytes of wd as they are: no byte
+ * below 14 (so no whitespace but the space) and no two spaces in a row.
+ * The space test marks each space byte exactly (no borrow between bytes).
+ */
+static int
+word_plain(uint64_t wd)
+{
+	uint64_t x = wd ^ (WORD_ONES * ' ');
+	uint64_t sp = ~(((x & ~WORD_HIGHS) + ~WORD_HIGHS) | x | ~WORD_HIGHS);
+
+	if (((wd - WORD_ONES * 14) & ~wd & WORD_HIGHS) != 0)
+		return 0;
+	return (sp & (sp >> 8)) == 0;
+}
+
 /* SpamAssassin's whitespace handling of rendered text */
 static char *
 collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
@@ -366,7 +385,24 @@ collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
 
 	while (i < len) {
 		size_t j, first_nl = (size_t)-1, last_nl = 0, nnl = 0;
+		uint64_t wd;
 
+		/*
+		 * Most text is words and single spaces, which stay as they
+		 * are: eight bytes at once, unless the last is a space that
+		 * starts a longer run. (What precedes i is never whitespace
+		 * still to collapse: runs are consumed whole.)
+		 */
+		if (len - i >= 8) {
+			memcpy(&wd, t + i, sizeof(wd));
+			if (word_plain(wd) && !(t[i + 7] == ' ' &&
+			    i + 8 < len && ws_byte[u[i + 8]])) {
+				memcpy(w, &wd, sizeof(wd));
+				w += 8;
+				i += 8;
+				continue;
+			}
+		}
 		if (!ws_byte[u[i]]) {
 			/* the run up to the next whitespace, as it is */
 			do
