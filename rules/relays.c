@@ -180,24 +180,18 @@ with_kind(const char *s)
 	return fetch ? 2 : 0;
 }
 
-int
-relays_parse_line(struct pool *p, const char *raw, struct relay *out)
+/*
+ * raw into line (size bytes) with each run of whitespace as one space
+ * and none leading: the length written (no NUL yet). Values come
+ * unfolded, their only whitespace spaces, mostly single: then the runs
+ * between double spaces are found by vector searches and copied whole.
+ */
+static size_t
+collapse_ws(const char *raw, char *line, size_t size)
 {
-	char line[MAX_LINE], ip[16] = "", *s;
-	const char *from, *by, *id, *q, *c, *cend = NULL, *w;
-	size_t n, i = 0;
-	const char *helo = "", *rdns = "", *ident = "", *envfrom = "";
-	size_t helo_n = 0, rdns_n = 0, ident_n = 0, envfrom_n = 0;
-	const char *auth = "";
+	size_t n = strlen(raw), i = 0;
 
-	memset(out, 0, sizeof(*out));
-	/*
-	 * whitespace collapsed, trimmed. Values come unfolded, their only
-	 * whitespace spaces, mostly single: then the runs between double
-	 * spaces are copied whole, found by vector searches.
-	 */
-	n = strlen(raw);
-	if (n < sizeof(line) && !ws[(unsigned char)raw[0]] &&
+	if (n < size && !ws[(unsigned char)raw[0]] &&
 	    raw[strcspn(raw, "\t\n\v\f\r")] == '\0') {
 		const char *r = raw, *dd;
 
@@ -208,9 +202,10 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 				;
 		}
 		memcpy(line + i, r, (size_t)(raw + n - r));
-		i += (size_t)(raw + n - r);
-	} else for (const unsigned char *r = (const unsigned char *)raw; *r &&
-	    i + 1 < sizeof(line); r++) {
+		return i + (size_t)(raw + n - r);
+	}
+	for (const unsigned char *r = (const unsigned char *)raw; *r &&
+	    i + 1 < size; r++) {
 		if (ws[*r]) {
 			if (i > 0 && line[i - 1] != ' ')
 				line[i++] = ' ';
@@ -218,6 +213,22 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 		}
 		line[i++] = (char)*r;
 	}
+	return i;
+}
+
+int
+relays_parse_line(struct pool *p, const char *raw, struct relay *out)
+{
+	char line[MAX_LINE], ip[16] = "", *s;
+	const char *from, *by, *id, *q, *c, *cend = NULL, *w;
+	size_t n, i;
+	const char *helo = "", *rdns = "", *ident = "", *envfrom = "";
+	size_t helo_n = 0, rdns_n = 0, ident_n = 0, envfrom_n = 0;
+	const char *auth = "";
+
+	memset(out, 0, sizeof(*out));
+	/* whitespace collapsed, trimmed */
+	i = collapse_ws(raw, line, sizeof(line));
 	while (i > 0 && (line[i - 1] == ' ' || line[i - 1] == ';'))
 		i--;
 	line[i] = '\0';
