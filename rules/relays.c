@@ -93,7 +93,11 @@ private_quad(const char *ip)
 static const char *
 clean(struct pool *p, const char *s, size_t n)
 {
-	char *o = pool_strndup(p, s, n);
+	char *o;
+
+	if (n == 0)
+		return "";	/* most idents and envelope senders */
+	o = pool_strndup(p, s, n);
 
 	for (char *c = o + strcspn(o, WS "#[]()<>|"); *c;
 	    c += 1 + strcspn(c + 1, WS "#[]()<>|"))
@@ -149,26 +153,82 @@ envelope_at(const char *s)
 	return NULL;
 }
 
+/* isspace() in the C locale, as a table for the collapsing loop */
+static const unsigned char ws[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
+};
+
+/*
+ * 1 when s holds " with local for " (a local delivery), else 2 when it
+ * holds "with POP3" or "with IMAP" (a fetcher), else 0: one pass over
+ * the "with " in s, where three strstr() calls each read all of it.
+ */
+static int
+with_kind(const char *s)
+{
+	int fetch = 0;
+
+	for (const char *w = strstr(s, "with "); w != NULL;
+	    w = strstr(w + 5, "with ")) {
+		if (w > s && w[-1] == ' ' && strncmp(w + 5, "local for ",
+		    10) == 0)
+			return 1;
+		if (strncmp(w + 5, "POP3", 4) == 0 ||
+		    strncmp(w + 5, "IMAP", 4) == 0)
+			fetch = 1;
+	}
+	return fetch ? 2 : 0;
+}
+
+/*
+ * raw into line (size bytes) with each run of whitespace as one space
+ * and none leading: the length written (no NUL yet). Values come
+ * unfolded, their only whitespace spaces, mostly single: then the runs
+ * between double spaces are found by vector searches and copied whole.
+ */
+static size_t
+collapse_ws(const char *raw, char *line, size_t size)
+{
+	size_t n = strlen(raw), i = 0;
+
+	if (n < size && !ws[(unsigned char)raw[0]] &&
+	    raw[strcspn(raw, "\t\n\v\f\r")] == '\0') {
+		const char *r = raw, *dd;
+
+		while ((dd = strstr(r, "  ")) != NULL) {
+			memcpy(line + i, r, (size_t)(dd + 1 - r));
+			i += (size_t)(dd + 1 - r);
+			for (r = dd + 2; *r == ' '; r++)
+				;
+		}
+		memcpy(line + i, r, (size_t)(raw + n - r));
+		return i + (size_t)(raw + n - r);
+	}
+	for (const unsigned char *r = (const unsigned char *)raw; *r &&
+	    i + 1 < size; r++) {
+		if (ws[*r]) {
+			if (i > 0 && line[i - 1] != ' ')
+				line[i++] = ' ';
+			continue;
+		}
+		line[i++] = (char)*r;
+	}
+	return i;
+}
+
 int
 relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 {
 	char line[MAX_LINE], ip[16] = "", *s;
 	const char *from, *by, *id, *q, *c, *cend = NULL, *w;
-	size_t n, i = 0;
+	size_t n, i;
 	const char *helo = "", *rdns = "", *ident = "", *envfrom = "";
 	size_t helo_n = 0, rdns_n = 0, ident_n = 0, envfrom_n = 0;
 	const char *auth = "";
 
 	memset(out, 0, sizeof(*out));
 	/* whitespace collapsed, trimmed */
-	for (const char *r = raw; *r && i + 1 < sizeof(line); r++) {
-		if (isspace((unsigned char)*r)) {
-			if (i > 0 && line[i - 1] != ' ')
-				line[i++] = ' ';
-			continue;
-		}
-		line[i++] = *r;
-	}
+	i = collapse_ws(raw, line, sizeof(line));
 	while (i > 0 && (line[i - 1] == ' ' || line[i - 1] == ';'))
 		i--;
 	line[i] = '\0';
@@ -177,11 +237,13 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 		s++;
 	if (strncasecmp(s, "from ", 5) != 0)
 		return 0;
-	if (strstr(s, " with local for ") != NULL)
+	switch (with_kind(s)) {
+	case 1:
 		return 0;
-	/* a mail fetcher's handover (fetchmail, getmail): not a relay */
-	if (strstr(s, "with POP3") != NULL || strstr(s, "with IMAP") != NULL)
+	case 2:
+		/* a mail fetcher's handover (fetchmail, getmail): not a relay */
 		return 2;
+	}
 	from = s + 5;
 	by = strstr(from, " by ");
 	if (by == NULL)
@@ -201,17 +263,15 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 		static const char *const am[] = { "ESMTPSA", "ESMTPA",
 		    "LMTPSA", "LMTPA", "ASMTP", "UTF8SMTPSA", "UTF8SMTPA",
 		    NULL };
+		/* the protocol: up to the end, a space or ';' */
+		size_t pl = strcspn(w + 6, " ;");
 
-		for (int k = 0; am[k]; k++) {
-			size_t al = strlen(am[k]);
-
-			if (strncasecmp(w + 6, am[k], al) == 0 &&
-			    (w[6 + al] == '\0' || w[6 + al] == ' ' ||
-			    w[6 + al] == ';')) {
+		for (int k = 0; am[k]; k++)
+			if (strlen(am[k]) == pl &&
+			    strncasecmp(w + 6, am[k], pl) == 0) {
 				auth = am[k];
 				break;
 			}
-		}
 	}
 	if ((w = envelope_at(s)) != NULL) {
 		w = strpbrk(w, " =") + 1;
@@ -323,26 +383,28 @@ relays_parse_line(struct pool *p, const char *raw, struct relay *out)
 static void
 add_str(struct buf *b, const struct relay *r)
 {
-	if (b->len)
-		buf_addc(b, ' ');
 	/* buf_printf()'s formatting cost more than the parse */
-	buf_adds(b, "[ ip=");
-	buf_adds(b, r->ip);
-	buf_adds(b, " rdns=");
-	buf_adds(b, r->rdns);
-	buf_adds(b, " helo=");
-	buf_adds(b, r->helo);
-	buf_adds(b, " by=");
-	buf_adds(b, r->by);
-	buf_adds(b, " ident=");
-	buf_adds(b, r->ident);
-	buf_adds(b, " envfrom=");
-	buf_adds(b, r->envfrom);
-	buf_adds(b, r->trusted ? " intl=1 id=" : " intl=0 id=");
-	buf_adds(b, r->id);
-	buf_adds(b, " auth=");
-	buf_adds(b, r->auth);
-	buf_adds(b, " msa=0 ]");
+	const char *part[] = { "[ ip=", r->ip, " rdns=", r->rdns, " helo=",
+	    r->helo, " by=", r->by, " ident=", r->ident, " envfrom=",
+	    r->envfrom, r->trusted ? " intl=1 id=" : " intl=0 id=", r->id,
+	    " auth=", r->auth, " msa=0 ]" };
+	size_t n = sizeof(part) / sizeof(part[0]), len[sizeof(part) /
+	    sizeof(part[0])], total = 1;
+	char *o;
+
+	for (size_t k = 0; k < n; k++)
+		total += len[k] = strlen(part[k]);
+	/* the pieces straight into room reserved once */
+	buf_reserve(b, total);
+	o = b->p + b->len;
+	if (b->len)
+		*o++ = ' ';
+	for (size_t k = 0; k < n; k++) {
+		memcpy(o, part[k], len[k]);
+		o += len[k];
+	}
+	*o = '\0';
+	b->len = (size_t)(o - b->p);
 }
 
 struct relays *
@@ -352,14 +414,17 @@ relays_parse(struct pool *p, const struct msg *m)
 	struct buf tb = BUF_INIT, ub = BUF_INIT;
 	int in_trusted = 1;
 
-	rl->r = pool_allocarray(p, MAX_RECEIVED, sizeof(*rl->r));
+	/* no more relays than headers */
+	rl->r = pool_allocarray(p, m->nmsg_hdrs < MAX_RECEIVED ?
+	    m->nmsg_hdrs + 1 : MAX_RECEIVED, sizeof(*rl->r));
 	rl->last_trusted_rcvd = -1;
 	for (size_t i = 0; i < m->nmsg_hdrs && rl->nreceived < MAX_RECEIVED;
 	    i++) {
 		const struct msg_header *h = &m->hdrs[i];
 		struct relay r;
 
-		if (strcasecmp(h->name, "Received") != 0)
+		if ((h->name[0] | 0x20) != 'r' ||
+		    strcasecmp(h->name, "Received") != 0)
 			continue;
 		rl->nreceived++;
 		switch (relays_parse_line(p, h->value ? h->value : "", &r)) {

@@ -356,6 +356,25 @@ static const unsigned char ws_byte[256] = {
 	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1
 };
 
+#define WORD_ONES	0x0101010101010101ULL
+#define WORD_HIGHS	0x8080808080808080ULL
+
+/*
+ * 1 when collapse() leaves the eight bytes of wd as they are: no byte
+ * below 14 (so no whitespace but the space) and no two spaces in a row.
+ * The space test marks each space byte exactly (no borrow between bytes).
+ */
+static int
+word_plain(uint64_t wd)
+{
+	uint64_t x = wd ^ (WORD_ONES * ' ');
+	uint64_t sp = ~(((x & ~WORD_HIGHS) + ~WORD_HIGHS) | x | ~WORD_HIGHS);
+
+	if (((wd - WORD_ONES * 14) & ~wd & WORD_HIGHS) != 0)
+		return 0;
+	return (sp & (sp >> 8)) == 0;
+}
+
 /* SpamAssassin's whitespace handling of rendered text */
 static char *
 collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
@@ -366,7 +385,24 @@ collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
 
 	while (i < len) {
 		size_t j, first_nl = (size_t)-1, last_nl = 0, nnl = 0;
+		uint64_t wd;
 
+		/*
+		 * Most text is words and single spaces, which stay as they
+		 * are: eight bytes at once, unless the last is a space that
+		 * starts a longer run. (What precedes i is never whitespace
+		 * still to collapse: runs are consumed whole.)
+		 */
+		if (len - i >= 8) {
+			memcpy(&wd, t + i, sizeof(wd));
+			if (word_plain(wd) && !(t[i + 7] == ' ' &&
+			    i + 8 < len && ws_byte[u[i + 8]])) {
+				memcpy(w, &wd, sizeof(wd));
+				w += 8;
+				i += 8;
+				continue;
+			}
+		}
 		if (!ws_byte[u[i]]) {
 			/* the run up to the next whitespace, as it is */
 			do
@@ -532,7 +568,28 @@ add_unfolded(struct buf *b, const char *s)
 	}
 }
 
-/* addresses or display names of one header value */
+/*
+ * One byte of a display name into out, whitespace runs as one space and
+ * none before the first byte (before: out's length at the name's start)
+ * or after the last.
+ */
+static void
+name_byte(struct buf *out, size_t before, int *sp, char c)
+{
+	if (isspace((unsigned char)c)) {
+		*sp = 1;
+		return;
+	}
+	if (*sp && out->len > before)
+		buf_addc(out, ' ');
+	*sp = 0;
+	buf_addc(out, c);
+}
+
+/*
+ * Addresses or display names of one header value, each + "\n". Built
+ * in out itself: an address that turns out malformed is cut off again.
+ */
 static void
 addr_parts(struct buf *out, const char *v, int want_name)
 {
@@ -540,8 +597,8 @@ addr_parts(struct buf *out, const char *v, int want_name)
 
 	while (*p) {
 		const char *start = p, *lt = NULL, *gt = NULL, *at;
-		int inq = 0, depth = 0;
-		struct buf name = BUF_INIT, addr = BUF_INIT, comment = BUF_INIT;
+		int inq = 0, depth = 0, sp = 0, have_addr = 0;
+		size_t before = out->len;
 
 		/* one address: up to a comma outside quotes, <> and () */
 		for (; *p; p++) {
@@ -567,13 +624,19 @@ addr_parts(struct buf *out, const char *v, int want_name)
 				break;
 		}
 		if (lt != NULL && gt != NULL) {
+			/* name <addr>: the name is what precedes, unquoted */
 			for (const char *q = lt + 1; q < gt; q++)
-				if (!isspace((unsigned char)*q))
-					buf_addc(&addr, *q);
-			for (const char *q = start; q < lt; q++)
-				if (*q != '"')
-					buf_addc(&name, *q);
+				if (!isspace((unsigned char)*q)) {
+					have_addr = 1;
+					if (!want_name)
+						buf_addc(out, *q);
+				}
+			if (want_name)
+				for (const char *q = start; q < lt; q++)
+					if (*q != '"')
+						name_byte(out, before, &sp, *q);
 		} else {
+			/* addr (comment): the name is the comment */
 			int d = 0;
 
 			for (const char *q = start; q < p; q++) {
@@ -585,57 +648,71 @@ addr_parts(struct buf *out, const char *v, int want_name)
 					d--;
 					continue;
 				}
-				if (d > 0)
-					buf_addc(&comment, *q);
-				else if (!isspace((unsigned char)*q) && *q != '"')
-					buf_addc(&addr, *q);
+				if (d > 0) {
+					if (want_name)
+						name_byte(out, before, &sp, *q);
+				} else if (!isspace((unsigned char)*q) &&
+				    *q != '"') {
+					have_addr = 1;
+					if (!want_name)
+						buf_addc(out, *q);
+				}
 			}
-			if (comment.len)
-				buf_add(&name, comment.p, comment.len);
 		}
 		if (want_name) {
-			/* trim and collapse whitespace */
-			const char *s = buf_str(&name);
-			size_t before = out->len;
-			int sp = 0;
-
-			while (isspace((unsigned char)*s))
-				s++;
-			for (; *s; s++) {
-				if (isspace((unsigned char)*s)) {
-					sp = 1;
-					continue;
-				}
-				if (sp && out->len > before)
-					buf_addc(out, ' ');
-				sp = 0;
-				buf_addc(out, *s);
-			}
-			if (out->len > before || addr.len)
+			if (out->len > before || have_addr)
 				buf_addc(out, '\n');
-		} else if (addr.len > 0 && (at = strchr(buf_str(&addr), '@')) !=
-		    NULL && at > buf_str(&addr) && at[1] != '\0') {
+		} else if (have_addr && (at = memchr(out->p + before, '@',
+		    out->len - before)) != NULL && at > out->p + before &&
+		    at + 1 < out->p + out->len) {
 			/* only well-formed local@domain, as SA's parser */
-			buf_add(out, addr.p, addr.len);
 			buf_addc(out, '\n');
-		}
-		buf_free(&name);
-		buf_free(&addr);
-		buf_free(&comment);
+		} else
+			buf_truncate(out, before);
 		if (*p == ',')
 			p++;
 	}
 }
 
-/* FNV-1a of a header name, ASCII case folded */
+/*
+ * A hash of a header name, eight bytes a round, case folded by setting
+ * bit 5 of every byte: names strcasecmp() finds equal hash equal (it
+ * folds only A-Z, so a few other names collide; the strcasecmp() that
+ * follows every hash match sorts them out).
+ */
 static uint32_t
 name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
 
-	for (; *s; s++)
-		h = (h ^ (uint32_t)tolower((unsigned char)*s)) * 16777619u;
-	return h;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, sizeof(w));
+		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
+	}
+	if (n > 0) {
+		/* the last 1..7 bytes as 4, 2 and 1 */
+		uint32_t w4 = 0;
+		uint16_t w2 = 0;
+		size_t k = 0;
+
+		if (n & 4) {
+			memcpy(&w4, s, 4);
+			k = 4;
+		}
+		if (n & 2) {
+			memcpy(&w2, s + k, 2);
+			k += 2;
+		}
+		w = (uint64_t)w4 | (uint64_t)w2 << 32 |
+		    (n & 1 ? (uint64_t)(unsigned char)s[k] << 48 : 0);
+		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
+	}
+	/* the high bits down into the low ones the bloom bits use */
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9u;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 /* the hashes of every header's name, the parts' too (once per scan) */
@@ -687,7 +764,6 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 		return;
 	for (size_t i = first; i <= last; i++) {
 		const struct msg_header *h = &m->hdrs[i];
-		struct buf one = BUF_INIT;
 
 		if (rs->hhash[i] != want || strcasecmp(h->name, name) != 0)
 			continue;
@@ -705,33 +781,29 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 			buf_addc(b, '\n');
 			continue;
 		}
-		if (hmods & (HM_RAW | HM_ADDR))
-			add_unfolded(&one, h->raw ? h->raw : "");
-		else
-			buf_adds(&one, h->value ? h->value : "");
-		if (hmods & (HM_ADDR | HM_NAME)) {
-			struct buf ap = BUF_INIT;
+		/* :addr parses the unfolded raw value, :name the decoded one */
+		if (hmods & HM_ADDR) {
+			struct buf one = BUF_INIT;
 
-			addr_parts(&ap, (hmods & HM_ADDR) ? buf_str(&one) :
-			    (h->value ? h->value : ""), (hmods & HM_NAME) != 0);
-			buf_add(b, ap.p ? ap.p : "", ap.len);
-			buf_free(&ap);
-		} else {
-			buf_add(b, one.p ? one.p : "", one.len);
-			buf_addc(b, '\n');
-		}
-		buf_free(&one);
+			add_unfolded(&one, h->raw ? h->raw : "");
+			addr_parts(b, buf_str(&one), (hmods & HM_NAME) != 0);
+			buf_free(&one);
+		} else
+			addr_parts(b, h->value ? h->value : "", 1);
 	}
 }
 
 /* index of the first (last) top-level header named name, or -1 */
 static long
-hdr_index(const struct msg *m, const char *name, int last)
+hdr_index(struct rscan *rs, const char *name, int last)
 {
+	const struct msg *m = rs->msg;
+	const uint32_t *hh = hdr_hashes(rs);
+	uint32_t want = name_hash(name);
 	long r = -1;
 
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
-		if (strcasecmp(m->hdrs[i].name, name) == 0) {
+		if (hh[i] == want && strcasecmp(m->hdrs[i].name, name) == 0) {
 			r = (long)i;
 			if (!last)
 				break;
@@ -771,7 +843,7 @@ envelope_from(struct rscan *rs)
 	const struct relay *hop = NULL;
 	static const char *const hdrs[] = { "X-Envelope-From",
 	    "Envelope-Sender", "Return-Path" };
-	long firstrcvd = hdr_index(m, "Received", 0);
+	long firstrcvd = hdr_index(rs, "Received", 0);
 
 	if (m->env.mail_from != NULL)
 		return m->env.mail_from;
@@ -797,7 +869,7 @@ envelope_from(struct rscan *rs)
 
 		if (a == NULL)
 			continue;
-		if (firstrcvd >= 0 && firstrcvd < hdr_index(m, hdrs[k], 1)) {
+		if (firstrcvd >= 0 && firstrcvd < hdr_index(rs, hdrs[k], 1)) {
 			if (k == 0)
 				return NULL;
 			continue;
@@ -807,10 +879,10 @@ envelope_from(struct rscan *rs)
 	return NULL;
 }
 
-static int all_headers(struct rscan *rs, enum hdr_kind kind,
-    unsigned hmods, struct buf *b);
+static char *all_headers(struct rscan *rs, enum hdr_kind kind,
+    unsigned hmods, size_t *lenp);
 static char *header_value(struct rscan *rs, const char *name,
-    unsigned hmods, enum hdr_kind kind);
+    unsigned hmods, enum hdr_kind kind, size_t *lenp);
 
 static void
 free_cache(void *p)
@@ -822,6 +894,34 @@ free_cache(void *p)
 static char absent_mark;
 
 /*
+ * The cache key "kind:hmods:name" in lower case, cut at size as
+ * snprintf() would cut it: written by hand, as snprintf() cost more
+ * than most lookups it keyed.
+ */
+static void
+cache_key(char *key, size_t size, enum hdr_kind kind, unsigned hmods,
+    const char *name)
+{
+	unsigned num[2] = { (unsigned)kind, hmods };
+	char dig[16];
+	size_t o = 0, k;
+
+	for (int f = 0; f < 2; f++) {
+		k = 0;
+		do
+			dig[k++] = (char)('0' + num[f] % 10);
+		while ((num[f] /= 10) != 0);
+		while (k > 0 && o + 1 < size)
+			key[o++] = dig[--k];
+		if (o + 1 < size)
+			key[o++] = ':';
+	}
+	for (; *name != '\0' && o + 1 < size; name++)
+		key[o++] = (char)tolower((unsigned char)*name);
+	key[o] = '\0';
+}
+
+/*
  * Header values are cached per scan: hundreds of rules read the same
  * few headers (Subject, From, ALL, the relays ...).
  */
@@ -831,26 +931,86 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 {
 	char key[300];
 	char *v;
+	size_t len;
 
 	if (rs->hcache == NULL) {
 		rs->hcache = strmap_new();
 		pool_defer(rs->pool, free_cache, rs->hcache);
 	}
-	snprintf(key, sizeof(key), "%d:%u:%s", (int)kind, hmods,
-	    name ? name : "");
-	for (char *c = key; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	cache_key(key, sizeof(key), kind, hmods, name ? name : "");
 	v = strmap_get(rs->hcache, key);
 	if (v != NULL)
 		return v == &absent_mark ? NULL : v;
-	v = header_value(rs, name, hmods, kind);
+	v = header_value(rs, name, hmods, kind, &len);
 	strmap_put(rs->hcache, key, v ? v : &absent_mark);
 	return v;
 }
 
+/*
+ * The values of top-level headers name, each + "\n", joined (:first and
+ * :last pick one), straight into the pool: most rules read one plain
+ * value, and a growing buffer copied again cost more than the match.
+ */
+static char *
+plain_values(struct rscan *rs, const char *name, unsigned hmods,
+    size_t *lenp /* OUT */)
+{
+	const struct msg *m = rs->msg;
+	size_t n = 0, first = 0, last = 0, len = 0, flen = 0, llen = 0, vl;
+	uint32_t want = name_hash(name);
+	char *res, *o;
+
+	(void)hdr_hashes(rs);
+	if (!(rs->hbloom[(want % RSCAN_HBLOOM) / 64] >> (want % 64) & 1))
+		return NULL;
+	for (size_t i = 0; i < m->nmsg_hdrs; i++)
+		if (rs->hhash[i] == want &&
+		    strcasecmp(m->hdrs[i].name, name) == 0) {
+			vl = m->hdrs[i].value ? strlen(m->hdrs[i].value) : 0;
+			if (n++ == 0) {
+				first = i;
+				flen = vl;
+			}
+			last = i;
+			llen = vl;
+			len += vl + 1;
+		}
+	if (n == 0 || ((hmods & HM_FIRST) && (hmods & HM_LAST) && n > 1))
+		return NULL;
+	if (n > 1 && (hmods & (HM_FIRST | HM_LAST))) {
+		/* one value: :first's, or :last's */
+		n = 1;
+		if (hmods & HM_FIRST) {
+			last = first;
+			len = flen + 1;
+		} else {
+			first = last;
+			flen = llen;
+			len = llen + 1;
+		}
+	}
+	o = res = pool_alloc(rs->pool, len + 1);
+	for (size_t i = first; i <= last; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+
+		if (n > 1 && (rs->hhash[i] != want ||
+		    strcasecmp(h->name, name) != 0))
+			continue;
+		vl = i == first ? flen : i == last ? llen :
+		    h->value ? strlen(h->value) : 0;
+		if (vl > 0)
+			memcpy(o, h->value, vl);
+		o += vl;
+		*o++ = '\n';
+	}
+	*o = '\0';
+	*lenp = len;
+	return res;
+}
+
 static char *
 header_value(struct rscan *rs, const char *name, unsigned hmods,
-    enum hdr_kind kind)
+    enum hdr_kind kind, size_t *lenp /* OUT */)
 {
 	struct buf b = BUF_INIT;
 	int found = 0;
@@ -860,8 +1020,7 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_ALL:
 	case HK_ALL_TRUSTED:
 	case HK_ALL_UNTRUSTED:
-		found = all_headers(rs, kind, hmods, &b);
-		break;
+		return all_headers(rs, kind, hmods, lenp);
 	case HK_TOCC:
 		add_values(rs, "To", hmods, &b, &found);
 		add_values(rs, "Cc", hmods, &b, &found);
@@ -884,12 +1043,16 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_RELAYS_UNTRUSTED:
 	case HK_RELAYS_TRUSTED:
 		/* always defined, possibly empty, no newline (as in SA) */
-		return (char *)(kind == HK_RELAYS_TRUSTED ?
+		res = (char *)(kind == HK_RELAYS_TRUSTED ?
 		    rmatch_relays(rs)->trusted_str :
 		    rmatch_relays(rs)->untrusted_str);
+		*lenp = strlen(res);
+		return res;
 	case HK_UNSUPPORTED:
 		break;
 	default:
+		if (!(hmods & (HM_ADDR | HM_NAME | HM_RAW)))
+			return plain_values(rs, name, hmods, lenp);
 		add_values(rs, name, hmods, &b, &found);
 		break;
 	}
@@ -905,6 +1068,7 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		while (b.len > 0 && b.p[b.len - 1] == '\n')
 			buf_truncate(&b, b.len - 1);
 	res = pool_strndup(rs->pool, buf_str(&b), b.len);
+	*lenp = b.len;
 	buf_free(&b);
 	return res;
 }
@@ -914,40 +1078,78 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
  * in message order. ALL-TRUSTED and ALL-UNTRUSTED (ALL-INTERNAL,
  * ALL-EXTERNAL) cut that list at the first untrusted Received header,
  * which both include (PerMsgStatus::get_all_hdrs_in_rcvd_index_range).
+ * Either part is a run of headers [lo, hi): measured, then copied into
+ * the pool once (the unfolded :raw form goes through a buffer).
  */
-static int
+static char *
 all_headers(struct rscan *rs, enum hdr_kind kind, unsigned hmods,
-    struct buf *b)
+    size_t *lenp /* OUT */)
 {
 	const struct msg *m = rs->msg;
-	long rcvd = -1, cut = 0;
-	int any = 0;
+	size_t lo = 0, hi = m->nmsg_hdrs, len = 0;
+	char *res, *o;
 
-	if (kind != HK_ALL)
-		cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
-	for (size_t i = 0; i < m->nmsg_hdrs; i++) {
-		const struct msg_header *h = &m->hdrs[i];
-		int is_rcvd = strcasecmp(h->name, "Received") == 0;
+	if (kind != HK_ALL) {
+		long rcvd = -1, cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
+		uint32_t rh = name_hash("Received");
+		const uint32_t *hh = hdr_hashes(rs);
 
-		if (is_rcvd)
-			rcvd++;
-		if (kind == HK_ALL_TRUSTED && rcvd > cut)
-			break;
-		if (kind == HK_ALL_UNTRUSTED && rcvd < cut)
-			continue;
-		buf_adds(b, h->name);
-		buf_adds(b, ": ");
-		if (hmods & HM_RAW)
-			add_unfolded(b, h->raw ? h->raw : "");
-		else
-			buf_adds(b, h->value ? h->value : "");
-		buf_addc(b, '\n');
-		any = 1;
-		/* the first untrusted Received ends the trusted part */
-		if (kind == HK_ALL_TRUSTED && is_rcvd && rcvd == cut)
-			break;
+		lo = kind == HK_ALL_UNTRUSTED ? hi : 0;
+		for (size_t i = 0; i < m->nmsg_hdrs; i++) {
+			if (hh[i] != rh ||
+			    strcasecmp(m->hdrs[i].name, "Received") != 0)
+				continue;
+			/* the first untrusted Received: in both parts */
+			if (++rcvd == cut) {
+				if (kind == HK_ALL_TRUSTED)
+					hi = i + 1;
+				else
+					lo = i;
+				break;
+			}
+		}
 	}
-	return any;
+	if (lo >= hi)
+		return NULL;
+	if (hmods & HM_RAW) {
+		struct buf b = BUF_INIT;
+
+		for (size_t i = lo; i < hi; i++) {
+			const struct msg_header *h = &m->hdrs[i];
+
+			buf_adds(&b, h->name);
+			buf_add(&b, ": ", 2);
+			add_unfolded(&b, h->raw ? h->raw : "");
+			buf_addc(&b, '\n');
+		}
+		res = pool_strndup(rs->pool, buf_str(&b), b.len);
+		*lenp = b.len;
+		buf_free(&b);
+		return res;
+	}
+	for (size_t i = lo; i < hi; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+
+		len += strlen(h->name) + 3 + (h->value ? strlen(h->value) : 0);
+	}
+	o = res = pool_alloc(rs->pool, len + 1);
+	for (size_t i = lo; i < hi; i++) {
+		const struct msg_header *h = &m->hdrs[i];
+		size_t nl = strlen(h->name), vl = h->value ?
+		    strlen(h->value) : 0;
+
+		memcpy(o, h->name, nl);
+		o += nl;
+		*o++ = ':';
+		*o++ = ' ';
+		if (vl > 0)
+			memcpy(o, h->value, vl);
+		o += vl;
+		*o++ = '\n';
+	}
+	*o = '\0';
+	*lenp = len;
+	return res;
 }
 
 /* ---- running rules ---------------------------------------------------- */
@@ -988,12 +1190,68 @@ classes_met(struct rscan *rs, const struct rule *r, const char *p,
 	return rx_classes_met(r->cls, rs->hcls[h]);
 }
 
+/*
+ * classes_met() of the value in r's slot: its set is kept beside it
+ * (bit 1 of hslot_done), where the cache above, shared by a hundred
+ * values with SpamAssassin's rules, would lose and rebuild it.
+ */
+static int
+slot_classes_met(struct rscan *rs, const struct rule *r, size_t len)
+{
+	int sl = r->hslot;
+
+	if (len >= HDR_NO_CLASSES)
+		return 1;
+	if (!(rs->hslot_done[sl] & 2)) {
+		rx_bytes_present(rs->hslot_v[sl], len, rs->hslot_have[sl]);
+		rs->hslot_done[sl] |= 2;
+	}
+	return rx_classes_met(r->cls, rs->hslot_have[sl]);
+}
+
+/*
+ * Header i of any part as a mimeheader rule reads it: the value (or the
+ * unfolded raw value) + "\n". The plain form is kept per header, as
+ * several rules read the same Content-Type.
+ */
+static char *
+mime_value(struct rscan *rs, size_t i, int raw, size_t *lenp /* OUT */)
+{
+	const struct msg_header *h = &rs->msg->hdrs[i];
+	struct buf b = BUF_INIT;
+	char *v;
+
+	if (!raw && rs->mhv != NULL && rs->mhv[i] != NULL) {
+		*lenp = rs->mhv_len[i];
+		return rs->mhv[i];
+	}
+	if (raw)
+		add_unfolded(&b, h->raw ? h->raw : "");
+	else
+		buf_adds(&b, h->value ? h->value : "");
+	buf_addc(&b, '\n');
+	v = pool_strndup(rs->pool, b.p, b.len);
+	*lenp = b.len;
+	buf_free(&b);
+	if (!raw) {
+		if (rs->mhv == NULL) {
+			rs->mhv = pool_allocarray(rs->pool, rs->msg->nhdrs + 1,
+			    sizeof(*rs->mhv));
+			rs->mhv_len = pool_allocarray(rs->pool,
+			    rs->msg->nhdrs + 1, sizeof(*rs->mhv_len));
+		}
+		rs->mhv[i] = v;
+		rs->mhv_len[i] = *lenp;
+	}
+	return v;
+}
+
 static void
 run_header_rule(struct rscan *rs, const struct rule *r)
 {
 	char *v;
 	size_t len = 0;
-	int n;
+	int n, slotted = 0;
 
 	if (r->type == RT_MIMEHEADER) {
 		/* every part's headers, including the message's */
@@ -1002,27 +1260,24 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		int hits = 0;
 
 		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
-			const struct msg_header *h = &rs->msg->hdrs[i];
-			const char *val;
-			struct buf b = BUF_INIT;
-
-			if (hh[i] != want || strcasecmp(h->name, r->hdr) != 0)
+			if (hh[i] != want ||
+			    strcasecmp(rs->msg->hdrs[i].name, r->hdr) != 0)
 				continue;
 			if (r->exists) {
 				hits = 1;
 				break;
 			}
-			if (r->hmods & HM_RAW)
-				add_unfolded(&b, h->raw ? h->raw : "");
-			else
-				buf_adds(&b, h->value ? h->value : "");
-			buf_addc(&b, '\n');
-			val = buf_str(&b);
-			n = rmatch_regex(rs, r, val, b.len, 0);
-			rs->re_run++;
+			v = mime_value(rs, i, r->hmods & HM_RAW, &len);
+			if ((len < r->minlen || (r->cls != NULL &&
+			    !classes_met(rs, r, v, len))) && !rs->noskip) {
+				rs->re_skipped++;	/* as below */
+				n = 0;
+			} else {
+				n = rmatch_regex(rs, r, v, len, 0);
+				rs->re_run++;
+			}
 			if (r->negate ? n == 0 : n > 0)
 				hits = 1;
-			buf_free(&b);
 		}
 		rmatch_hit(rs, r, hits);
 		return;
@@ -1036,15 +1291,19 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_len));
 			rs->hslot_done = pool_alloc(rs->pool,
 			    rs->rs->nhslots + 1);
+			rs->hslot_have = pool_allocarray(rs->pool,
+			    rs->rs->nhslots + 1, sizeof(*rs->hslot_have));
 		}
-		if (!rs->hslot_done[r->hslot]) {
-			v = header_value(rs, r->hdr, r->hmods, r->hkind);
+		if (!(rs->hslot_done[r->hslot] & 1)) {
+			v = header_value(rs, r->hdr, r->hmods, r->hkind,
+			    &len);
 			rs->hslot_v[r->hslot] = v;
-			rs->hslot_len[r->hslot] = v != NULL ? strlen(v) : 0;
+			rs->hslot_len[r->hslot] = v != NULL ? len : 0;
 			rs->hslot_done[r->hslot] = 1;
 		}
 		v = rs->hslot_v[r->hslot];
 		len = rs->hslot_len[r->hslot];
+		slotted = v != NULL;
 	} else
 		v = rmatch_header(rs, r->hdr, r->hmods, r->hkind);
 	if (r->exists) {
@@ -1057,8 +1316,9 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		len = strlen(v);
 	} else if (r->hslot < 0)
 		len = strlen(v);
-	if ((len < r->minlen || (r->cls != NULL &&
-	    !classes_met(rs, r, v, len))) && !rs->noskip) {
+	if ((len < r->minlen || (r->cls != NULL && !(slotted ?
+	    slot_classes_met(rs, r, len) : classes_met(rs, r, v, len)))) &&
+	    !rs->noskip) {
 		rs->re_skipped++;	/* bytes every match needs are absent */
 		n = 0;
 	} else {

@@ -73,8 +73,11 @@ struct rscan {
 	struct strmap		*hcache;	/* header values by name+mods */
 	char			**hslot_v;	/* by rule->hslot, when done */
 	size_t			*hslot_len;	/* their lengths */
-	unsigned char		*hslot_done;
+	unsigned char		*hslot_done;	/* 1 value, 2 hslot_have built */
+	uint64_t		(*hslot_have)[4];	/* bytes present */
 	uint32_t		*hhash;		/* hashes of header names */
+	char			**mhv;		/* mime_value()s by header, or NULL */
+	size_t			*mhv_len;
 	/* a bit per top-level header name present, by hash (hdr_hashes()) */
 	uint64_t		 hbloom[RSCAN_HBLOOM / 64];
 	struct htmlmeta		**html;		/* per HTML part, on first use */
