@@ -1189,6 +1189,9 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 		if (!tm->letters)
 			return;
 	}
+	/* a byte it needs at several offsets, nowhere at all of them */
+	if (r->comb != NULL && !rx_comb_in(r->comb, t->p, t->len))
+		return;
 	/* its probe (a suffix PCRE2 searches faster) fails */
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
@@ -1513,6 +1516,9 @@ run_lazy(struct rscan *rs, const struct rule *r)
 
 		if (texts[i].len < r->minlen || (r->cls != NULL &&
 		    !rx_classes_met(r->cls, rs->have[txt][i])))
+			continue;
+		if (r->comb != NULL && !rx_comb_in(r->comb, texts[i].p,
+		    texts[i].len))
 			continue;
 		if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
 			continue;

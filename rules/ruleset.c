@@ -190,6 +190,7 @@ rule_clear(struct rule *r)
 		pcre2_code_free(r->probe);
 	rx_gate_free(r->gate);
 	rx_split_free(r->split);
+	free(r->comb);
 	free(r->hdr);
 	free(r->unset);
 	metaexpr_free(r->meta);
@@ -1919,7 +1920,11 @@ ruleset_compile(struct ruleset *rs)
 			r->lits = NULL;
 			push_rule(&rs->always[txt], &rs->nalways[txt], r);
 		}
-		/* no literal prefilters it: a probe may (rx_probe()) */
+		/* no literal prefilters it: a comb may (rx_comb_new()) */
+		if (r->lits == NULL && (r->comb = rx_comb_new(r->pat,
+		    r->reflags)) != NULL)
+			rs->st.regex_combs++;
+		/* ... and a probe (rx_probe()) */
 		if (r->lits == NULL && !rs->no_jit) {
 			char *pp = rx_probe(r->pat, r->reflags, r->re);
 

@@ -82,6 +82,7 @@ struct rule {
 	size_t		 minlen;	/* shortest text it can match */
 	int		 oneline;	/* within a line, minlen >= 64 (rx.h) */
 	size_t		 letrun;	/* letters in a row it needs, >= 16, or 0 */
+	struct rx_comb	*comb;		/* a byte at offsets it needs, or NULL */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
 	struct rx_split	*split;		/* "any match" by parts, or NULL */
@@ -151,6 +152,7 @@ struct rs_stats {
 	size_t	 regex_classes;	/* with required byte classes */
 	size_t	 regex_probes;	/* with a probe regex */
 	size_t	 regex_split;	/* searched by alternatives (rx_split) */
+	size_t	 regex_combs;	/* with a comb (rx_comb) */
 	size_t	 meta_total;
 	size_t	 meta_active;
 	size_t	 meta_failed;

@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/xalloc.h"
 #include "rules/rx.h"
 
@@ -2180,4 +2184,205 @@ rx_split_match(const struct rx_split *s, const char *text, size_t len,
 			limit = 1;
 	}
 	return limit ? -1 : 0;
+}
+
+/* ---- combs ------------------------------------------------------------- */
+
+/* just past the group opening at p ('('), or NULL */
+static const char *
+group_end(const char *p)
+{
+	int depth = 0;
+
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return NULL;
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			if ((p = class_end(p, p + strlen(p))) == NULL)
+				return NULL;
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+struct rx_comb *
+rx_comb_new(const char *pat, unsigned flags)
+{
+	const char *p = pat;
+	unsigned off = 0;
+	unsigned char at[RX_COMB_SPAN];	/* the byte at each offset, or 0 */
+	size_t bars[2];
+	struct rx_comb *c;
+	int best = -1, bestn = 0;
+
+	if ((flags & PCRE2_EXTENDED) || split_bars(pat, bars, 2) != 1)
+		return NULL;
+	memset(at, 0, sizeof(at));
+	while (*p && off < RX_COMB_SPAN) {
+		const char *q;
+		int byte = 0, width = 1;
+
+		if (*p == '(') {
+			/* lookarounds take no byte; other groups end the walk */
+			if (p[1] != '?' || !(p[2] == '=' || p[2] == '!' ||
+			    (p[2] == '<' && (p[3] == '=' || p[3] == '!'))))
+				break;
+			if ((q = group_end(p)) == NULL)
+				break;
+			width = 0;
+		} else if (*p == '[') {
+			if ((q = class_end(p, p + strlen(p))) == NULL)
+				break;
+		} else if (*p == '\\') {
+			if (p[1] == 'b' || p[1] == 'B')
+				width = 0;
+			else if (p[1] == '\0' || (isalnum((unsigned char)p[1]) &&
+			    strchr("dDwWsShHvVN", p[1]) == NULL))
+				break;	/* \x, \0, \R, \p, \Q, \A, ... */
+			else if (!isalnum((unsigned char)p[1]))
+				byte = (unsigned char)p[1];
+			q = p + 2;
+		} else if (*p == '.')
+			q = p + 1;
+		else if (strchr("^$|)*+?{", *p) != NULL)
+			break;
+		else {
+			byte = (unsigned char)*p;
+			q = p + 1;
+		}
+		/* a quantified atom takes a varying number of bytes */
+		if (*q == '*' || *q == '+' || *q == '?' || *q == '{')
+			break;
+		/* letters may fold to another case; controls and 8-bit: left */
+		if (width == 1 && byte >= ' ' && byte < 0x7f &&
+		    !isalpha(byte))
+			at[off] = (unsigned char)byte;
+		off += (unsigned)width;
+		p = q;
+	}
+	/* the byte found at the most offsets */
+	for (unsigned i = 0; i < off && i < RX_COMB_SPAN; i++) {
+		int n = 0;
+
+		if (at[i] == 0)
+			continue;
+		for (unsigned j = i; j < off && j < RX_COMB_SPAN; j++)
+			n += at[j] == at[i];
+		if (n > bestn) {
+			bestn = n;
+			best = (int)i;
+		}
+	}
+	if (bestn < RX_COMB_MIN)
+		return NULL;
+	/*
+	 * Offsets from the first: a start there holding the comb is what
+	 * is looked for (a weaker condition near the text's start, as
+	 * good a one)
+	 */
+	c = xcalloc(1, sizeof(*c));
+	c->b = at[best];
+	for (unsigned i = (unsigned)best; i < off && c->n < RX_COMB_MAX; i++)
+		if (at[i] == c->b)
+			c->off[c->n++] = i - (unsigned)best;
+	return c;
+}
+
+/*
+ * Bit j of the result: p[j] == b, for the n <= 64 bytes at p (bits from
+ * n on are 0); a part word is read from a copy padded with zero bytes
+ * (b is never 0). With SSE2, sixteen bytes a compare and a mask; without,
+ * eight at a time: a byte equal to b is a zero byte of x, whose high bit
+ * alone survives in z (an exact test, no carry between bytes), and the
+ * eight high bits are gathered into one byte by a multiplication (as
+ * rx_bytes_pack()).
+ */
+static uint64_t
+comb_word(const unsigned char *p, size_t n, unsigned char b)
+{
+	unsigned char pad[64];
+	uint64_t w = 0;
+
+	if (n < 64) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, p, n);
+		p = pad;
+	}
+#if defined(__SSE2__)
+	{
+		__m128i bb = _mm_set1_epi8((char)b);
+
+		for (int k = 0; k < 4; k++) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
+			    (p + 16 * k));
+
+			w |= (uint64_t)(uint32_t)_mm_movemask_epi8(
+			    _mm_cmpeq_epi8(x, bb)) << (16 * k);
+		}
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+		const uint64_t bb = 0x0101010101010101ULL * b;
+
+		for (int k = 0; k < 8; k++) {
+			uint64_t x, z;
+
+			memcpy(&x, p + 8 * k, 8);
+			x ^= bb;
+			z = ~(((x & lo7) + lo7) | x | lo7);
+			w |= (((z >> 7) * 0x0102040810204080ULL) >> 56) <<
+			    (8 * k);
+		}
+	}
+#else
+	for (int j = 0; j < 64; j++)
+		w |= (uint64_t)(p[j] == b) << j;
+#endif
+	return w;
+}
+
+/*
+ * Words of "p[j] == b" bits, 64 positions each: a start j holds the
+ * comb when bit j + off is set for every off (the first is 0), the bits
+ * of its word shifted down and the next word's in above them
+ * (0 < off < 64). Bits past the text are 0: no start there holds it.
+ */
+int
+rx_comb_in(const struct rx_comb *c, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t nw = (len + 63) / 64;
+	uint64_t cur, nxt;
+
+	if (len <= c->off[c->n - 1])
+		return 0;
+	cur = comb_word(p, len < 64 ? len : 64, c->b);
+	for (size_t i = 0; i < nw; i++) {
+		uint64_t all = cur;
+
+		if (i + 1 < nw) {
+			size_t at = 64 * (i + 1);
+
+			nxt = comb_word(p + at, len - at < 64 ? len - at : 64,
+			    c->b);
+		} else
+			nxt = 0;
+		for (unsigned k = 1; k < c->n && all != 0; k++)
+			all &= cur >> c->off[k] | nxt << (64 - c->off[k]);
+		if (all != 0)
+			return 1;
+		cur = nxt;
+	}
+	return 0;
 }

@@ -231,4 +231,33 @@ void rx_split_free(struct rx_split *s);
 int rx_split_match(const struct rx_split *s, const char *text, size_t len,
     pcre2_match_data *md, pcre2_match_context *mc);
 
+/*
+ * A comb: one byte (not a letter) that every match of a pattern holds
+ * at three or more fixed offsets from where the match begins, as the
+ * spaces of " [a-z] [a-z] [a-z] ". PCRE2's JIT vector-searches a pair of
+ * distinct bytes at two offsets, never one byte at several: it finds
+ * each space and tries there. rx_comb_in() looks for the whole comb,
+ * eight bytes a step.
+ */
+#define RX_COMB_MIN	3	/* offsets a comb needs */
+#define RX_COMB_MAX	8
+#define RX_COMB_SPAN	64	/* offsets below this */
+
+struct rx_comb {
+	unsigned char	 b;
+	unsigned	 n;
+	unsigned	 off[RX_COMB_MAX];	/* ascending, from 0 */
+};
+
+/*
+ * The comb of pat (malloc'd; free() it), or NULL: read from the atoms
+ * that open pat, each of one byte (a literal, a class, '.', \d \w \s
+ * ...) or none (a lookaround, \b, \B), up to the first other atom or
+ * quantified atom; pat must have no top-level alternation and nothing
+ * split_bars() gives up on, and no x flag.
+ */
+struct rx_comb *rx_comb_new(const char *pat, unsigned flags);
+/* 0 when no position of p[0..len) holds the comb's byte at every offset */
+int rx_comb_in(const struct rx_comb *c, const char *p, size_t len);
+
 #endif

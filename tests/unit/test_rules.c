@@ -552,6 +552,123 @@ test_letter_run(void)
 	test_cond("letter runs: found exactly when there", ok);
 }
 
+/*
+ * Combs: what rx_comb_new() reads from a pattern; every match holds the
+ * comb; rx_comb_in() answers as a byte-by-byte look (texts of every
+ * length around the 64-byte words).
+ */
+static void
+test_comb(void)
+{
+	static const struct {
+		const char	*pat;
+		unsigned	 flags;
+		int		 b;		/* 0: no comb */
+		unsigned	 n, last;
+	} v[] = {
+		{ " [a-z] (?<=\\b[a-z] [a-z] )[a-z] [a-z] [a-z] (?:[a-z] )*"
+		    "[a-z]\\b", PCRE2_CASELESS, ' ', 5, 8 },
+		{ "a-\\d-.-(?=x)[^-]-", 0, '-', 4, 6 },
+		{ "x\\.\\b\\w\\.\\s\\.", 0, '.', 3, 4 },
+		{ "\\*\\*\\*", 0, '*', 3, 2 },
+		{ " a b c d|x", 0, 0, 0, 0 },
+		{ " a b+ c d e", 0, 0, 0, 0 },
+		{ " a (?:b) c d e", 0, 0, 0, 0 },
+		{ " a b", 0, 0, 0, 0 },
+		{ " a b c d", PCRE2_EXTENDED, 0, 0, 0 },
+		{ "(*UTF) a b c d", 0, 0, 0, 0 },
+		{ "\\x20a\\x20b\\x20c\\x20", 0, 0, 0, 0 },
+		{ "aAaAaA", 0, 0, 0, 0 },
+	};
+	static const char *const sound[] = {
+		" [a-z] (?<=\\b[a-z] [a-z] )[a-z] [a-z] [a-z] (?:[a-z] )*"
+		    "[a-z]\\b",
+		"a-\\d-.-(?=x)[^-]-",
+		"(?<=--)- . -\\W-",
+	};
+	int ok = 1, held = 1, same = 1, matches = 0;
+	unsigned seed = 5;
+	char text[300];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct rx_comb *c = rx_comb_new(v[i].pat, v[i].flags);
+
+		if ((c == NULL) != (v[i].b == 0) || (c != NULL &&
+		    (c->b != v[i].b || c->n != v[i].n || c->off[0] != 0 ||
+		    c->off[c->n - 1] != v[i].last))) {
+			printf("  comb of /%s/: %s\n", v[i].pat, c == NULL ?
+			    "none" : "other");
+			ok = 0;
+		}
+		free(c);
+	}
+	test_cond("comb: read from the patterns", ok);
+	for (size_t i = 0; i < sizeof(sound) / sizeof(sound[0]); i++) {
+		char err[128];
+		pcre2_code *re = rx_compile(sound[i], PCRE2_CASELESS, err,
+		    sizeof(err));
+		struct rx_comb *c = rx_comb_new(sound[i], PCRE2_CASELESS);
+
+		if (re == NULL || c == NULL) {
+			held = 0;
+			continue;
+		}
+		for (int round = 0; round < 3000; round++) {
+			size_t len;
+
+			seed = seed * 1103515245u + 12345u;
+			len = (seed >> 16) % sizeof(text);
+			for (size_t k = 0; k < len; k++) {
+				seed = seed * 1103515245u + 12345u;
+				text[k] = (seed >> 16) % 3 == 0 ? " -"[c->b ==
+				    '-'] : "ab-.x1 "[(seed >> 20) % 7];
+			}
+			if (pcre2_match(re, (PCRE2_SPTR)text, len, 0, 0, md,
+			    NULL) <= 0)
+				continue;
+			matches++;
+			if (!rx_comb_in(c, text, len))
+				held = 0;
+		}
+		pcre2_code_free(re);
+		free(c);
+	}
+	test_cond("comb: every match holds it", held && matches > 20);
+	for (int round = 0; round < 20000; round++) {
+		struct rx_comb c;
+		size_t len;
+		int want = 0;
+
+		memset(&c, 0, sizeof(c));
+		c.b = ' ';
+		seed = seed * 1103515245u + 12345u;
+		c.n = 1 + (seed >> 16) % 4;
+		for (unsigned k = 1; k < c.n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			c.off[k] = c.off[k - 1] + 1 + (seed >> 16) % 21;
+		}
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % sizeof(text);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = (seed >> 16) % (2 + round % 5) == 0 ? ' ' :
+			    'a';
+		}
+		for (size_t i = 0; i + c.off[c.n - 1] < len && !want; i++) {
+			unsigned k = 0;
+
+			while (k < c.n && text[i + c.off[k]] == ' ')
+				k++;
+			want = k == c.n;
+		}
+		if (rx_comb_in(&c, text, len) != want)
+			same = 0;
+	}
+	test_cond("comb: found exactly when there", same);
+	pcre2_match_data_free(md);
+}
+
 static void
 test_rx_split(void)
 {
@@ -1779,6 +1896,7 @@ main(void)
 	test_rx_split();
 	test_within_line();
 	test_letter_run();
+	test_comb();
 	test_ac();
 	test_ac_random();
 	test_ruleset();
