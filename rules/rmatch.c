@@ -1120,15 +1120,18 @@ longest_line(const struct rtext *t)
 }
 
 #define LETTER(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
+#define UPPER(c)	((unsigned)((c) - 'A') < 26)
+#define RUN_BYTE(c, up)	((up) ? UPPER(c) : LETTER(c))
 
 /*
- * 1 when t holds n ASCII letters in a row (n >= 1). Looks at every n-th
- * byte: a non-letter there rules out a run through it, and only around
- * a letter is the run measured (most texts have words much shorter
- * than n, and then cost about a third of a byte-by-byte walk).
+ * 1 when t holds n ASCII letters (upper-case ones when up) in a row
+ * (n >= 1). Looks at every n-th byte: a byte outside the class there
+ * rules out a run through it, and only around one inside is the run
+ * measured (most texts have words much shorter than n, and then cost
+ * about a third of a byte-by-byte walk).
  */
-int
-rmatch_has_letters(const struct rtext *t, size_t n)
+static inline int
+has_run(const struct rtext *t, size_t n, int up)
 {
 	const unsigned char *p = (const unsigned char *)t->p;
 	size_t pos = n - 1, lo = 0;	/* no run to find before lo */
@@ -1136,22 +1139,34 @@ rmatch_has_letters(const struct rtext *t, size_t n)
 	while (pos < t->len) {
 		size_t b = pos, e = pos + 1;
 
-		if (!LETTER(p[pos])) {
+		if (!RUN_BYTE(p[pos], up)) {
 			lo = pos + 1;
 			pos += n;
 			continue;
 		}
-		while (b > lo && LETTER(p[b - 1]))
+		while (b > lo && RUN_BYTE(p[b - 1], up))
 			b--;
-		while (e < t->len && LETTER(p[e]))
+		while (e < t->len && RUN_BYTE(p[e], up))
 			e++;
 		if (e - b >= n)
 			return 1;
-		/* p[e] is no letter: a run begins after it */
+		/* p[e] is outside the class: a run begins after it */
 		lo = e + 1;
 		pos = e + n;
 	}
 	return 0;
+}
+
+int
+rmatch_has_letters(const struct rtext *t, size_t n)
+{
+	return has_run(t, n, 0);
+}
+
+int
+rmatch_has_upper(const struct rtext *t, size_t n)
+{
+	return has_run(t, n, 1);
 }
 
 /* what try_rule() measured of a text for a rule that asked */
@@ -1159,6 +1174,8 @@ struct tmeas {
 	size_t	maxline;	/* the longest line, or -1 */
 	size_t	letters_n;	/* rmatch_has_letters(t, this), 0: not yet */
 	int	letters;
+	size_t	upper_n;	/* rmatch_has_upper(t, this), 0: not yet */
+	int	upper;
 };
 
 /* rule r (index k of its type) on text t, unless a prefilter rules it out */
@@ -1187,6 +1204,15 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 			tm->letters_n = r->letrun;
 		}
 		if (!tm->letters)
+			return;
+	}
+	/* the same with upper-case letters (a case-sensitive [A-Z]{4,}) */
+	if (r->uprun > 0) {
+		if (tm->upper_n != r->uprun) {
+			tm->upper = rmatch_has_upper(t, r->uprun);
+			tm->upper_n = r->uprun;
+		}
+		if (!tm->upper)
 			return;
 	}
 	/* a byte it needs at several offsets, nowhere at all of them */
@@ -1256,7 +1282,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
 		size_t nf;
 		/* not measured yet */
-		struct tmeas tm = { (size_t)-1, 0, 0 };
+		struct tmeas tm = { (size_t)-1, 0, 0, 0, 0 };
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {

@@ -1899,6 +1899,9 @@ ruleset_compile(struct ruleset *rs)
 		r->letrun = rx_letter_run(r->pat, r->reflags);
 		if (r->letrun < RX_RUN_GATE_MIN)
 			r->letrun = 0;
+		r->uprun = rx_upper_run(r->pat, r->reflags);
+		if (r->uprun < RX_UPPER_GATE_MIN)
+			r->uprun = 0;
 		if (r->cls->n == 0) {
 			free(r->cls);
 			r->cls = NULL;

@@ -82,6 +82,7 @@ struct rule {
 	size_t		 minlen;	/* shortest text it can match */
 	int		 oneline;	/* within a line, minlen >= 64 (rx.h) */
 	size_t		 letrun;	/* letters in a row it needs, >= 16, or 0 */
+	size_t		 uprun;		/* upper-case ones, >= 4, or 0 */
 	struct rx_comb	*comb;		/* a byte at offsets it needs, or NULL */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */

@@ -1283,16 +1283,21 @@ rx_within_line(const char *pat, unsigned flags)
 	return 1;
 }
 
-size_t
-rx_letter_run(const char *pat, unsigned flags)
+/*
+ * rx_letter_run(), and with upper rx_upper_run(): then only "[A-Z]"
+ * counts, in a pattern without the i flag (an inline (?i) makes the walk
+ * give up, as every option setting does)
+ */
+static size_t
+letter_run(const char *pat, unsigned flags, int upper)
 {
-	static const char *const letters[] = { "[a-z]", "[A-Z]", "[a-zA-Z]",
+	static const char *const letters[] = { "[A-Z]", "[a-z]", "[a-zA-Z]",
 	    "[A-Za-z]" };
 	const char *p = pat;
 	int depth = 0;
-	size_t best = 0;
+	size_t best = 0, nlet = upper ? 1 : 4;
 
-	if (flags & PCRE2_EXTENDED)
+	if ((flags & PCRE2_EXTENDED) || (upper && (flags & PCRE2_CASELESS)))
 		return 0;
 	while (*p) {
 		if (*p == '\\') {
@@ -1305,14 +1310,14 @@ rx_letter_run(const char *pat, unsigned flags)
 			size_t k, kl = 0;
 			const char *q;
 
-			for (k = 0; k < 4; k++) {
+			for (k = 0; k < nlet; k++) {
 				kl = strlen(letters[k]);
 				if (strncmp(p, letters[k], kl) == 0)
 					break;
 			}
 			if ((q = class_end(p, p + strlen(p))) == NULL)
 				return 0;
-			if (k < 4 && depth == 0 && q == p + kl && *q == '{' &&
+			if (k < nlet && depth == 0 && q == p + kl && *q == '{' &&
 			    isdigit((unsigned char)q[1])) {
 				char *e;
 				unsigned long n = strtoul(q + 1, &e, 10);
@@ -1338,6 +1343,18 @@ rx_letter_run(const char *pat, unsigned flags)
 		p++;
 	}
 	return depth == 0 ? best : 0;
+}
+
+size_t
+rx_letter_run(const char *pat, unsigned flags)
+{
+	return letter_run(pat, flags, 0);
+}
+
+size_t
+rx_upper_run(const char *pat, unsigned flags)
+{
+	return letter_run(pat, flags, 1);
 }
 
 /* ---- probes: a cheaper necessary regex ---------------------------------- */

@@ -126,6 +126,16 @@ size_t rx_letter_run(const char *pat, unsigned flags);
 /* letter runs at least this long are checked against texts */
 #define RX_RUN_GATE_MIN		16
 
+/*
+ * N when every match of pat holds N or more upper-case ASCII letters in
+ * a row: as rx_letter_run(), for a pattern without the i flag, counting
+ * only "[A-Z]"; 0 when not known.
+ */
+size_t rx_upper_run(const char *pat, unsigned flags);
+
+/* upper-case runs at least this long are checked (rarer in mail text) */
+#define RX_UPPER_GATE_MIN	4
+
 /* rules with at least this minimum length are checked against lines */
 #define RX_LINE_GATE_MIN	64
 

@@ -491,6 +491,30 @@ test_letter_run(void)
 			ok = 0;
 		}
 	test_cond("letter runs: verdicts", ok);
+	{
+		static const struct {
+			const char	*pat;
+			unsigned	 flags;
+			size_t		 n;
+		} u[] = {
+			{ "\\b[A-Z]{4,}\\b[\\s,.!]+(?:\\b[A-Z]{4,}\\b"
+			    "[\\s,.!]+){4}", 0, 4 },
+			{ "\\b[A-Z]{4,}\\b", PCRE2_CASELESS, 0 },
+			{ "(?i)[A-Z]{9}", 0, 0 }, { "(?:[A-Z]{4,} ){5}", 0, 0 },
+			{ "[a-z]{20}", 0, 0 }, { "[A-Za-z]{6}", 0, 0 },
+			{ "x[A-Z]{2}y[A-Z]{7,}", 0, 7 }, { "[A-Z]{5}|x", 0, 0 },
+		};
+
+		ok = 1;
+		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+			if (rx_upper_run(u[i].pat, u[i].flags) != u[i].n) {
+				printf("  upper run of %s: %zu, not %zu\n",
+				    u[i].pat, rx_upper_run(u[i].pat,
+				    u[i].flags), u[i].n);
+				ok = 0;
+			}
+		test_cond("upper-case runs: verdicts", ok);
+	}
 	/* a match of a pattern said to need n letters holds n in a row */
 	ok = 1;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -528,7 +552,7 @@ test_letter_run(void)
 	/* rmatch_has_letters() against the longest run, byte by byte */
 	ok = 1;
 	for (int round = 0; round < 3000; round++) {
-		size_t len, run = 0, best = 0;
+		size_t len, run = 0, best = 0, urun = 0, ubest = 0;
 		struct rtext t;
 
 		seed = seed * 1103515245u + 12345u;
@@ -542,11 +566,15 @@ test_letter_run(void)
 				run = 0;
 			if (run > best)
 				best = run;
+			urun = text[k] >= 'A' && text[k] <= 'Z' ? urun + 1 : 0;
+			if (urun > ubest)
+				ubest = urun;
 		}
 		t.p = text;
 		t.len = len;
 		for (size_t n = 1; n < 40; n++)
-			if (rmatch_has_letters(&t, n) != (best >= n))
+			if (rmatch_has_letters(&t, n) != (best >= n) ||
+			    rmatch_has_upper(&t, n) != (ubest >= n))
 				ok = 0;
 	}
 	test_cond("letter runs: found exactly when there", ok);
