@@ -1233,6 +1233,80 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 }
 
 /*
+ * Body lines follow one another in memory (split_lines()), each ending
+ * with its newline; the Subject line and a line cut at 2048 bytes end a
+ * run of them. Does text i end its run?
+ */
+static int
+run_ends(const struct rtext *texts, size_t ntexts, size_t i)
+{
+	const struct rtext *t = &texts[i];
+
+	return i + 1 == ntexts || t->len == 0 || t->p[t->len - 1] != '\n' ||
+	    texts[i + 1].p != t->p + t->len;
+}
+
+/*
+ * The joinable always-run rules (ruleset.c) over texts [a, b), one run
+ * of lines: the texts that pass a rule's byte-class and length checks
+ * (haves[i], the bytes present in text i) and follow one another are
+ * searched as one subject. A match of such a rule lies inside one line
+ * and sees only its bytes (no anchor, no atom that takes a newline, not
+ * even a lookaround's): the line's own text would show it the same bytes,
+ * and a subject's end where the run shows a newline, which no atom of it
+ * can take. So the subject holds a match exactly when one of its texts
+ * does, one search instead of one a text. A subject stopped by a match
+ * limit (it is longer) is searched again text by text.
+ */
+static void
+run_joined(struct rscan *rs, struct rule *const *always, size_t na,
+    const struct rtext *texts, size_t a, size_t b, uint64_t (*haves)[4],
+    int *count, int *done, unsigned char *ran)
+{
+	static const uint64_t all[4] = { ~(uint64_t)0, ~(uint64_t)0,
+	    ~(uint64_t)0, ~(uint64_t)0 };
+
+	for (size_t k = 0; k < na; k++) {
+		const struct rule *r = always[k];
+		size_t i = a;
+
+		if (done[k] || !r->joinable)
+			continue;
+		while (i < b && !done[k]) {
+			struct rtext sub;
+			struct tmeas tm = { (size_t)-1, 0, 0, 0, 0 };
+			size_t j, limits = rs->re_limit;
+
+			for (j = i; j < b && texts[j].len >= r->minlen &&
+			    (r->cls == NULL || rx_classes_met(r->cls, haves[j]));
+			    j++)
+				;
+			if (j == i) {
+				i++;
+				continue;
+			}
+			sub.p = texts[i].p;
+			sub.len = (size_t)(texts[j - 1].p + texts[j - 1].len -
+			    texts[i].p);
+			/* each text has the classes: so has their union */
+			try_rule(rs, r, &sub, all, &count[k], &done[k], &ran[k],
+			    &tm);
+			if (rs->re_limit != limits && j - i > 1) {
+				rs->re_limit = limits;
+				for (; i < j && !done[k]; i++) {
+					struct tmeas tm1 = { (size_t)-1, 0, 0,
+					    0, 0 };
+
+					try_rule(rs, r, &texts[i], haves[i],
+					    &count[k], &done[k], &ran[k], &tm1);
+				}
+			}
+			i = j;
+		}
+	}
+}
+
+/*
  * Run one text-type's rules over a list of texts (body lines, rawbody
  * chunks, URIs, the full message). The automaton runs once per text; a
  * rule with literals runs on a text only when one of its literals occurs
@@ -1249,9 +1323,11 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	size_t nrules = na + set->nfiltered[txt];
 	const size_t *off = set->lit_off[txt], *lr = set->lit_rules[txt];
 	int *count, *done;
-	size_t *mark;
+	size_t *mark, run0 = 0;		/* the first text of this run */
 	unsigned char *ran;
 	const unsigned char *ti = NULL;
+	uint64_t (*haves)[4] = NULL;
+	int join = txt == TXT_BODY && set->njoinable > 0;
 
 	if (nrules == 0)
 		return;
@@ -1278,8 +1354,15 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	if (rs->lazy)
 		rs->have[txt] = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
 		    sizeof(*rs->have[txt]));
+	/* the bytes present in each text, for a run of joined lines */
+	if (join && !rs->lazy)
+		haves = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
+		    sizeof(*haves));
+	else if (join)
+		haves = rs->have[txt];
 	for (size_t i = 0; i < ntexts; i++) {
-		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
+		uint64_t hbuf[4], *have = join ? haves[i] : rs->lazy ?
+		    rs->have[txt][i] : hbuf;
 		size_t nf;
 		/* not measured yet */
 		struct tmeas tm = { (size_t)-1, 0, 0, 0, 0 };
@@ -1303,7 +1386,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 			nf = ac_scan_found(set->ac[txt], texts[i].p,
 			    texts[i].len, seen, found, have);
 		for (size_t k = 0; k < na; k++)
-			if (!done[k])
+			if (!done[k] && !(join && set->always[txt][k]->joinable))
 				try_rule(rs, set->always[txt][k], &texts[i],
 				    have, &count[k], &done[k], &ran[k],
 				    &tm);
@@ -1337,6 +1420,11 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 				try_rule(rs, r, &texts[i], have, &count[k],
 				    &done[k], &ran[k], &tm);
 			}
+		}
+		if (join && run_ends(texts, ntexts, i)) {
+			run_joined(rs, set->always[txt], na, texts, run0, i + 1,
+			    haves, count, done, ran);
+			run0 = i + 1;
 		}
 	}
 	for (size_t k = 0; k < nrules; k++) {

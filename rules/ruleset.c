@@ -1923,6 +1923,18 @@ ruleset_compile(struct ruleset *rs)
 			r->lits = NULL;
 			push_rule(&rs->always[txt], &rs->nalways[txt], r);
 		}
+		/*
+		 * A body rule without literals that only asks whether some
+		 * text holds a match, of at least one byte within a line and
+		 * with no anchor: every match lies inside one of the lines
+		 * and sees only its bytes, so run_texts() may search the
+		 * lines that follow one another in memory as one subject.
+		 */
+		r->joinable = txt == TXT_BODY && r->lits == NULL &&
+		    !(r->tflags & TF_MULTIPLE) && r->minlen >= 1 &&
+		    rx_within_line(r->pat, r->reflags) &&
+		    !rx_has_anchor(r->pat);
+		rs->njoinable += (size_t)r->joinable;
 		/* no literal prefilters it: a comb may (rx_comb_new()) */
 		if (r->lits == NULL && (r->comb = rx_comb_new(r->pat,
 		    r->reflags)) != NULL)

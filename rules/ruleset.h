@@ -81,6 +81,7 @@ struct rule {
 	struct rx_classes *cls;	/* required byte classes, or NULL */
 	size_t		 minlen;	/* shortest text it can match */
 	int		 oneline;	/* within a line, minlen >= 64 (rx.h) */
+	int		 joinable;	/* body: searched a run of lines at once */
 	size_t		 letrun;	/* letters in a row it needs, >= 16, or 0 */
 	size_t		 uprun;		/* upper-case ones, >= 4, or 0 */
 	struct rx_comb	*comb;		/* a byte at offsets it needs, or NULL */
@@ -226,6 +227,7 @@ struct ruleset {
 	struct ac	*ac[TXT_NTEXTS];
 	struct rule	**always[TXT_NTEXTS];	/* rules without literals */
 	size_t		 nalways[TXT_NTEXTS];
+	size_t		 njoinable;	/* body rules with joinable set */
 	struct rule	**filtered[TXT_NTEXTS];	/* rules with literals */
 	size_t		 nfiltered[TXT_NTEXTS];
 	/* literal id -> the filtered[] rules using it: CSR offsets, indexes */

@@ -1283,6 +1283,30 @@ rx_within_line(const char *pat, unsigned flags)
 	return 1;
 }
 
+int
+rx_has_anchor(const char *pat)
+{
+	const char *p = pat;
+
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0' || strchr("AzZG", p[1]) != NULL)
+				return 1;
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			if ((p = class_end(p, p + strlen(p))) == NULL)
+				return 1;
+			continue;
+		}
+		if (*p == '^' || *p == '$')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 /*
  * rx_letter_run(), and with upper rx_upper_run(): then only "[A-Z]"
  * counts, in a pattern without the i flag (an inline (?i) makes the walk

@@ -116,6 +116,13 @@ char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
 int rx_within_line(const char *pat, unsigned flags);
 
 /*
+ * 1 when pat may hold an anchor (^, $, \A, \z, \Z, \G outside a
+ * class), or is not understood: an anchor tells a subject's ends from
+ * the ends of its lines.
+ */
+int rx_has_anchor(const char *pat);
+
+/*
  * N when every match of pat holds a run of N or more ASCII letters: pat
  * has no top-level alternation and, outside every group, a class of
  * letters only ("[a-z]", "[A-Z]", "[a-zA-Z]", "[A-Za-z]") repeated at

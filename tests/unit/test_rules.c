@@ -491,6 +491,11 @@ test_letter_run(void)
 			ok = 0;
 		}
 	test_cond("letter runs: verdicts", ok);
+	test_cond("anchors: found outside classes only",
+	    rx_has_anchor("a^") && rx_has_anchor("\\Aa") &&
+	    rx_has_anchor("a\\z") && rx_has_anchor("a$") &&
+	    rx_has_anchor("a\\G") && !rx_has_anchor("[^a]b") &&
+	    !rx_has_anchor("\\$x[$]") && !rx_has_anchor("\\^\\b"));
 	{
 		static const struct {
 			const char	*pat;
@@ -898,6 +903,10 @@ test_ruleset(void)
 	    "body     T_RUN20   /\\b[a-z]{20,}\\b/i\n"
 	    "body     T_RUN21   /\\b[a-z]{21,}\\b/i\n"
 	    "body     T_RUN3    /\\bbb[a-z]{16}\\b/\n"
+	    "body     T_JOIN_LB  /(?<=[A-J])s[t]/\n"
+	    "body     T_JOIN_HIT /x\\d x\\d/\n"
+	    "body     T_NOJOIN   /^start/\n"
+	    "body     T_NOJOIN2  /J\\s+st/\n"
 	    "rawbody  T_LINE70  /[^\\n]{70}/\n"
 	    "rawbody  T_LINE120 /[^\\n]{120}/\n"
 	    "rawbody  T_SPAN120 /[\\s\\S]{120}/\n"
@@ -991,6 +1000,23 @@ test_ruleset(void)
 		test_cond("full: each searched rule hits or not",
 		    strstr(hits, "T_FULL2") != NULL &&
 		    strstr(hits, "T_FULL3") == NULL);
+		/*
+		 * Paragraphs one and two are one run of lines, searched
+		 * as one subject by the rules without literals, anchors
+		 * or atoms that take a newline: a match still lies in one
+		 * line, and a line's start is still one for ^ (T_NOJOIN)
+		 */
+		test_cond("joined lines: rules marked",
+		    ruleset_rule(rs, "T_JOIN_LB")->joinable &&
+		    ruleset_rule(rs, "T_JOIN_HIT")->joinable &&
+		    !ruleset_rule(rs, "T_NOJOIN")->joinable &&
+		    !ruleset_rule(rs, "T_NOJOIN2")->joinable &&
+		    !ruleset_rule(rs, "T_BODY")->joinable);
+		test_cond("joined lines: the same hits as line by line",
+		    strstr(hits, "T_JOIN_HIT") != NULL &&
+		    strstr(hits, "T_NOJOIN ") != NULL &&
+		    strstr(hits, "T_JOIN_LB") == NULL &&
+		    strstr(hits, "T_NOJOIN2") == NULL);
 		/* the second raw line is over 70 bytes, none over 120 */
 		test_cond("line gate: rules within a line marked",
 		    ruleset_rule(rs, "T_LINE70")->oneline &&
