@@ -1912,6 +1912,19 @@ ruleset_compile(struct ruleset *rs)
 			continue;
 		r->lits = xcalloc(1, sizeof(*r->lits));
 		if (!r->negate && rx_literals(r->pat, r->reflags, r->lits)) {
+			/*
+			 * Nearly every URI holds "http" and "://": a URI
+			 * rule prefers other literals when the pattern has
+			 * some (only when it has literals at all, so it stays
+			 * in the same group, and the order of hits with it)
+			 */
+			static const char *const uri_weak[] = { "https://",
+			    "http://", NULL };
+			struct rx_lits alt;
+
+			if (txt == TXT_URI && rx_literals_avoid(r->pat,
+			    r->reflags, uri_weak, &alt))
+				*r->lits = alt;
 			r->litids = xcalloc(r->lits->n, sizeof(int));
 			for (size_t k = 0; k < r->lits->n; k++)
 				r->litids[k] = ac_add(rs->ac[txt],

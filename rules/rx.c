@@ -163,14 +163,45 @@ req_minlen(const struct req *r)
 	return r->n ? m : 0;
 }
 
-/* keep the better of best and cand (longer shortest literal, fewer) */
+/*
+ * Strings whose parts make weak literals for the walk under way
+ * (rx_literals_avoid()), or NULL. Set only for the length of one walk,
+ * by the thread making it.
+ */
+static _Thread_local const char *const *lit_avoid;
+
+/* r holds a literal that is part of a string to avoid */
+static int
+req_weak(const struct req *r)
+{
+	if (lit_avoid == NULL)
+		return 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (const char *const *a = lit_avoid; *a != NULL; a++)
+			if (strstr(*a, r->s[i]) != NULL)
+				return 1;
+	return 0;
+}
+
+/*
+ * keep the better of best and cand (not weak, then longer shortest
+ * literal, then fewer)
+ */
 static void
 req_consider(struct req *best, const struct req *cand)
 {
 	size_t a, b;
+	int wa, wb;
 
 	if (cand->n == 0)
 		return;
+	wa = best->n > 0 && req_weak(best);
+	wb = req_weak(cand);
+	if (best->n > 0 && wa != wb) {
+		if (wa)
+			*best = *cand;
+		return;
+	}
 	a = req_minlen(best);
 	b = req_minlen(cand);
 	if (best->n == 0 || b > a || (b == a && cand->n < best->n))
@@ -597,6 +628,18 @@ rx_literals(const char *pat, unsigned flags, struct rx_lits *out)
 		out->len[i] = r.len[i];
 	}
 	return 1;
+}
+
+int
+rx_literals_avoid(const char *pat, unsigned flags, const char *const *avoid,
+    struct rx_lits *out)
+{
+	int ok;
+
+	lit_avoid = avoid;
+	ok = rx_literals(pat, flags, out);
+	lit_avoid = NULL;
+	return ok;
 }
 
 /* ---- required byte classes --------------------------------------------- */

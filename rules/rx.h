@@ -72,6 +72,16 @@ int rx_has_jit(const pcre2_code *re);
  * must then always run). Conservative: when unsure, returns 0.
  */
 int rx_literals(const char *pat, unsigned flags, struct rx_lits *out);
+/*
+ * The same, where the walk weighs its candidates: a set holding a
+ * literal that is part of one of avoid[] (NULL-terminated, lowercase) is
+ * kept only when no other is found. For a text type in which such
+ * literals occur almost always ("http" in a URI). A different choice
+ * inside groups may make the union of alternatives too large: this can
+ * return 0 where rx_literals() returns 1 (and the reverse).
+ */
+int rx_literals_avoid(const char *pat, unsigned flags,
+    const char *const *avoid, struct rx_lits *out);
 
 /*
  * The byte classes any match of pat must contain (see struct rx_classes;

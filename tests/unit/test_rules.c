@@ -352,6 +352,24 @@ test_rx(void)
 	test_cond("lits case folded", rx_literals("FREE", 0, &l) &&
 	    strcmp(l.s[0], "free") == 0);
 	test_cond("lits none for classes", !rx_literals("\\d+\\s\\w+", 0, &l));
+	{
+		static const char *const av[] = { "https://", "http://",
+		    NULL };
+		const char *news = "^https?:\\/\\/(?:[\\w-]+\\.)*"
+		    "(?:nytimes|bbc)\\.";
+
+		test_cond("lits: http taken, fewer", rx_literals(news, 0, &l) &&
+		    l.n == 1 && strcmp(l.s[0], "http") == 0);
+		test_cond("lits: http avoided when there are others",
+		    rx_literals_avoid(news, 0, av, &l) && l.n == 2 &&
+		    strcmp(l.s[0], "nytimes") == 0 &&
+		    strcmp(l.s[1], "bbc") == 0);
+		test_cond("lits: http kept when there is nothing else",
+		    rx_literals_avoid("^https:\\/\\/\\d", 0, av, &l) &&
+		    l.n == 1 && strcmp(l.s[0], "https://") == 0);
+		test_cond("lits: avoiding is for one walk",
+		    rx_literals(news, 0, &l) && strcmp(l.s[0], "http") == 0);
+	}
 	test_cond("lits none with empty branch", !rx_literals("(?:abc|)", 0,
 	    &l) || l.n == 0);
 	test_cond("lits none for x flag", !rx_literals("abc def",
