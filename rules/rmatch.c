@@ -1156,14 +1156,16 @@ longest_line(const struct rtext *t)
 
 #define LETTER(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
 #define UPPER(c)	((unsigned)((c) - 'A') < 26)
-#define RUN_BYTE(c, up)	((up) ? UPPER(c) : LETTER(c))
+#define DIGIT(c)	((unsigned)((c) - '0') < 10)
+#define RUN_BYTE(c, k)	((k) == 1 ? UPPER(c) : (k) == 2 ? DIGIT(c) : \
+			    LETTER(c))
 
 /*
- * 1 when t holds n ASCII letters (upper-case ones when up) in a row
- * (n >= 1). Looks at every n-th byte: a byte outside the class there
- * rules out a run through it, and only around one inside is the run
- * measured (most texts have words much shorter than n, and then cost
- * about a third of a byte-by-byte walk).
+ * 1 when t holds n ASCII letters (k 0), upper-case letters (1) or digits
+ * (2) in a row (n >= 1). Looks at every n-th byte: a byte outside the
+ * class there rules out a run through it, and only around one inside is
+ * the run measured (most texts have words much shorter than n, and then
+ * cost about a third of a byte-by-byte walk).
  */
 static inline int
 has_run(const struct rtext *t, size_t n, int up)
@@ -1204,6 +1206,12 @@ rmatch_has_upper(const struct rtext *t, size_t n)
 	return has_run(t, n, 1);
 }
 
+int
+rmatch_has_digits(const struct rtext *t, size_t n)
+{
+	return has_run(t, n, 2);
+}
+
 /* what try_rule() measured of a text for a rule that asked */
 struct tmeas {
 	size_t	maxline;	/* the longest line, or -1 */
@@ -1211,26 +1219,29 @@ struct tmeas {
 	int	letters;
 	size_t	upper_n;	/* rmatch_has_upper(t, this), 0: not yet */
 	int	upper;
+	size_t	digits_n;	/* rmatch_has_digits(t, this), 0: not yet */
+	int	digits;
 };
 
-/* rule r (index k of its type) on text t, unless a prefilter rules it out */
-static void
-try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
-    const uint64_t *have, int *count, int *done, unsigned char *ran,
+/*
+ * 0 when a check of rule r rules out a match in text t: its length, the
+ * bytes present (have), a line, a run of letters, capitals or digits, a
+ * comb; what is measured of t is kept in tm for the next rule
+ */
+static inline int
+gates_pass(const struct rule *r, const struct rtext *t, const uint64_t *have,
     struct tmeas *tm)
 {
-	int n, cap;
-
 	/* bytes every match needs, absent from this text */
 	if (t->len < r->minlen || (r->cls != NULL &&
 	    !rx_classes_met(r->cls, have)))
-		return;
+		return 0;
 	/* a match within a line, longer than every line of t */
 	if (r->oneline) {
 		if (tm->maxline == (size_t)-1)
 			tm->maxline = longest_line(t);
 		if (tm->maxline < r->minlen)
-			return;
+			return 0;
 	}
 	/* a run of letters every match holds, longer than t's longest */
 	if (r->letrun > 0) {
@@ -1239,7 +1250,7 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 			tm->letters_n = r->letrun;
 		}
 		if (!tm->letters)
-			return;
+			return 0;
 	}
 	/* the same with upper-case letters (a case-sensitive [A-Z]{4,}) */
 	if (r->uprun > 0) {
@@ -1248,11 +1259,30 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 			tm->upper_n = r->uprun;
 		}
 		if (!tm->upper)
-			return;
+			return 0;
+	}
+	/* ... and with digits (\d{3,}) */
+	if (r->digrun > 0) {
+		if (tm->digits_n != r->digrun) {
+			tm->digits = rmatch_has_digits(t, r->digrun);
+			tm->digits_n = r->digrun;
+		}
+		if (!tm->digits)
+			return 0;
 	}
 	/* a byte it needs at several offsets, nowhere at all of them */
 	if (r->comb != NULL && !rx_comb_in(r->comb, t->p, t->len))
-		return;
+		return 0;
+	return 1;
+}
+
+/* rule r on text t, whose checks passed: its probe, then the search */
+static inline void
+try_match(struct rscan *rs, const struct rule *r, const struct rtext *t,
+    int *count, int *done, unsigned char *ran)
+{
+	int n, cap;
+
 	/* its probe (a suffix PCRE2 searches faster) fails */
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
@@ -1265,6 +1295,16 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 	cap = r->maxhits > 0 ? r->maxhits : 1000;
 	if (r->negate || !(r->tflags & TF_MULTIPLE) || *count >= cap)
 		*done = 1;
+}
+
+/* rule r (index k of its type) on text t, unless a prefilter rules it out */
+static void
+try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
+    const uint64_t *have, int *count, int *done, unsigned char *ran,
+    struct tmeas *tm)
+{
+	if (gates_pass(r, t, have, tm))
+		try_match(rs, r, t, count, done, ran);
 }
 
 /*
@@ -1283,24 +1323,21 @@ run_ends(const struct rtext *texts, size_t ntexts, size_t i)
 
 /*
  * The joinable always-run rules (ruleset.c) over texts [a, b), one run
- * of lines: the texts that pass a rule's byte-class and length checks
- * (haves[i], the bytes present in text i) and follow one another are
- * searched as one subject. A match of such a rule lies inside one line
- * and sees only its bytes (no anchor, no atom that takes a newline, not
- * even a lookaround's): the line's own text would show it the same bytes,
- * and a subject's end where the run shows a newline, which no atom of it
- * can take. So the subject holds a match exactly when one of its texts
- * does, one search instead of one a text. A subject stopped by a match
- * limit (it is longer) is searched again text by text.
+ * of lines: the texts that pass a rule's checks (gates_pass(), haves[i]
+ * the bytes present in text i) and follow one another are searched as
+ * one subject. A match of such a rule lies inside one line and sees only
+ * its bytes (no anchor, no atom that takes a newline, not even a
+ * lookaround's): the line's own text would show it the same bytes, and a
+ * subject's end where the run shows a newline, which no atom of it can
+ * take. So the subject holds a match exactly when one of its texts does,
+ * one search instead of one a text. A subject stopped by a match limit
+ * (it is longer) is searched again text by text.
  */
 static void
 run_joined(struct rscan *rs, struct rule *const *always, size_t na,
     const struct rtext *texts, size_t a, size_t b, uint64_t (*haves)[4],
     int *count, int *done, unsigned char *ran)
 {
-	static const uint64_t all[4] = { ~(uint64_t)0, ~(uint64_t)0,
-	    ~(uint64_t)0, ~(uint64_t)0 };
-
 	for (size_t k = 0; k < na; k++) {
 		const struct rule *r = always[k];
 		size_t i = a;
@@ -1309,13 +1346,15 @@ run_joined(struct rscan *rs, struct rule *const *always, size_t na,
 			continue;
 		while (i < b && !done[k]) {
 			struct rtext sub;
-			struct tmeas tm = { (size_t)-1, 0, 0, 0, 0 };
 			size_t j, limits = rs->re_limit;
 
-			for (j = i; j < b && texts[j].len >= r->minlen &&
-			    (r->cls == NULL || rx_classes_met(r->cls, haves[j]));
-			    j++)
-				;
+			for (j = i; j < b; j++) {
+				struct tmeas tm = { (size_t)-1, 0, 0, 0, 0, 0,
+				    0 };
+
+				if (!gates_pass(r, &texts[j], haves[j], &tm))
+					break;
+			}
 			if (j == i) {
 				i++;
 				continue;
@@ -1323,18 +1362,12 @@ run_joined(struct rscan *rs, struct rule *const *always, size_t na,
 			sub.p = texts[i].p;
 			sub.len = (size_t)(texts[j - 1].p + texts[j - 1].len -
 			    texts[i].p);
-			/* each text has the classes: so has their union */
-			try_rule(rs, r, &sub, all, &count[k], &done[k], &ran[k],
-			    &tm);
+			try_match(rs, r, &sub, &count[k], &done[k], &ran[k]);
 			if (rs->re_limit != limits && j - i > 1) {
 				rs->re_limit = limits;
-				for (; i < j && !done[k]; i++) {
-					struct tmeas tm1 = { (size_t)-1, 0, 0,
-					    0, 0 };
-
-					try_rule(rs, r, &texts[i], haves[i],
-					    &count[k], &done[k], &ran[k], &tm1);
-				}
+				for (; i < j && !done[k]; i++)
+					try_match(rs, r, &texts[i], &count[k],
+					    &done[k], &ran[k]);
 			}
 			i = j;
 		}
@@ -1400,7 +1433,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 		    rs->have[txt][i] : hbuf;
 		size_t nf;
 		/* not measured yet */
-		struct tmeas tm = { (size_t)-1, 0, 0, 0, 0 };
+		struct tmeas tm = { (size_t)-1, 0, 0, 0, 0, 0, 0 };
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {

@@ -1902,6 +1902,9 @@ ruleset_compile(struct ruleset *rs)
 		r->uprun = rx_upper_run(r->pat, r->reflags);
 		if (r->uprun < RX_UPPER_GATE_MIN)
 			r->uprun = 0;
+		r->digrun = rx_digit_run(r->pat, r->reflags);
+		if (r->digrun < RX_DIGIT_GATE_MIN)
+			r->digrun = 0;
 		if (r->cls->n == 0) {
 			free(r->cls);
 			r->cls = NULL;

@@ -84,6 +84,7 @@ struct rule {
 	int		 joinable;	/* body: searched a run of lines at once */
 	size_t		 letrun;	/* letters in a row it needs, >= 16, or 0 */
 	size_t		 uprun;		/* upper-case ones, >= 4, or 0 */
+	size_t		 digrun;	/* digits, >= 3, or 0 */
 	struct rx_comb	*comb;		/* a byte at offsets it needs, or NULL */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */

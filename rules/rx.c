@@ -1350,26 +1350,40 @@ rx_has_anchor(const char *pat)
 	return 0;
 }
 
+enum run_kind { RUN_LETTERS, RUN_UPPER, RUN_DIGITS };
+
 /*
- * rx_letter_run(), and with upper rx_upper_run(): then only "[A-Z]"
+ * rx_letter_run(); with RUN_UPPER rx_upper_run(): then only "[A-Z]"
  * counts, in a pattern without the i flag (an inline (?i) makes the walk
- * give up, as every option setting does)
+ * give up, as every option setting does); with RUN_DIGITS
+ * rx_digit_run(): "[0-9]" and \d count
  */
 static size_t
-letter_run(const char *pat, unsigned flags, int upper)
+class_run(const char *pat, unsigned flags, enum run_kind kind)
 {
 	static const char *const letters[] = { "[A-Z]", "[a-z]", "[a-zA-Z]",
 	    "[A-Za-z]" };
+	static const char *const digits[] = { "[0-9]" };
+	const char *const *cls = kind == RUN_DIGITS ? digits : letters;
 	const char *p = pat;
 	int depth = 0;
-	size_t best = 0, nlet = upper ? 1 : 4;
+	size_t best = 0, nlet = kind == RUN_LETTERS ? 4 : 1;
 
-	if ((flags & PCRE2_EXTENDED) || (upper && (flags & PCRE2_CASELESS)))
+	if ((flags & PCRE2_EXTENDED) || (kind == RUN_UPPER &&
+	    (flags & PCRE2_CASELESS)))
 		return 0;
 	while (*p) {
 		if (*p == '\\') {
 			if (p[1] == '\0' || p[1] == 'Q' || p[1] == 'E')
 				return 0;	/* quoted text not followed */
+			if (kind == RUN_DIGITS && p[1] == 'd' && depth == 0 &&
+			    p[2] == '{' && isdigit((unsigned char)p[3])) {
+				char *e;
+				unsigned long n = strtoul(p + 3, &e, 10);
+
+				if ((*e == '}' || *e == ',') && n > best)
+					best = n;
+			}
 			p += 2;
 			continue;
 		}
@@ -1378,8 +1392,8 @@ letter_run(const char *pat, unsigned flags, int upper)
 			const char *q;
 
 			for (k = 0; k < nlet; k++) {
-				kl = strlen(letters[k]);
-				if (strncmp(p, letters[k], kl) == 0)
+				kl = strlen(cls[k]);
+				if (strncmp(p, cls[k], kl) == 0)
 					break;
 			}
 			if ((q = class_end(p, p + strlen(p))) == NULL)
@@ -1415,13 +1429,19 @@ letter_run(const char *pat, unsigned flags, int upper)
 size_t
 rx_letter_run(const char *pat, unsigned flags)
 {
-	return letter_run(pat, flags, 0);
+	return class_run(pat, flags, RUN_LETTERS);
 }
 
 size_t
 rx_upper_run(const char *pat, unsigned flags)
 {
-	return letter_run(pat, flags, 1);
+	return class_run(pat, flags, RUN_UPPER);
+}
+
+size_t
+rx_digit_run(const char *pat, unsigned flags)
+{
+	return class_run(pat, flags, RUN_DIGITS);
 }
 
 /* ---- probes: a cheaper necessary regex ---------------------------------- */

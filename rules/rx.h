@@ -153,6 +153,12 @@ size_t rx_upper_run(const char *pat, unsigned flags);
 /* upper-case runs at least this long are checked (rarer in mail text) */
 #define RX_UPPER_GATE_MIN	4
 
+/* the same for digits: "[0-9]" and \d quantified {n...} */
+size_t rx_digit_run(const char *pat, unsigned flags);
+
+/* digit runs at least this long are checked */
+#define RX_DIGIT_GATE_MIN	3
+
 /* rules with at least this minimum length are checked against lines */
 #define RX_LINE_GATE_MIN	64
 

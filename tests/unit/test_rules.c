@@ -537,6 +537,14 @@ test_letter_run(void)
 				ok = 0;
 			}
 		test_cond("upper-case runs: verdicts", ok);
+		ok = rx_digit_run("\\b[a-z]{2,6}\\d{3,}[a-z]{1,4}\\d{2,}",
+		    PCRE2_CASELESS) == 3 && rx_digit_run("x[0-9]{5}", 0) == 5 &&
+		    rx_digit_run("(?:\\d{4})", 0) == 0 &&
+		    rx_digit_run("\\d{4}|x", 0) == 0 &&
+		    rx_digit_run("\\d+", 0) == 0 &&
+		    rx_digit_run("\\\\d{4}", 0) == 0 &&
+		    rx_digit_run("[0-9a]{4}", 0) == 0;
+		test_cond("digit runs: verdicts", ok);
 	}
 	/* a match of a pattern said to need n letters holds n in a row */
 	ok = 1;
@@ -575,7 +583,8 @@ test_letter_run(void)
 	/* rmatch_has_letters() against the longest run, byte by byte */
 	ok = 1;
 	for (int round = 0; round < 3000; round++) {
-		size_t len, run = 0, best = 0, urun = 0, ubest = 0;
+		size_t len, run = 0, best = 0, urun = 0, ubest = 0, drun = 0;
+		size_t dbest = 0;
 		struct rtext t;
 
 		seed = seed * 1103515245u + 12345u;
@@ -583,7 +592,7 @@ test_letter_run(void)
 		for (size_t k = 0; k < len; k++) {
 			seed = seed * 1103515245u + 12345u;
 			text[k] = (seed >> 16) % (2 + round % 13) == 0 ?
-			    "1 _@[`{"[(seed >> 20) % 7] : "azAZm"[(seed >> 21) % 5];
+			    "1 _@[`{"[(seed >> 20) % 7] : "azAZ5"[(seed >> 21) % 5];
 			run = text[k] >= 'A' ? run + 1 : 0;
 			if (strchr("_`{[@", text[k]) != NULL)
 				run = 0;
@@ -592,12 +601,16 @@ test_letter_run(void)
 			urun = text[k] >= 'A' && text[k] <= 'Z' ? urun + 1 : 0;
 			if (urun > ubest)
 				ubest = urun;
+			drun = text[k] >= '0' && text[k] <= '9' ? drun + 1 : 0;
+			if (drun > dbest)
+				dbest = drun;
 		}
 		t.p = text;
 		t.len = len;
 		for (size_t n = 1; n < 40; n++)
 			if (rmatch_has_letters(&t, n) != (best >= n) ||
-			    rmatch_has_upper(&t, n) != (ubest >= n))
+			    rmatch_has_upper(&t, n) != (ubest >= n) ||
+			    rmatch_has_digits(&t, n) != (dbest >= n))
 				ok = 0;
 	}
 	test_cond("letter runs: found exactly when there", ok);
