@@ -2163,6 +2163,9 @@ split_bars(const char *pat, size_t *bars, size_t max)
 	return depth == 0 ? n + 1 : 0;
 }
 
+/* rx_split_new()'s key of an anchored alternative (no byte is -2 or -1) */
+#define SPLIT_ANCHORED	(-2)
+
 /* the first byte every match of re begins with, or -1 */
 static int
 first_unit(const pcre2_code *re)
@@ -2186,6 +2189,7 @@ rx_split_new(const char *pat, unsigned flags, const pcre2_code *re)
 	int gkey[RX_SPLIT_MAX][2], gw[RX_SPLIT_MAX];
 	struct rx_split *s;
 	char err[128];
+	uint32_t opts = 0;
 
 	if ((flags & PCRE2_EXTENDED) || first_unit(re) >= 0 ||
 	    (nalt = split_bars(pat, bars, RX_SPLIT_ALTS)) < 2)
@@ -2199,15 +2203,24 @@ rx_split_new(const char *pat, unsigned flags, const pcre2_code *re)
 
 		free(alt);
 		key[i] = c != NULL ? first_unit(c) : -1;
+		/* anchored (\A ...): tried at the start only, a group apart */
+		if (c != NULL && pcre2_pattern_info(c, PCRE2_INFO_ALLOPTIONS,
+		    &opts) == 0 && (opts & PCRE2_ANCHORED))
+			key[i] = SPLIT_ANCHORED;
 		pcre2_code_free(c);
-		if (key[i] < 0)
+		if (key[i] == -1)
 			return NULL;
-		if ((flags & PCRE2_CASELESS) && isalpha(key[i]))
+		if ((flags & PCRE2_CASELESS) && key[i] >= 0 &&
+		    isalpha(key[i]))
 			key[i] = tolower(key[i]);
 	}
-	/* groups of at most two bytes, a caseless letter being two */
+	/*
+	 * groups of at most two bytes, a caseless letter being two (and
+	 * the anchored alternatives, as two)
+	 */
 	for (size_t i = 0; i < nalt; i++) {
-		int w = (flags & PCRE2_CASELESS) && isalpha(key[i]) ? 2 : 1;
+		int w = key[i] == SPLIT_ANCHORED || ((flags & PCRE2_CASELESS) &&
+		    key[i] >= 0 && isalpha(key[i])) ? 2 : 1;
 		size_t g;
 
 		for (g = 0; g < ngroups; g++)

@@ -844,6 +844,19 @@ test_rx_split(void)
 	    "(?<=\\w)\\#include|(?<=\\w)\\(\\);|(?<=\\w)\\$\\w+->\\w|"
 	    "\\bprintf|\\bsub \\w+ \\{|\\bdef \\w+\\(|\\bmake install\\b|"
 	    "\\bgcc\\b", 0, code));
+	test_cond("split: an anchored alternative is a group apart",
+	    split_groups("\\A>[^\\n]*\\n|\\n>[^\\n]*\\n", 0, 2) &&
+	    split_groups("\\Aab|\\Acd|xy", 0, 2));
+	{
+		static const char *const quoted[] = { "> a\n> b\n> c\n",
+		    "x\n> a\n> b\n> c\n", "> a\n> b\nx\n> c\n",
+		    "x> a\n> b\n> c\n", "\n>\n>\n>\n", "> a\n> b\n",
+		    NULL };
+
+		test_cond("split: same answer as the whole (anchored)",
+		    split_agrees("\\A>[^\\n]*\\n(?:>[^\\n]*\\n){2}|"
+		    "\\n>[^\\n]*\\n>[^\\n]*\\n>[^\\n]*\\n", 0, quoted));
+	}
 	test_cond("split: same answer as the whole (caseless)", split_agrees(
 	    "(?<=\\btoll[- ])free\\b|\\b1[ -.]?8(?:00|88|77|66)[ -.]?\\d{3}"
 	    "[ -.]?\\d{4}\\b", PCRE2_CASELESS, toll));
