@@ -1329,7 +1329,7 @@ rx_within_line(const char *pat, unsigned flags)
 int
 rx_has_anchor(const char *pat)
 {
-	const char *p = pat;
+	const char *p = pat, *pe = pat + strlen(pat);
 
 	while (*p) {
 		if (*p == '\\') {
@@ -1339,7 +1339,7 @@ rx_has_anchor(const char *pat)
 			continue;
 		}
 		if (*p == '[') {
-			if ((p = class_end(p, p + strlen(p))) == NULL)
+			if ((p = class_end(p, pe)) == NULL)
 				return 1;
 			continue;
 		}
@@ -1365,7 +1365,7 @@ class_run(const char *pat, unsigned flags, enum run_kind kind)
 	    "[A-Za-z]" };
 	static const char *const digits[] = { "[0-9]" };
 	const char *const *cls = kind == RUN_DIGITS ? digits : letters;
-	const char *p = pat;
+	const char *p = pat, *pe = pat + strlen(pat);
 	int depth = 0;
 	size_t best = 0, nlet = kind == RUN_LETTERS ? 4 : 1;
 
@@ -1396,7 +1396,7 @@ class_run(const char *pat, unsigned flags, enum run_kind kind)
 				if (strncmp(p, cls[k], kl) == 0)
 					break;
 			}
-			if ((q = class_end(p, p + strlen(p))) == NULL)
+			if ((q = class_end(p, pe)) == NULL)
 				return 0;
 			if (k < nlet && depth == 0 && q == p + kl && *q == '{' &&
 			    isdigit((unsigned char)q[1])) {
@@ -2095,7 +2095,7 @@ rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
 static size_t
 split_bars(const char *pat, size_t *bars, size_t max)
 {
-	const char *p = pat;
+	const char *p = pat, *pe = pat + strlen(pat);
 	size_t n = 0;
 	int depth = 0;
 
@@ -2117,7 +2117,7 @@ split_bars(const char *pat, size_t *bars, size_t max)
 			continue;
 		}
 		if (*p == '[') {
-			if ((p = class_end(p, p + strlen(p))) == NULL)
+			if ((p = class_end(p, pe)) == NULL)
 				return 0;
 			continue;
 		}
@@ -2307,7 +2307,7 @@ rx_split_match(const struct rx_split *s, const char *text, size_t len,
 
 /* just past the group opening at p ('('), or NULL */
 static const char *
-group_end(const char *p)
+group_end(const char *p, const char *pe)
 {
 	int depth = 0;
 
@@ -2319,7 +2319,7 @@ group_end(const char *p)
 			continue;
 		}
 		if (*p == '[') {
-			if ((p = class_end(p, p + strlen(p))) == NULL)
+			if ((p = class_end(p, pe)) == NULL)
 				return NULL;
 			continue;
 		}
@@ -2335,7 +2335,7 @@ group_end(const char *p)
 struct rx_comb *
 rx_comb_new(const char *pat, unsigned flags)
 {
-	const char *p = pat;
+	const char *p = pat, *pe = pat + strlen(pat);
 	unsigned off = 0;
 	unsigned char at[RX_COMB_SPAN];	/* the byte at each offset, or 0 */
 	size_t bars[2];
@@ -2354,11 +2354,11 @@ rx_comb_new(const char *pat, unsigned flags)
 			if (p[1] != '?' || !(p[2] == '=' || p[2] == '!' ||
 			    (p[2] == '<' && (p[3] == '=' || p[3] == '!'))))
 				break;
-			if ((q = group_end(p)) == NULL)
+			if ((q = group_end(p, pe)) == NULL)
 				break;
 			width = 0;
 		} else if (*p == '[') {
-			if ((q = class_end(p, p + strlen(p))) == NULL)
+			if ((q = class_end(p, pe)) == NULL)
 				break;
 		} else if (*p == '\\') {
 			if (p[1] == 'b' || p[1] == 'B')
