@@ -20,7 +20,7 @@
 #include "rules/ac.h"
 #include "rules/rx.h"
 
-#define AC_EMIT	0x80000000u
+#define AC_ROWS_MAX	0x40000000u	/* rows past this: next[] walk */
 #define AC_SPLIT_MIN	512	/* a text walked in two halves at once */
 
 struct ac {
@@ -31,10 +31,15 @@ struct ac {
 	int		*out;		/* literal ending here, or -1 */
 	int		*dict;		/* next suffix state with out, or -1 */
 	/*
-	 * The scan's table: [state * ncls + c] -> next state * ncls, with
-	 * AC_EMIT set when that state ends a literal (itself or a suffix)
+	 * The scan's table: [row + c] -> the next state's row. States
+	 * that end no literal have rows below emit (a power of two), those
+	 * that end one (themselves or by a suffix) rows from emit on: a
+	 * walk tests "row >= emit", or for two walks "(row | row2) >=
+	 * emit", no flag to mask off each byte.
 	 */
 	uint32_t	*trans;
+	uint32_t	 emit;
+	size_t		 nquiet;	/* states below emit */
 	size_t		 nstates;
 	size_t		 cap;
 	size_t		 nlits;
@@ -106,6 +111,25 @@ new_state(struct ac *a)
 	return (int)a->nstates++;
 }
 
+/* the row of (renumbered) state id in trans[], and back */
+static uint32_t
+ac_row(const struct ac *a, size_t id)
+{
+	size_t nc = (size_t)a->ncls;
+
+	return (uint32_t)(id < a->nquiet ? id * nc : a->emit +
+	    (id - a->nquiet) * nc);
+}
+
+static int
+ac_state(const struct ac *a, size_t row)
+{
+	size_t nc = (size_t)a->ncls;
+
+	return (int)(row < a->emit ? row / nc : a->nquiet +
+	    (row - a->emit) / nc);
+}
+
 void
 ac_build(struct ac *a)
 {
@@ -174,7 +198,7 @@ ac_build(struct ac *a)
 			queue[qt++] = t;
 		}
 	}
-	if (a->nstates * (size_t)a->ncls >= AC_EMIT / 2) {
+	if (a->nstates * (size_t)a->ncls >= AC_ROWS_MAX / 2) {
 		free(queue);
 		a->built = 1;	/* too big for the packed table: next[] */
 		return;
@@ -184,31 +208,47 @@ ac_build(struct ac *a)
 	 * most of its bytes in the few states near the root, which then sit
 	 * together at the start of the table (6,600 states x 56 classes of
 	 * the SpamAssassin body literals are 1.5 MB, more than a core's
-	 * cache). out[] and dict[] follow the new numbers.
+	 * cache). The states that end a literal come after all others,
+	 * from row emit on (the rows between are never read). out[] and
+	 * dict[] follow the new numbers.
 	 */
 	{
-		size_t ns = a->nstates, nc = (size_t)a->ncls;
+		size_t ns = a->nstates, nc = (size_t)a->ncls, nq = 0, ne = 0;
 		int *newid = xcalloc(ns, sizeof(int));
 		int *out2 = xcalloc(ns, sizeof(int));
 		int *dict2 = xcalloc(ns, sizeof(int));
+		uint32_t emit = 1;
 
-		newid[0] = 0;
-		for (size_t q = 0; q < qt; q++)
-			newid[queue[q]] = (int)q + 1;
-		a->trans = xcalloc(ns * nc, sizeof(uint32_t));
+		/* root first, then breadth first; quiet ones, then the rest */
+		for (size_t pass = 0; pass < 2; pass++)
+			for (size_t q = 0; q <= qt; q++) {
+				size_t st = q == 0 ? 0 : (size_t)queue[q - 1];
+				/* the root, where walks begin, at row 0 */
+				int loud = st != 0 && (a->out[st] >= 0 ||
+				    a->dict[st] >= 0);
+
+				if ((size_t)loud != pass)
+					continue;
+				newid[st] = (int)(nq + ne);
+				if (loud)
+					ne++;
+				else
+					nq++;
+			}
+		while (emit < nq * nc)
+			emit <<= 1;
+		a->emit = emit;
+		a->nquiet = nq;
+		a->trans = xcalloc(emit + ne * nc, sizeof(uint32_t));
 		for (size_t st = 0; st < ns; st++) {
 			size_t ni = (size_t)newid[st];
+			uint32_t row = ac_row(a, ni);
 
 			out2[ni] = a->out[st];
 			dict2[ni] = a->dict[st] >= 0 ? newid[a->dict[st]] : -1;
-			for (size_t c = 0; c < nc; c++) {
-				int t = a->next[st * nc + c];
-				uint32_t v = (uint32_t)newid[t] * (uint32_t)nc;
-
-				if (a->out[t] >= 0 || a->dict[t] >= 0)
-					v |= AC_EMIT;
-				a->trans[ni * nc + c] = v;
-			}
+			for (size_t c = 0; c < nc; c++)
+				a->trans[row + c] = ac_row(a,
+				    (size_t)newid[a->next[st * nc + c]]);
 		}
 		free(a->out);
 		free(a->dict);
@@ -262,6 +302,7 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 	const unsigned char *cls = a->cls;
 	size_t ncls = (size_t)a->ncls, nfound = 0;
 	size_t s = 0;		/* a row of trans: widened once, not per byte */
+	const uint32_t emit = a->emit;
 
 	have[0] = have[1] = have[2] = have[3] = 0;
 	if (!a->built || a->nlits == 0) {
@@ -306,26 +347,25 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 
 			flags[c] = 1;
 			flags[c2] = 1;
-			s = t & ~AC_EMIT;
-			s2 = t2 & ~AC_EMIT;
+			s = t;
+			s2 = t2;
 			/* one test for both walks: emits are rare */
-			if ((t | t2) & AC_EMIT) {
-				if (t & AC_EMIT)
-					nfound = emit_state(a, (int)(s / ncls),
+			if ((t | t2) >= emit) {
+				if (t >= emit)
+					nfound = emit_state(a, ac_state(a, s),
 					    seen, found, nfound);
-				if (t2 & AC_EMIT)
-					nfound = emit_state(a,
-					    (int)(s2 / ncls), seen, found,
-					    nfound);
+				if (t2 >= emit)
+					nfound = emit_state(a, ac_state(a, s2),
+					    seen, found, nfound);
 			}
 		}
 		for (size_t i = b + mid; i < len; i++) {
 			uint32_t t2 = trans[s2 + cls[p[i]]];
 
 			flags[p[i]] = 1;
-			s2 = t2 & ~AC_EMIT;
-			if (t2 & AC_EMIT)
-				nfound = emit_state(a, (int)(s2 / ncls), seen,
+			s2 = t2;
+			if (t2 >= emit)
+				nfound = emit_state(a, ac_state(a, s2), seen,
 				    found, nfound);
 		}
 		rx_bytes_pack(flags, have);
@@ -340,9 +380,9 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 			uint32_t t = trans[s + cls[p[i]]];
 
 			flags[p[i]] = 1;
-			s = t & ~AC_EMIT;
-			if (t & AC_EMIT)
-				nfound = emit_state(a, (int)(s / ncls), seen,
+			s = t;
+			if (t >= emit)
+				nfound = emit_state(a, ac_state(a, s), seen,
 				    found, nfound);
 		}
 		rx_bytes_pack(flags, have);
@@ -352,9 +392,9 @@ ac_scan_found(const struct ac *a, const char *text, size_t len,
 		uint32_t t = trans[s + cls[p[i]]];
 
 		have[p[i] >> 6] |= (uint64_t)1 << (p[i] & 63);
-		s = t & ~AC_EMIT;
-		if (t & AC_EMIT)
-			nfound = emit_state(a, (int)(s / ncls), seen, found,
+		s = t;
+		if (t >= emit)
+			nfound = emit_state(a, ac_state(a, s), seen, found,
 			    nfound);
 	}
 	return nfound;

@@ -27,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/buf.h"
 #include "engine/pool.h"
 #include "engine/result.h"
@@ -404,10 +408,41 @@ collapse(struct pool *pool, const char *t, size_t len, size_t *outlen)
 			}
 		}
 		if (!ws_byte[u[i]]) {
+#if defined(__SSE2__)
+			/*
+			 * Sixteen bytes at a time, stored whole, then the
+			 * output moved on past those before the first
+			 * whitespace: the output never runs ahead of the
+			 * input (a run of whitespace gives at most as many
+			 * bytes), so a store at w of bytes read at i < len -
+			 * 15 stays inside o's len + 2 bytes.
+			 */
+			while (i + 16 <= len) {
+				__m128i x = _mm_loadu_si128((const __m128i *)
+				    (const void *)(t + i));
+				__m128i y = _mm_sub_epi8(x, _mm_set1_epi8(9));
+				unsigned m = (unsigned)_mm_movemask_epi8(
+				    _mm_or_si128(_mm_cmpeq_epi8(x,
+				    _mm_set1_epi8(' ')), _mm_cmpeq_epi8(
+				    _mm_min_epu8(y, _mm_set1_epi8(4)), y)));
+
+				_mm_storeu_si128((__m128i *)(void *)w, x);
+				if (m != 0) {
+					unsigned k = (unsigned)__builtin_ctz(m);
+
+					w += k;
+					i += k;
+					break;
+				}
+				w += 16;
+				i += 16;
+			}
+			if (i + 16 <= len)
+				continue;	/* at a whitespace byte */
+#endif
 			/* the run up to the next whitespace, as it is */
-			do
+			while (i < len && !ws_byte[u[i]])
 				*w++ = t[i++];
-			while (i < len && !ws_byte[u[i]]);
 			continue;
 		}
 		for (j = i; j < len && ws_byte[u[j]]; j++)
@@ -1380,15 +1415,20 @@ longest_line(const struct rtext *t)
 }
 
 #define LETTER(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
+#define UPPER(c)	((unsigned)((c) - 'A') < 26)
+#define DIGIT(c)	((unsigned)((c) - '0') < 10)
+#define RUN_BYTE(c, k)	((k) == 1 ? UPPER(c) : (k) == 2 ? DIGIT(c) : \
+			    LETTER(c))
 
 /*
- * 1 when t holds n ASCII letters in a row (n >= 1). Looks at every n-th
- * byte: a non-letter there rules out a run through it, and only around
- * a letter is the run measured (most texts have words much shorter
- * than n, and then cost about a third of a byte-by-byte walk).
+ * 1 when t holds n ASCII letters (k 0), upper-case letters (1) or digits
+ * (2) in a row (n >= 1). Looks at every n-th byte: a byte outside the
+ * class there rules out a run through it, and only around one inside is
+ * the run measured (most texts have words much shorter than n, and then
+ * cost about a third of a byte-by-byte walk).
  */
-int
-rmatch_has_letters(const struct rtext *t, size_t n)
+static inline int
+has_run(const struct rtext *t, size_t n, int up)
 {
 	const unsigned char *p = (const unsigned char *)t->p;
 	size_t pos = n - 1, lo = 0;	/* no run to find before lo */
@@ -1396,22 +1436,40 @@ rmatch_has_letters(const struct rtext *t, size_t n)
 	while (pos < t->len) {
 		size_t b = pos, e = pos + 1;
 
-		if (!LETTER(p[pos])) {
+		if (!RUN_BYTE(p[pos], up)) {
 			lo = pos + 1;
 			pos += n;
 			continue;
 		}
-		while (b > lo && LETTER(p[b - 1]))
+		while (b > lo && RUN_BYTE(p[b - 1], up))
 			b--;
-		while (e < t->len && LETTER(p[e]))
+		while (e < t->len && RUN_BYTE(p[e], up))
 			e++;
 		if (e - b >= n)
 			return 1;
-		/* p[e] is no letter: a run begins after it */
+		/* p[e] is outside the class: a run begins after it */
 		lo = e + 1;
 		pos = e + n;
 	}
 	return 0;
+}
+
+int
+rmatch_has_letters(const struct rtext *t, size_t n)
+{
+	return has_run(t, n, 0);
+}
+
+int
+rmatch_has_upper(const struct rtext *t, size_t n)
+{
+	return has_run(t, n, 1);
+}
+
+int
+rmatch_has_digits(const struct rtext *t, size_t n)
+{
+	return has_run(t, n, 2);
 }
 
 /* what try_rule() measured of a text for a rule that asked */
@@ -1419,26 +1477,31 @@ struct tmeas {
 	size_t	maxline;	/* the longest line, or -1 */
 	size_t	letters_n;	/* rmatch_has_letters(t, this), 0: not yet */
 	int	letters;
+	size_t	upper_n;	/* rmatch_has_upper(t, this), 0: not yet */
+	int	upper;
+	size_t	digits_n;	/* rmatch_has_digits(t, this), 0: not yet */
+	int	digits;
 };
 
-/* rule r (index k of its type) on text t, unless a prefilter rules it out */
-static void
-try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
-    const uint64_t *have, int *count, int *done, unsigned char *ran,
+/*
+ * 0 when a check of rule r rules out a match in text t: its length, the
+ * bytes present (have), a line, a run of letters, capitals or digits, a
+ * comb; what is measured of t is kept in tm for the next rule
+ */
+static inline int
+gates_pass(const struct rule *r, const struct rtext *t, const uint64_t *have,
     struct tmeas *tm)
 {
-	int n, cap;
-
 	/* bytes every match needs, absent from this text */
 	if (t->len < r->minlen || (r->cls != NULL &&
 	    !rx_classes_met(r->cls, have)))
-		return;
+		return 0;
 	/* a match within a line, longer than every line of t */
 	if (r->oneline) {
 		if (tm->maxline == (size_t)-1)
 			tm->maxline = longest_line(t);
 		if (tm->maxline < r->minlen)
-			return;
+			return 0;
 	}
 	/* a run of letters every match holds, longer than t's longest */
 	if (r->letrun > 0) {
@@ -1447,8 +1510,39 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 			tm->letters_n = r->letrun;
 		}
 		if (!tm->letters)
-			return;
+			return 0;
 	}
+	/* the same with upper-case letters (a case-sensitive [A-Z]{4,}) */
+	if (r->uprun > 0) {
+		if (tm->upper_n != r->uprun) {
+			tm->upper = rmatch_has_upper(t, r->uprun);
+			tm->upper_n = r->uprun;
+		}
+		if (!tm->upper)
+			return 0;
+	}
+	/* ... and with digits (\d{3,}) */
+	if (r->digrun > 0) {
+		if (tm->digits_n != r->digrun) {
+			tm->digits = rmatch_has_digits(t, r->digrun);
+			tm->digits_n = r->digrun;
+		}
+		if (!tm->digits)
+			return 0;
+	}
+	/* a byte it needs at several offsets, nowhere at all of them */
+	if (r->comb != NULL && !rx_comb_in(r->comb, t->p, t->len))
+		return 0;
+	return 1;
+}
+
+/* rule r on text t, whose checks passed: its probe, then the search */
+static inline void
+try_match(struct rscan *rs, const struct rule *r, const struct rtext *t,
+    int *count, int *done, unsigned char *ran)
+{
+	int n, cap;
+
 	/* its probe (a suffix PCRE2 searches faster) fails */
 	if (r->probe != NULL && !probe_ok(rs, r, t))
 		return;
@@ -1461,6 +1555,83 @@ try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
 	cap = r->maxhits > 0 ? r->maxhits : 1000;
 	if (r->negate || !(r->tflags & TF_MULTIPLE) || *count >= cap)
 		*done = 1;
+}
+
+/* rule r (index k of its type) on text t, unless a prefilter rules it out */
+static void
+try_rule(struct rscan *rs, const struct rule *r, const struct rtext *t,
+    const uint64_t *have, int *count, int *done, unsigned char *ran,
+    struct tmeas *tm)
+{
+	if (gates_pass(r, t, have, tm))
+		try_match(rs, r, t, count, done, ran);
+}
+
+/*
+ * Body lines follow one another in memory (split_lines()), each ending
+ * with its newline; the Subject line and a line cut at 2048 bytes end a
+ * run of them. Does text i end its run?
+ */
+static int
+run_ends(const struct rtext *texts, size_t ntexts, size_t i)
+{
+	const struct rtext *t = &texts[i];
+
+	return i + 1 == ntexts || t->len == 0 || t->p[t->len - 1] != '\n' ||
+	    texts[i + 1].p != t->p + t->len;
+}
+
+/*
+ * The joinable always-run rules (ruleset.c) over texts [a, b), one run
+ * of lines: the texts that pass a rule's checks (gates_pass(), haves[i]
+ * the bytes present in text i) and follow one another are searched as
+ * one subject. A match of such a rule lies inside one line and sees only
+ * its bytes (no anchor, no atom that takes a newline, not even a
+ * lookaround's): the line's own text would show it the same bytes, and a
+ * subject's end where the run shows a newline, which no atom of it can
+ * take. So the subject holds a match exactly when one of its texts does,
+ * one search instead of one a text. A subject stopped by a match limit
+ * (it is longer) is searched again text by text.
+ */
+static void
+run_joined(struct rscan *rs, struct rule *const *always, size_t na,
+    const struct rtext *texts, size_t a, size_t b, uint64_t (*haves)[4],
+    int *count, int *done, unsigned char *ran)
+{
+	for (size_t k = 0; k < na; k++) {
+		const struct rule *r = always[k];
+		size_t i = a;
+
+		if (done[k] || !r->joinable)
+			continue;
+		while (i < b && !done[k]) {
+			struct rtext sub;
+			size_t j, limits = rs->re_limit;
+
+			for (j = i; j < b; j++) {
+				struct tmeas tm = { (size_t)-1, 0, 0, 0, 0, 0,
+				    0 };
+
+				if (!gates_pass(r, &texts[j], haves[j], &tm))
+					break;
+			}
+			if (j == i) {
+				i++;
+				continue;
+			}
+			sub.p = texts[i].p;
+			sub.len = (size_t)(texts[j - 1].p + texts[j - 1].len -
+			    texts[i].p);
+			try_match(rs, r, &sub, &count[k], &done[k], &ran[k]);
+			if (rs->re_limit != limits && j - i > 1) {
+				rs->re_limit = limits;
+				for (; i < j && !done[k]; i++)
+					try_match(rs, r, &texts[i], &count[k],
+					    &done[k], &ran[k]);
+			}
+			i = j;
+		}
+	}
 }
 
 /*
@@ -1480,9 +1651,11 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	size_t nrules = na + set->nfiltered[txt];
 	const size_t *off = set->lit_off[txt], *lr = set->lit_rules[txt];
 	int *count, *done;
-	size_t *mark;
+	size_t *mark, run0 = 0;		/* the first text of this run */
 	unsigned char *ran;
 	const unsigned char *ti = NULL;
+	uint64_t (*haves)[4] = NULL;
+	int join = txt == TXT_BODY && set->njoinable > 0;
 
 	if (nrules == 0)
 		return;
@@ -1509,11 +1682,18 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 	if (rs->lazy)
 		rs->have[txt] = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
 		    sizeof(*rs->have[txt]));
+	/* the bytes present in each text, for a run of joined lines */
+	if (join && !rs->lazy)
+		haves = pool_allocarray(rs->pool, ntexts ? ntexts : 1,
+		    sizeof(*haves));
+	else if (join)
+		haves = rs->have[txt];
 	for (size_t i = 0; i < ntexts; i++) {
-		uint64_t hbuf[4], *have = rs->lazy ? rs->have[txt][i] : hbuf;
+		uint64_t hbuf[4], *have = join ? haves[i] : rs->lazy ?
+		    rs->have[txt][i] : hbuf;
 		size_t nf;
 		/* not measured yet */
-		struct tmeas tm = { (size_t)-1, 0, 0 };
+		struct tmeas tm = { (size_t)-1, 0, 0, 0, 0, 0, 0 };
 
 		/* the literals present (and the bytes present), one pass */
 		if (set->scan_all[txt]) {
@@ -1534,7 +1714,7 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 			nf = ac_scan_found(set->ac[txt], texts[i].p,
 			    texts[i].len, seen, found, have);
 		for (size_t k = 0; k < na; k++)
-			if (!done[k])
+			if (!done[k] && !(join && set->always[txt][k]->joinable))
 				try_rule(rs, set->always[txt][k], &texts[i],
 				    have, &count[k], &done[k], &ran[k],
 				    &tm);
@@ -1568,6 +1748,11 @@ run_texts(struct rscan *rs, int txt, const struct rtext *texts,
 				try_rule(rs, r, &texts[i], have, &count[k],
 				    &done[k], &ran[k], &tm);
 			}
+		}
+		if (join && run_ends(texts, ntexts, i)) {
+			run_joined(rs, set->always[txt], na, texts, run0, i + 1,
+			    haves, count, done, ran);
+			run0 = i + 1;
 		}
 	}
 	for (size_t k = 0; k < nrules; k++) {
@@ -1773,6 +1958,9 @@ run_lazy(struct rscan *rs, const struct rule *r)
 
 		if (texts[i].len < r->minlen || (r->cls != NULL &&
 		    !rx_classes_met(r->cls, rs->have[txt][i])))
+			continue;
+		if (r->comb != NULL && !rx_comb_in(r->comb, texts[i].p,
+		    texts[i].len))
 			continue;
 		if (r->probe != NULL && !probe_ok(rs, r, &texts[i]))
 			continue;

@@ -28,6 +28,10 @@ struct rtext {
 
 /* 1 when t holds n (>= 1) ASCII letters in a row */
 int rmatch_has_letters(const struct rtext *t, size_t n);
+/* 1 when t holds n (>= 1) upper-case ASCII letters in a row */
+int rmatch_has_upper(const struct rtext *t, size_t n);
+/* 1 when t holds n (>= 1) ASCII digits in a row */
+int rmatch_has_digits(const struct rtext *t, size_t n);
 
 /*
  * `rules lint --verify-jit`: every search match_count() makes is redone

@@ -498,8 +498,9 @@ rules_lint_print(const struct ruleset *rs, FILE *fp, int verbose)
 	    st->literals[TXT_URI], st->literals[TXT_FULL]);
 	fprintf(fp, "prefilter: %zu regexes with required byte classes, "
 	    "%zu without literals run behind a faster probe, %zu searched "
-	    "alternative by alternative\n", st->regex_classes,
-	    st->regex_probes, st->regex_split);
+	    "alternative by alternative, %zu behind a comb of one byte\n",
+	    st->regex_classes, st->regex_probes, st->regex_split,
+	    st->regex_combs);
 	for (size_t i = 0; i < rs->ntests; i++)
 		ntests++;
 	fprintf(fp, "unknown directives: %zu, warnings: %zu, test lines: "

@@ -190,6 +190,7 @@ rule_clear(struct rule *r)
 		pcre2_code_free(r->probe);
 	rx_gate_free(r->gate);
 	rx_split_free(r->split);
+	free(r->comb);
 	free(r->hdr);
 	free(r->unset);
 	metaexpr_free(r->meta);
@@ -1898,6 +1899,12 @@ ruleset_compile(struct ruleset *rs)
 		r->letrun = rx_letter_run(r->pat, r->reflags);
 		if (r->letrun < RX_RUN_GATE_MIN)
 			r->letrun = 0;
+		r->uprun = rx_upper_run(r->pat, r->reflags);
+		if (r->uprun < RX_UPPER_GATE_MIN)
+			r->uprun = 0;
+		r->digrun = rx_digit_run(r->pat, r->reflags);
+		if (r->digrun < RX_DIGIT_GATE_MIN)
+			r->digrun = 0;
 		if (r->cls->n == 0) {
 			free(r->cls);
 			r->cls = NULL;
@@ -1908,6 +1915,19 @@ ruleset_compile(struct ruleset *rs)
 			continue;
 		r->lits = xcalloc(1, sizeof(*r->lits));
 		if (!r->negate && rx_literals(r->pat, r->reflags, r->lits)) {
+			/*
+			 * Nearly every URI holds "http" and "://": a URI
+			 * rule prefers other literals when the pattern has
+			 * some (only when it has literals at all, so it stays
+			 * in the same group, and the order of hits with it)
+			 */
+			static const char *const uri_weak[] = { "https://",
+			    "http://", NULL };
+			struct rx_lits alt;
+
+			if (txt == TXT_URI && rx_literals_avoid(r->pat,
+			    r->reflags, uri_weak, &alt))
+				*r->lits = alt;
 			r->litids = xcalloc(r->lits->n, sizeof(int));
 			for (size_t k = 0; k < r->lits->n; k++)
 				r->litids[k] = ac_add(rs->ac[txt],
@@ -1919,7 +1939,23 @@ ruleset_compile(struct ruleset *rs)
 			r->lits = NULL;
 			push_rule(&rs->always[txt], &rs->nalways[txt], r);
 		}
-		/* no literal prefilters it: a probe may (rx_probe()) */
+		/*
+		 * A body rule without literals that only asks whether some
+		 * text holds a match, of at least one byte within a line and
+		 * with no anchor: every match lies inside one of the lines
+		 * and sees only its bytes, so run_texts() may search the
+		 * lines that follow one another in memory as one subject.
+		 */
+		r->joinable = txt == TXT_BODY && r->lits == NULL &&
+		    !(r->tflags & TF_MULTIPLE) && r->minlen >= 1 &&
+		    rx_within_line(r->pat, r->reflags) &&
+		    !rx_has_anchor(r->pat);
+		rs->njoinable += (size_t)r->joinable;
+		/* no literal prefilters it: a comb may (rx_comb_new()) */
+		if (r->lits == NULL && (r->comb = rx_comb_new(r->pat,
+		    r->reflags)) != NULL)
+			rs->st.regex_combs++;
+		/* ... and a probe (rx_probe()) */
 		if (r->lits == NULL && !rs->no_jit) {
 			char *pp = rx_probe(r->pat, r->reflags, r->re);
 

@@ -81,7 +81,11 @@ struct rule {
 	struct rx_classes *cls;	/* required byte classes, or NULL */
 	size_t		 minlen;	/* shortest text it can match */
 	int		 oneline;	/* within a line, minlen >= 64 (rx.h) */
+	int		 joinable;	/* body: searched a run of lines at once */
 	size_t		 letrun;	/* letters in a row it needs, >= 16, or 0 */
+	size_t		 uprun;		/* upper-case ones, >= 4, or 0 */
+	size_t		 digrun;	/* digits, >= 3, or 0 */
+	struct rx_comb	*comb;		/* a byte at offsets it needs, or NULL */
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
 	struct rx_split	*split;		/* "any match" by parts, or NULL */
@@ -151,6 +155,7 @@ struct rs_stats {
 	size_t	 regex_classes;	/* with required byte classes */
 	size_t	 regex_probes;	/* with a probe regex */
 	size_t	 regex_split;	/* searched by alternatives (rx_split) */
+	size_t	 regex_combs;	/* with a comb (rx_comb) */
 	size_t	 meta_total;
 	size_t	 meta_active;
 	size_t	 meta_failed;
@@ -223,6 +228,7 @@ struct ruleset {
 	struct ac	*ac[TXT_NTEXTS];
 	struct rule	**always[TXT_NTEXTS];	/* rules without literals */
 	size_t		 nalways[TXT_NTEXTS];
+	size_t		 njoinable;	/* body rules with joinable set */
 	struct rule	**filtered[TXT_NTEXTS];	/* rules with literals */
 	size_t		 nfiltered[TXT_NTEXTS];
 	/* literal id -> the filtered[] rules using it: CSR offsets, indexes */

@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/xalloc.h"
 #include "rules/rx.h"
 
@@ -159,14 +163,45 @@ req_minlen(const struct req *r)
 	return r->n ? m : 0;
 }
 
-/* keep the better of best and cand (longer shortest literal, fewer) */
+/*
+ * Strings whose parts make weak literals for the walk under way
+ * (rx_literals_avoid()), or NULL. Set only for the length of one walk,
+ * by the thread making it.
+ */
+static _Thread_local const char *const *lit_avoid;
+
+/* r holds a literal that is part of a string to avoid */
+static int
+req_weak(const struct req *r)
+{
+	if (lit_avoid == NULL)
+		return 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (const char *const *a = lit_avoid; *a != NULL; a++)
+			if (strstr(*a, r->s[i]) != NULL)
+				return 1;
+	return 0;
+}
+
+/*
+ * keep the better of best and cand (not weak, then longer shortest
+ * literal, then fewer)
+ */
 static void
 req_consider(struct req *best, const struct req *cand)
 {
 	size_t a, b;
+	int wa, wb;
 
 	if (cand->n == 0)
 		return;
+	wa = best->n > 0 && req_weak(best);
+	wb = req_weak(cand);
+	if (best->n > 0 && wa != wb) {
+		if (wa)
+			*best = *cand;
+		return;
+	}
 	a = req_minlen(best);
 	b = req_minlen(cand);
 	if (best->n == 0 || b > a || (b == a && cand->n < best->n))
@@ -593,6 +628,18 @@ rx_literals(const char *pat, unsigned flags, struct rx_lits *out)
 		out->len[i] = r.len[i];
 	}
 	return 1;
+}
+
+int
+rx_literals_avoid(const char *pat, unsigned flags, const char *const *avoid,
+    struct rx_lits *out)
+{
+	int ok;
+
+	lit_avoid = avoid;
+	ok = rx_literals(pat, flags, out);
+	lit_avoid = NULL;
+	return ok;
 }
 
 /* ---- required byte classes --------------------------------------------- */
@@ -1279,21 +1326,64 @@ rx_within_line(const char *pat, unsigned flags)
 	return 1;
 }
 
-size_t
-rx_letter_run(const char *pat, unsigned flags)
+int
+rx_has_anchor(const char *pat)
 {
-	static const char *const letters[] = { "[a-z]", "[A-Z]", "[a-zA-Z]",
-	    "[A-Za-z]" };
-	const char *p = pat;
-	int depth = 0;
-	size_t best = 0;
+	const char *p = pat, *pe = pat + strlen(pat);
 
-	if (flags & PCRE2_EXTENDED)
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0' || strchr("AzZG", p[1]) != NULL)
+				return 1;
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			if ((p = class_end(p, pe)) == NULL)
+				return 1;
+			continue;
+		}
+		if (*p == '^' || *p == '$')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+enum run_kind { RUN_LETTERS, RUN_UPPER, RUN_DIGITS };
+
+/*
+ * rx_letter_run(); with RUN_UPPER rx_upper_run(): then only "[A-Z]"
+ * counts, in a pattern without the i flag (an inline (?i) makes the walk
+ * give up, as every option setting does); with RUN_DIGITS
+ * rx_digit_run(): "[0-9]" and \d count
+ */
+static size_t
+class_run(const char *pat, unsigned flags, enum run_kind kind)
+{
+	static const char *const letters[] = { "[A-Z]", "[a-z]", "[a-zA-Z]",
+	    "[A-Za-z]" };
+	static const char *const digits[] = { "[0-9]" };
+	const char *const *cls = kind == RUN_DIGITS ? digits : letters;
+	const char *p = pat, *pe = pat + strlen(pat);
+	int depth = 0;
+	size_t best = 0, nlet = kind == RUN_LETTERS ? 4 : 1;
+
+	if ((flags & PCRE2_EXTENDED) || (kind == RUN_UPPER &&
+	    (flags & PCRE2_CASELESS)))
 		return 0;
 	while (*p) {
 		if (*p == '\\') {
 			if (p[1] == '\0' || p[1] == 'Q' || p[1] == 'E')
 				return 0;	/* quoted text not followed */
+			if (kind == RUN_DIGITS && p[1] == 'd' && depth == 0 &&
+			    p[2] == '{' && isdigit((unsigned char)p[3])) {
+				char *e;
+				unsigned long n = strtoul(p + 3, &e, 10);
+
+				if ((*e == '}' || *e == ',') && n > best)
+					best = n;
+			}
 			p += 2;
 			continue;
 		}
@@ -1301,14 +1391,14 @@ rx_letter_run(const char *pat, unsigned flags)
 			size_t k, kl = 0;
 			const char *q;
 
-			for (k = 0; k < 4; k++) {
-				kl = strlen(letters[k]);
-				if (strncmp(p, letters[k], kl) == 0)
+			for (k = 0; k < nlet; k++) {
+				kl = strlen(cls[k]);
+				if (strncmp(p, cls[k], kl) == 0)
 					break;
 			}
-			if ((q = class_end(p, p + strlen(p))) == NULL)
+			if ((q = class_end(p, pe)) == NULL)
 				return 0;
-			if (k < 4 && depth == 0 && q == p + kl && *q == '{' &&
+			if (k < nlet && depth == 0 && q == p + kl && *q == '{' &&
 			    isdigit((unsigned char)q[1])) {
 				char *e;
 				unsigned long n = strtoul(q + 1, &e, 10);
@@ -1334,6 +1424,24 @@ rx_letter_run(const char *pat, unsigned flags)
 		p++;
 	}
 	return depth == 0 ? best : 0;
+}
+
+size_t
+rx_letter_run(const char *pat, unsigned flags)
+{
+	return class_run(pat, flags, RUN_LETTERS);
+}
+
+size_t
+rx_upper_run(const char *pat, unsigned flags)
+{
+	return class_run(pat, flags, RUN_UPPER);
+}
+
+size_t
+rx_digit_run(const char *pat, unsigned flags)
+{
+	return class_run(pat, flags, RUN_DIGITS);
 }
 
 /* ---- probes: a cheaper necessary regex ---------------------------------- */
@@ -1987,7 +2095,7 @@ rx_gate_match(const struct rx_gate *g, const char *text, size_t len,
 static size_t
 split_bars(const char *pat, size_t *bars, size_t max)
 {
-	const char *p = pat;
+	const char *p = pat, *pe = pat + strlen(pat);
 	size_t n = 0;
 	int depth = 0;
 
@@ -2009,7 +2117,7 @@ split_bars(const char *pat, size_t *bars, size_t max)
 			continue;
 		}
 		if (*p == '[') {
-			if ((p = class_end(p, p + strlen(p))) == NULL)
+			if ((p = class_end(p, pe)) == NULL)
 				return 0;
 			continue;
 		}
@@ -2055,6 +2163,9 @@ split_bars(const char *pat, size_t *bars, size_t max)
 	return depth == 0 ? n + 1 : 0;
 }
 
+/* rx_split_new()'s key of an anchored alternative (no byte is -2 or -1) */
+#define SPLIT_ANCHORED	(-2)
+
 /* the first byte every match of re begins with, or -1 */
 static int
 first_unit(const pcre2_code *re)
@@ -2078,6 +2189,7 @@ rx_split_new(const char *pat, unsigned flags, const pcre2_code *re)
 	int gkey[RX_SPLIT_MAX][2], gw[RX_SPLIT_MAX];
 	struct rx_split *s;
 	char err[128];
+	uint32_t opts = 0;
 
 	if ((flags & PCRE2_EXTENDED) || first_unit(re) >= 0 ||
 	    (nalt = split_bars(pat, bars, RX_SPLIT_ALTS)) < 2)
@@ -2091,15 +2203,24 @@ rx_split_new(const char *pat, unsigned flags, const pcre2_code *re)
 
 		free(alt);
 		key[i] = c != NULL ? first_unit(c) : -1;
+		/* anchored (\A ...): tried at the start only, a group apart */
+		if (c != NULL && pcre2_pattern_info(c, PCRE2_INFO_ALLOPTIONS,
+		    &opts) == 0 && (opts & PCRE2_ANCHORED))
+			key[i] = SPLIT_ANCHORED;
 		pcre2_code_free(c);
-		if (key[i] < 0)
+		if (key[i] == -1)
 			return NULL;
-		if ((flags & PCRE2_CASELESS) && isalpha(key[i]))
+		if ((flags & PCRE2_CASELESS) && key[i] >= 0 &&
+		    isalpha(key[i]))
 			key[i] = tolower(key[i]);
 	}
-	/* groups of at most two bytes, a caseless letter being two */
+	/*
+	 * groups of at most two bytes, a caseless letter being two (and
+	 * the anchored alternatives, as two)
+	 */
 	for (size_t i = 0; i < nalt; i++) {
-		int w = (flags & PCRE2_CASELESS) && isalpha(key[i]) ? 2 : 1;
+		int w = key[i] == SPLIT_ANCHORED || ((flags & PCRE2_CASELESS) &&
+		    key[i] >= 0 && isalpha(key[i])) ? 2 : 1;
 		size_t g;
 
 		for (g = 0; g < ngroups; g++)
@@ -2180,4 +2301,205 @@ rx_split_match(const struct rx_split *s, const char *text, size_t len,
 			limit = 1;
 	}
 	return limit ? -1 : 0;
+}
+
+/* ---- combs ------------------------------------------------------------- */
+
+/* just past the group opening at p ('('), or NULL */
+static const char *
+group_end(const char *p, const char *pe)
+{
+	int depth = 0;
+
+	while (*p) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return NULL;
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			if ((p = class_end(p, pe)) == NULL)
+				return NULL;
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+struct rx_comb *
+rx_comb_new(const char *pat, unsigned flags)
+{
+	const char *p = pat, *pe = pat + strlen(pat);
+	unsigned off = 0;
+	unsigned char at[RX_COMB_SPAN];	/* the byte at each offset, or 0 */
+	size_t bars[2];
+	struct rx_comb *c;
+	int best = -1, bestn = 0;
+
+	if ((flags & PCRE2_EXTENDED) || split_bars(pat, bars, 2) != 1)
+		return NULL;
+	memset(at, 0, sizeof(at));
+	while (*p && off < RX_COMB_SPAN) {
+		const char *q;
+		int byte = 0, width = 1;
+
+		if (*p == '(') {
+			/* lookarounds take no byte; other groups end the walk */
+			if (p[1] != '?' || !(p[2] == '=' || p[2] == '!' ||
+			    (p[2] == '<' && (p[3] == '=' || p[3] == '!'))))
+				break;
+			if ((q = group_end(p, pe)) == NULL)
+				break;
+			width = 0;
+		} else if (*p == '[') {
+			if ((q = class_end(p, pe)) == NULL)
+				break;
+		} else if (*p == '\\') {
+			if (p[1] == 'b' || p[1] == 'B')
+				width = 0;
+			else if (p[1] == '\0' || (isalnum((unsigned char)p[1]) &&
+			    strchr("dDwWsShHvVN", p[1]) == NULL))
+				break;	/* \x, \0, \R, \p, \Q, \A, ... */
+			else if (!isalnum((unsigned char)p[1]))
+				byte = (unsigned char)p[1];
+			q = p + 2;
+		} else if (*p == '.')
+			q = p + 1;
+		else if (strchr("^$|)*+?{", *p) != NULL)
+			break;
+		else {
+			byte = (unsigned char)*p;
+			q = p + 1;
+		}
+		/* a quantified atom takes a varying number of bytes */
+		if (*q == '*' || *q == '+' || *q == '?' || *q == '{')
+			break;
+		/* letters may fold to another case; controls and 8-bit: left */
+		if (width == 1 && byte >= ' ' && byte < 0x7f &&
+		    !isalpha(byte))
+			at[off] = (unsigned char)byte;
+		off += (unsigned)width;
+		p = q;
+	}
+	/* the byte found at the most offsets */
+	for (unsigned i = 0; i < off && i < RX_COMB_SPAN; i++) {
+		int n = 0;
+
+		if (at[i] == 0)
+			continue;
+		for (unsigned j = i; j < off && j < RX_COMB_SPAN; j++)
+			n += at[j] == at[i];
+		if (n > bestn) {
+			bestn = n;
+			best = (int)i;
+		}
+	}
+	if (bestn < RX_COMB_MIN)
+		return NULL;
+	/*
+	 * Offsets from the first: a start there holding the comb is what
+	 * is looked for (a weaker condition near the text's start, as
+	 * good a one)
+	 */
+	c = xcalloc(1, sizeof(*c));
+	c->b = at[best];
+	for (unsigned i = (unsigned)best; i < off && c->n < RX_COMB_MAX; i++)
+		if (at[i] == c->b)
+			c->off[c->n++] = i - (unsigned)best;
+	return c;
+}
+
+/*
+ * Bit j of the result: p[j] == b, for the n <= 64 bytes at p (bits from
+ * n on are 0); a part word is read from a copy padded with zero bytes
+ * (b is never 0). With SSE2, sixteen bytes a compare and a mask; without,
+ * eight at a time: a byte equal to b is a zero byte of x, whose high bit
+ * alone survives in z (an exact test, no carry between bytes), and the
+ * eight high bits are gathered into one byte by a multiplication (as
+ * rx_bytes_pack()).
+ */
+static uint64_t
+comb_word(const unsigned char *p, size_t n, unsigned char b)
+{
+	unsigned char pad[64];
+	uint64_t w = 0;
+
+	if (n < 64) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, p, n);
+		p = pad;
+	}
+#if defined(__SSE2__)
+	{
+		__m128i bb = _mm_set1_epi8((char)b);
+
+		for (int k = 0; k < 4; k++) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
+			    (p + 16 * k));
+
+			w |= (uint64_t)(uint32_t)_mm_movemask_epi8(
+			    _mm_cmpeq_epi8(x, bb)) << (16 * k);
+		}
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+		const uint64_t bb = 0x0101010101010101ULL * b;
+
+		for (int k = 0; k < 8; k++) {
+			uint64_t x, z;
+
+			memcpy(&x, p + 8 * k, 8);
+			x ^= bb;
+			z = ~(((x & lo7) + lo7) | x | lo7);
+			w |= (((z >> 7) * 0x0102040810204080ULL) >> 56) <<
+			    (8 * k);
+		}
+	}
+#else
+	for (int j = 0; j < 64; j++)
+		w |= (uint64_t)(p[j] == b) << j;
+#endif
+	return w;
+}
+
+/*
+ * Words of "p[j] == b" bits, 64 positions each: a start j holds the
+ * comb when bit j + off is set for every off (the first is 0), the bits
+ * of its word shifted down and the next word's in above them
+ * (0 < off < 64). Bits past the text are 0: no start there holds it.
+ */
+int
+rx_comb_in(const struct rx_comb *c, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t nw = (len + 63) / 64;
+	uint64_t cur, nxt;
+
+	if (len <= c->off[c->n - 1])
+		return 0;
+	cur = comb_word(p, len < 64 ? len : 64, c->b);
+	for (size_t i = 0; i < nw; i++) {
+		uint64_t all = cur;
+
+		if (i + 1 < nw) {
+			size_t at = 64 * (i + 1);
+
+			nxt = comb_word(p + at, len - at < 64 ? len - at : 64,
+			    c->b);
+		} else
+			nxt = 0;
+		for (unsigned k = 1; k < c->n && all != 0; k++)
+			all &= cur >> c->off[k] | nxt << (64 - c->off[k]);
+		if (all != 0)
+			return 1;
+		cur = nxt;
+	}
+	return 0;
 }

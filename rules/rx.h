@@ -72,6 +72,16 @@ int rx_has_jit(const pcre2_code *re);
  * must then always run). Conservative: when unsure, returns 0.
  */
 int rx_literals(const char *pat, unsigned flags, struct rx_lits *out);
+/*
+ * The same, where the walk weighs its candidates: a set holding a
+ * literal that is part of one of avoid[] (NULL-terminated, lowercase) is
+ * kept only when no other is found. For a text type in which such
+ * literals occur almost always ("http" in a URI). A different choice
+ * inside groups may make the union of alternatives too large: this can
+ * return 0 where rx_literals() returns 1 (and the reverse).
+ */
+int rx_literals_avoid(const char *pat, unsigned flags,
+    const char *const *avoid, struct rx_lits *out);
 
 /*
  * The byte classes any match of pat must contain (see struct rx_classes;
@@ -116,6 +126,13 @@ char *rx_probe(const char *pat, unsigned flags, const pcre2_code *re);
 int rx_within_line(const char *pat, unsigned flags);
 
 /*
+ * 1 when pat may hold an anchor (^, $, \A, \z, \Z, \G outside a
+ * class), or is not understood: an anchor tells a subject's ends from
+ * the ends of its lines.
+ */
+int rx_has_anchor(const char *pat);
+
+/*
  * N when every match of pat holds a run of N or more ASCII letters: pat
  * has no top-level alternation and, outside every group, a class of
  * letters only ("[a-z]", "[A-Z]", "[a-zA-Z]", "[A-Za-z]") repeated at
@@ -125,6 +142,22 @@ size_t rx_letter_run(const char *pat, unsigned flags);
 
 /* letter runs at least this long are checked against texts */
 #define RX_RUN_GATE_MIN		16
+
+/*
+ * N when every match of pat holds N or more upper-case ASCII letters in
+ * a row: as rx_letter_run(), for a pattern without the i flag, counting
+ * only "[A-Z]"; 0 when not known.
+ */
+size_t rx_upper_run(const char *pat, unsigned flags);
+
+/* upper-case runs at least this long are checked (rarer in mail text) */
+#define RX_UPPER_GATE_MIN	4
+
+/* the same for digits: "[0-9]" and \d quantified {n...} */
+size_t rx_digit_run(const char *pat, unsigned flags);
+
+/* digit runs at least this long are checked */
+#define RX_DIGIT_GATE_MIN	3
 
 /* rules with at least this minimum length are checked against lines */
 #define RX_LINE_GATE_MIN	64
@@ -230,5 +263,34 @@ void rx_split_free(struct rx_split *s);
  */
 int rx_split_match(const struct rx_split *s, const char *text, size_t len,
     pcre2_match_data *md, pcre2_match_context *mc);
+
+/*
+ * A comb: one byte (not a letter) that every match of a pattern holds
+ * at three or more fixed offsets from where the match begins, as the
+ * spaces of " [a-z] [a-z] [a-z] ". PCRE2's JIT vector-searches a pair of
+ * distinct bytes at two offsets, never one byte at several: it finds
+ * each space and tries there. rx_comb_in() looks for the whole comb,
+ * eight bytes a step.
+ */
+#define RX_COMB_MIN	3	/* offsets a comb needs */
+#define RX_COMB_MAX	8
+#define RX_COMB_SPAN	64	/* offsets below this */
+
+struct rx_comb {
+	unsigned char	 b;
+	unsigned	 n;
+	unsigned	 off[RX_COMB_MAX];	/* ascending, from 0 */
+};
+
+/*
+ * The comb of pat (malloc'd; free() it), or NULL: read from the atoms
+ * that open pat, each of one byte (a literal, a class, '.', \d \w \s
+ * ...) or none (a lookaround, \b, \B), up to the first other atom or
+ * quantified atom; pat must have no top-level alternation and nothing
+ * split_bars() gives up on, and no x flag.
+ */
+struct rx_comb *rx_comb_new(const char *pat, unsigned flags);
+/* 0 when no position of p[0..len) holds the comb's byte at every offset */
+int rx_comb_in(const struct rx_comb *c, const char *p, size_t len);
 
 #endif

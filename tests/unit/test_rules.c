@@ -352,6 +352,24 @@ test_rx(void)
 	test_cond("lits case folded", rx_literals("FREE", 0, &l) &&
 	    strcmp(l.s[0], "free") == 0);
 	test_cond("lits none for classes", !rx_literals("\\d+\\s\\w+", 0, &l));
+	{
+		static const char *const av[] = { "https://", "http://",
+		    NULL };
+		const char *news = "^https?:\\/\\/(?:[\\w-]+\\.)*"
+		    "(?:nytimes|bbc)\\.";
+
+		test_cond("lits: http taken, fewer", rx_literals(news, 0, &l) &&
+		    l.n == 1 && strcmp(l.s[0], "http") == 0);
+		test_cond("lits: http avoided when there are others",
+		    rx_literals_avoid(news, 0, av, &l) && l.n == 2 &&
+		    strcmp(l.s[0], "nytimes") == 0 &&
+		    strcmp(l.s[1], "bbc") == 0);
+		test_cond("lits: http kept when there is nothing else",
+		    rx_literals_avoid("^https:\\/\\/\\d", 0, av, &l) &&
+		    l.n == 1 && strcmp(l.s[0], "https://") == 0);
+		test_cond("lits: avoiding is for one walk",
+		    rx_literals(news, 0, &l) && strcmp(l.s[0], "http") == 0);
+	}
 	test_cond("lits none with empty branch", !rx_literals("(?:abc|)", 0,
 	    &l) || l.n == 0);
 	test_cond("lits none for x flag", !rx_literals("abc def",
@@ -491,6 +509,43 @@ test_letter_run(void)
 			ok = 0;
 		}
 	test_cond("letter runs: verdicts", ok);
+	test_cond("anchors: found outside classes only",
+	    rx_has_anchor("a^") && rx_has_anchor("\\Aa") &&
+	    rx_has_anchor("a\\z") && rx_has_anchor("a$") &&
+	    rx_has_anchor("a\\G") && !rx_has_anchor("[^a]b") &&
+	    !rx_has_anchor("\\$x[$]") && !rx_has_anchor("\\^\\b"));
+	{
+		static const struct {
+			const char	*pat;
+			unsigned	 flags;
+			size_t		 n;
+		} u[] = {
+			{ "\\b[A-Z]{4,}\\b[\\s,.!]+(?:\\b[A-Z]{4,}\\b"
+			    "[\\s,.!]+){4}", 0, 4 },
+			{ "\\b[A-Z]{4,}\\b", PCRE2_CASELESS, 0 },
+			{ "(?i)[A-Z]{9}", 0, 0 }, { "(?:[A-Z]{4,} ){5}", 0, 0 },
+			{ "[a-z]{20}", 0, 0 }, { "[A-Za-z]{6}", 0, 0 },
+			{ "x[A-Z]{2}y[A-Z]{7,}", 0, 7 }, { "[A-Z]{5}|x", 0, 0 },
+		};
+
+		ok = 1;
+		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+			if (rx_upper_run(u[i].pat, u[i].flags) != u[i].n) {
+				printf("  upper run of %s: %zu, not %zu\n",
+				    u[i].pat, rx_upper_run(u[i].pat,
+				    u[i].flags), u[i].n);
+				ok = 0;
+			}
+		test_cond("upper-case runs: verdicts", ok);
+		ok = rx_digit_run("\\b[a-z]{2,6}\\d{3,}[a-z]{1,4}\\d{2,}",
+		    PCRE2_CASELESS) == 3 && rx_digit_run("x[0-9]{5}", 0) == 5 &&
+		    rx_digit_run("(?:\\d{4})", 0) == 0 &&
+		    rx_digit_run("\\d{4}|x", 0) == 0 &&
+		    rx_digit_run("\\d+", 0) == 0 &&
+		    rx_digit_run("\\\\d{4}", 0) == 0 &&
+		    rx_digit_run("[0-9a]{4}", 0) == 0;
+		test_cond("digit runs: verdicts", ok);
+	}
 	/* a match of a pattern said to need n letters holds n in a row */
 	ok = 1;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -528,7 +583,8 @@ test_letter_run(void)
 	/* rmatch_has_letters() against the longest run, byte by byte */
 	ok = 1;
 	for (int round = 0; round < 3000; round++) {
-		size_t len, run = 0, best = 0;
+		size_t len, run = 0, best = 0, urun = 0, ubest = 0, drun = 0;
+		size_t dbest = 0;
 		struct rtext t;
 
 		seed = seed * 1103515245u + 12345u;
@@ -536,20 +592,218 @@ test_letter_run(void)
 		for (size_t k = 0; k < len; k++) {
 			seed = seed * 1103515245u + 12345u;
 			text[k] = (seed >> 16) % (2 + round % 13) == 0 ?
-			    "1 _@[`{"[(seed >> 20) % 7] : "azAZm"[(seed >> 21) % 5];
+			    "1 _@[`{"[(seed >> 20) % 7] : "azAZ5"[(seed >> 21) % 5];
 			run = text[k] >= 'A' ? run + 1 : 0;
 			if (strchr("_`{[@", text[k]) != NULL)
 				run = 0;
 			if (run > best)
 				best = run;
+			urun = text[k] >= 'A' && text[k] <= 'Z' ? urun + 1 : 0;
+			if (urun > ubest)
+				ubest = urun;
+			drun = text[k] >= '0' && text[k] <= '9' ? drun + 1 : 0;
+			if (drun > dbest)
+				dbest = drun;
 		}
 		t.p = text;
 		t.len = len;
 		for (size_t n = 1; n < 40; n++)
-			if (rmatch_has_letters(&t, n) != (best >= n))
+			if (rmatch_has_letters(&t, n) != (best >= n) ||
+			    rmatch_has_upper(&t, n) != (ubest >= n) ||
+			    rmatch_has_digits(&t, n) != (dbest >= n))
 				ok = 0;
 	}
 	test_cond("letter runs: found exactly when there", ok);
+}
+
+/*
+ * Combs: what rx_comb_new() reads from a pattern; every match holds the
+ * comb; rx_comb_in() answers as a byte-by-byte look (texts of every
+ * length around the 64-byte words).
+ */
+static void
+test_comb(void)
+{
+	static const struct {
+		const char	*pat;
+		unsigned	 flags;
+		int		 b;		/* 0: no comb */
+		unsigned	 n, last;
+	} v[] = {
+		{ " [a-z] (?<=\\b[a-z] [a-z] )[a-z] [a-z] [a-z] (?:[a-z] )*"
+		    "[a-z]\\b", PCRE2_CASELESS, ' ', 5, 8 },
+		{ "a-\\d-.-(?=x)[^-]-", 0, '-', 4, 6 },
+		{ "x\\.\\b\\w\\.\\s\\.", 0, '.', 3, 4 },
+		{ "\\*\\*\\*", 0, '*', 3, 2 },
+		{ " a b c d|x", 0, 0, 0, 0 },
+		{ " a b+ c d e", 0, 0, 0, 0 },
+		{ " a (?:b) c d e", 0, 0, 0, 0 },
+		{ " a b", 0, 0, 0, 0 },
+		{ " a b c d", PCRE2_EXTENDED, 0, 0, 0 },
+		{ "(*UTF) a b c d", 0, 0, 0, 0 },
+		{ "\\x20a\\x20b\\x20c\\x20", 0, 0, 0, 0 },
+		{ "aAaAaA", 0, 0, 0, 0 },
+	};
+	static const char *const sound[] = {
+		" [a-z] (?<=\\b[a-z] [a-z] )[a-z] [a-z] [a-z] (?:[a-z] )*"
+		    "[a-z]\\b",
+		"a-\\d-.-(?=x)[^-]-",
+		"(?<=--)- . -\\W-",
+	};
+	int ok = 1, held = 1, same = 1, matches = 0;
+	unsigned seed = 5;
+	char text[300];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct rx_comb *c = rx_comb_new(v[i].pat, v[i].flags);
+
+		if ((c == NULL) != (v[i].b == 0) || (c != NULL &&
+		    (c->b != v[i].b || c->n != v[i].n || c->off[0] != 0 ||
+		    c->off[c->n - 1] != v[i].last))) {
+			printf("  comb of /%s/: %s\n", v[i].pat, c == NULL ?
+			    "none" : "other");
+			ok = 0;
+		}
+		free(c);
+	}
+	test_cond("comb: read from the patterns", ok);
+	for (size_t i = 0; i < sizeof(sound) / sizeof(sound[0]); i++) {
+		char err[128];
+		pcre2_code *re = rx_compile(sound[i], PCRE2_CASELESS, err,
+		    sizeof(err));
+		struct rx_comb *c = rx_comb_new(sound[i], PCRE2_CASELESS);
+
+		if (re == NULL || c == NULL) {
+			held = 0;
+			continue;
+		}
+		for (int round = 0; round < 3000; round++) {
+			size_t len;
+
+			seed = seed * 1103515245u + 12345u;
+			len = (seed >> 16) % sizeof(text);
+			for (size_t k = 0; k < len; k++) {
+				seed = seed * 1103515245u + 12345u;
+				text[k] = (seed >> 16) % 3 == 0 ? " -"[c->b ==
+				    '-'] : "ab-.x1 "[(seed >> 20) % 7];
+			}
+			if (pcre2_match(re, (PCRE2_SPTR)text, len, 0, 0, md,
+			    NULL) <= 0)
+				continue;
+			matches++;
+			if (!rx_comb_in(c, text, len))
+				held = 0;
+		}
+		pcre2_code_free(re);
+		free(c);
+	}
+	test_cond("comb: every match holds it", held && matches > 20);
+	for (int round = 0; round < 20000; round++) {
+		struct rx_comb c;
+		size_t len;
+		int want = 0;
+
+		memset(&c, 0, sizeof(c));
+		c.b = ' ';
+		seed = seed * 1103515245u + 12345u;
+		c.n = 1 + (seed >> 16) % 4;
+		for (unsigned k = 1; k < c.n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			c.off[k] = c.off[k - 1] + 1 + (seed >> 16) % 21;
+		}
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % sizeof(text);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = (seed >> 16) % (2 + round % 5) == 0 ? ' ' :
+			    'a';
+		}
+		for (size_t i = 0; i + c.off[c.n - 1] < len && !want; i++) {
+			unsigned k = 0;
+
+			while (k < c.n && text[i + c.off[k]] == ' ')
+				k++;
+			want = k == c.n;
+		}
+		if (rx_comb_in(&c, text, len) != want)
+			same = 0;
+	}
+	test_cond("comb: found exactly when there", same);
+	pcre2_match_data_free(md);
+}
+
+/*
+ * The body text's whitespace collapsed as SpamAssassin does, against a
+ * plain byte-by-byte model, on random texts long enough for the
+ * sixteen-byte copy (words and runs of every length, bytes >= 0x80).
+ */
+static void
+test_collapse(void)
+{
+	static const char ws[] = " \t\n\r\f\v";
+	struct ruleset *rs = ruleset_new();
+	unsigned seed = 17;
+	int same = 1;
+
+	for (int round = 0; round < 400 && same; round++) {
+		struct pool *p = pool_new();
+		struct msg m;
+		struct rscan *sc;
+		char text[700], want[800];
+		size_t len, wl = 0, got = 0, i = 0;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % sizeof(text);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = (seed >> 16) % (3 + round % 29) == 0 ?
+			    ws[(seed >> 22) % 6] : (seed >> 20) % 7 == 0 ?
+			    (char)(0x80 + (seed >> 24) % 128) :
+			    "abc9.<"[(seed >> 24) % 6];
+		}
+		while (i < len) {
+			size_t j = i, nnl = 0, first = 0, last = 0;
+
+			if (strchr(ws, text[i]) == NULL) {
+				want[wl++] = text[i++];
+				continue;
+			}
+			for (; j < len && strchr(ws, text[j]) != NULL; j++)
+				if (text[j] == '\n') {
+					if (nnl++ == 0)
+						first = j;
+					last = j;
+				}
+			if (nnl >= 2) {
+				if (first > i)
+					want[wl++] = ' ';
+				want[wl++] = '\n';
+				if (last + 1 < j)
+					want[wl++] = ' ';
+			} else
+				want[wl++] = ' ';
+			i = j;
+		}
+		memset(&m, 0, sizeof(m));
+		m.visible = text;
+		m.visible_len = len;
+		sc = rmatch_new(p, rs, &m, NULL, 0);
+		rmatch_build_texts(sc);
+		/* after the Subject line ("\n"), the lines in order */
+		for (size_t k = 1; k < sc->nbody && same; k++) {
+			if (got + sc->body[k].len > wl ||
+			    memcmp(sc->body[k].p, want + got,
+			    sc->body[k].len) != 0)
+				same = 0;
+			got += sc->body[k].len;
+		}
+		if (got != wl)
+			same = 0;
+		pool_free(p);
+	}
+	test_cond("body: whitespace collapsed as the model does", same);
+	rules_free(rs);
 }
 
 static void
@@ -590,6 +844,19 @@ test_rx_split(void)
 	    "(?<=\\w)\\#include|(?<=\\w)\\(\\);|(?<=\\w)\\$\\w+->\\w|"
 	    "\\bprintf|\\bsub \\w+ \\{|\\bdef \\w+\\(|\\bmake install\\b|"
 	    "\\bgcc\\b", 0, code));
+	test_cond("split: an anchored alternative is a group apart",
+	    split_groups("\\A>[^\\n]*\\n|\\n>[^\\n]*\\n", 0, 2) &&
+	    split_groups("\\Aab|\\Acd|xy", 0, 2));
+	{
+		static const char *const quoted[] = { "> a\n> b\n> c\n",
+		    "x\n> a\n> b\n> c\n", "> a\n> b\nx\n> c\n",
+		    "x> a\n> b\n> c\n", "\n>\n>\n>\n", "> a\n> b\n",
+		    NULL };
+
+		test_cond("split: same answer as the whole (anchored)",
+		    split_agrees("\\A>[^\\n]*\\n(?:>[^\\n]*\\n){2}|"
+		    "\\n>[^\\n]*\\n>[^\\n]*\\n>[^\\n]*\\n", 0, quoted));
+	}
 	test_cond("split: same answer as the whole (caseless)", split_agrees(
 	    "(?<=\\btoll[- ])free\\b|\\b1[ -.]?8(?:00|88|77|66)[ -.]?\\d{3}"
 	    "[ -.]?\\d{4}\\b", PCRE2_CASELESS, toll));
@@ -753,6 +1020,10 @@ test_ruleset(void)
 	    "body     T_RUN20   /\\b[a-z]{20,}\\b/i\n"
 	    "body     T_RUN21   /\\b[a-z]{21,}\\b/i\n"
 	    "body     T_RUN3    /\\bbb[a-z]{16}\\b/\n"
+	    "body     T_JOIN_LB  /(?<=[A-J])s[t]/\n"
+	    "body     T_JOIN_HIT /x\\d x\\d/\n"
+	    "body     T_NOJOIN   /^start/\n"
+	    "body     T_NOJOIN2  /J\\s+st/\n"
 	    "rawbody  T_LINE70  /[^\\n]{70}/\n"
 	    "rawbody  T_LINE120 /[^\\n]{120}/\n"
 	    "rawbody  T_SPAN120 /[\\s\\S]{120}/\n"
@@ -846,6 +1117,23 @@ test_ruleset(void)
 		test_cond("full: each searched rule hits or not",
 		    strstr(hits, "T_FULL2") != NULL &&
 		    strstr(hits, "T_FULL3") == NULL);
+		/*
+		 * Paragraphs one and two are one run of lines, searched
+		 * as one subject by the rules without literals, anchors
+		 * or atoms that take a newline: a match still lies in one
+		 * line, and a line's start is still one for ^ (T_NOJOIN)
+		 */
+		test_cond("joined lines: rules marked",
+		    ruleset_rule(rs, "T_JOIN_LB")->joinable &&
+		    ruleset_rule(rs, "T_JOIN_HIT")->joinable &&
+		    !ruleset_rule(rs, "T_NOJOIN")->joinable &&
+		    !ruleset_rule(rs, "T_NOJOIN2")->joinable &&
+		    !ruleset_rule(rs, "T_BODY")->joinable);
+		test_cond("joined lines: the same hits as line by line",
+		    strstr(hits, "T_JOIN_HIT") != NULL &&
+		    strstr(hits, "T_NOJOIN ") != NULL &&
+		    strstr(hits, "T_JOIN_LB") == NULL &&
+		    strstr(hits, "T_NOJOIN2") == NULL);
 		/* the second raw line is over 70 bytes, none over 120 */
 		test_cond("line gate: rules within a line marked",
 		    ruleset_rule(rs, "T_LINE70")->oneline &&
@@ -1779,6 +2067,8 @@ main(void)
 	test_rx_split();
 	test_within_line();
 	test_letter_run();
+	test_comb();
+	test_collapse();
 	test_ac();
 	test_ac_random();
 	test_ruleset();
