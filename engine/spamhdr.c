@@ -30,12 +30,6 @@
 
 /* ---- SpamAssassin's wrap() -------------------------------------------- */
 
-/* one piece of the split string: a slice of it, of `first` or of `prefix` */
-struct piece {
-	const char	*p;
-	size_t		 n;
-};
-
 /* display width: a TAB counts 8 */
 static size_t
 wlen(const char *s, size_t n)
@@ -48,31 +42,83 @@ wlen(const char *s, size_t n)
 	return w;
 }
 
+/* the line being built by sa_wrap(), and its output so far */
+struct wrap {
+	char		*out;
+	size_t		 olen, cap;
+	size_t		 line0;		/* where the current line starts */
+	size_t		 lw;		/* its width */
+	int		 pos_mod;	/* a piece joined since it started */
+	int		 started;	/* the first piece is in */
+	int		 tabs;		/* the input has a TAB (width 8) */
+	const char	*prefix;
+	size_t		 plen, pw, length;
+};
+
+static inline void
+wrap_put(struct wrap *w, const char *p, size_t n)
+{
+	if (w->cap - w->olen <= n) {
+		w->cap = (w->olen + n + 1) * 2;
+		w->out = xrealloc(w->out, w->cap);
+	}
+	memcpy(w->out + w->olen, p, n);
+	w->olen += n;
+}
+
+/*
+ * One piece: the first goes in as it is; the others join the line while
+ * its width (plus the piece's, except right after a line start) stays
+ * within the length, else the line loses its trailing whitespace and a
+ * new one starts with the prefix, which the piece then joins.
+ */
+static inline void
+wrap_piece(struct wrap *w, const char *p, size_t n)
+{
+	size_t pw = w->tabs ? wlen(p, n) : n;
+
+	if (!w->started) {
+		wrap_put(w, p, n);
+		w->lw = pw;
+		w->started = 1;
+		return;
+	}
+	/* a prefix wider than the line would break forever: join */
+	if (!(w->lw + (w->pos_mod ? pw : 0) <= w->length ||
+	    (!w->pos_mod && w->olen - w->line0 == w->plen && w->line0 > 0))) {
+		while (w->olen > w->line0 &&
+		    isspace((unsigned char)w->out[w->olen - 1]))
+			w->olen--;
+		wrap_put(w, "\n", 1);
+		w->line0 = w->olen;
+		wrap_put(w, w->prefix, w->plen);
+		w->lw = w->pw;
+		w->pos_mod = 0;
+		/* right after a break the piece always joins (line0 > 0) */
+	}
+	wrap_put(w, p, n);
+	w->lw += pw;
+	w->pos_mod = 1;
+}
+
 /*
  * wrap(string, prefix, first="", length, overflow=0, break) where break
  * is a zero-width split after any char in brk (breaks_after=1, as in
  * '(?<=[\s,])') or the captured char itself (breaks_after=0, as in
  * qr/\s/: the separator becomes its own piece).
  *
- * Perl's algorithm, in one pass: split into pieces (empty ones kept, as
- * Perl's split keeps them, trailing empty ones dropped), then walk them
- * with the line being built: a piece joins the line while the line's
- * width (plus the piece's, except right after a line start) stays within
- * `length`; otherwise the line loses its trailing whitespace and a new
- * line starts with `prefix`. Lines are joined with "\n". Pieces are
- * slices of the input: no copy per piece, no re-concatenation.
+ * Perl's algorithm, in one pass over the string: it is split into pieces
+ * (empty ones kept, as Perl's split keeps them; trailing empty ones
+ * dropped, though never the only one), `first` before them, and each
+ * piece goes to wrap_piece() as it is found. Lines are joined with "\n".
  */
 static char *
 sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
     const char *brk, int breaks_after)
 {
-	struct piece *v;
-	size_t n = 0, cap = 2, i, plen = strlen(prefix), pw = wlen(prefix, plen);
 	size_t flen = first ? strlen(first) : 0, slen = strlen(str);
-	size_t lw, line0, olen;
-	const char *p, *seg = str;
-	int pos_mod = 0;
-	char *out;
+	const char *p, *seg = str, *end = str + slen;
+	struct wrap w = { NULL, 0, 0, 0, 0, 0, 0, 0, prefix, 0, 0, length };
 	unsigned char isbrk[256] = { 0 };
 
 	/*
@@ -80,81 +126,43 @@ sa_wrap(const char *str, const char *prefix, const char *first, size_t length,
 	 * pieces are the whole string (dropped trailing ones are empty).
 	 */
 	if (wlen(first ? first : "", flen) + wlen(str, slen) <= length) {
-		out = xmalloc(flen + slen + 1);
+		char *out = xmalloc(flen + slen + 1);
+
 		if (flen)
 			memcpy(out, first, flen);
 		memcpy(out + flen, str, slen + 1);
 		return out;
 	}
+	w.tabs = memchr(str, '\t', slen) != NULL ||
+	    (flen && memchr(first, '\t', flen) != NULL);
+	w.plen = strlen(prefix);
+	w.pw = wlen(prefix, w.plen);
+	w.cap = flen + slen + 64;
+	w.out = xmalloc(w.cap);
 	for (p = brk; *p; p++)
 		isbrk[(unsigned char)*p] = 1;
-	/* pieces: at most two per break char, one for the rest, one `first` */
-	for (p = str; *p; p++)
-		if (isbrk[(unsigned char)*p])
-			cap += 2;
-	v = xreallocarray(NULL, cap, sizeof(*v));
 	if (flen)
-		v[n++] = (struct piece){ first, flen };
-	for (p = str; *p; p++) {
+		wrap_piece(&w, first, flen);
+	for (p = str; p < end; p++) {
 		if (!isbrk[(unsigned char)*p])
 			continue;
 		if (breaks_after) {
-			v[n++] = (struct piece){ seg, (size_t)(p + 1 - seg) };
-			v[n++] = (struct piece){ p + 1, 0 };
+			wrap_piece(&w, seg, (size_t)(p + 1 - seg));
+			/* the empty capture: trailing (dropped) at the end */
+			if (p + 1 < end)
+				wrap_piece(&w, p + 1, 0);
 		} else {
-			v[n++] = (struct piece){ seg, (size_t)(p - seg) };
-			v[n++] = (struct piece){ p, 1 };
+			wrap_piece(&w, seg, (size_t)(p - seg));
+			wrap_piece(&w, p, 1);
 		}
 		seg = p + 1;
 	}
-	v[n++] = (struct piece){ seg, (size_t)(str + slen - seg) };
-	/* Perl's split drops trailing empty fields (before `first` goes in) */
-	{
-		size_t lo = flen ? 1 : 0;
-
-		while (n - lo > 1 && v[n - 1].n == 0)
-			n--;
-	}
-
-	/*
-	 * The text of the pieces plus at most one "\n" and prefix before
-	 * each (a break is always followed by a join): written in place, no
-	 * growth. n is at most 2 * slen + 3, so this cannot overflow.
-	 */
-	out = xmalloc(flen + slen + n * (plen + 1) + 1);
-	/* the line being built is out[line0 ..], lw its width */
-	line0 = 0;
-	memcpy(out, v[0].p, v[0].n);
-	olen = v[0].n;
-	lw = wlen(v[0].p, v[0].n);
-	for (i = 1; i < n; ) {
-		size_t len = lw, w = wlen(v[i].p, v[i].n);
-
-		if (pos_mod != 0)
-			len += w;
-		/* a prefix wider than the line would break forever: join */
-		if (len <= length || (pos_mod == 0 && olen - line0 == plen &&
-		    line0 > 0)) {
-			memcpy(out + olen, v[i].p, v[i].n);
-			olen += v[i].n;
-			lw += w;
-			pos_mod = 1;
-			i++;
-		} else {
-			while (olen > line0 &&
-			    isspace((unsigned char)out[olen - 1]))
-				olen--;
-			out[olen++] = '\n';
-			line0 = olen;
-			memcpy(out + olen, prefix, plen);
-			olen += plen;
-			lw = pw;
-			pos_mod = 0;
-		}
-	}
-	out[olen] = '\0';
-	free(v);
-	return out;
+	/* the rest: an empty one is trailing, unless it is the only piece */
+	if (seg < end || seg == str)
+		wrap_piece(&w, seg, (size_t)(end - seg));
+	wrap_put(&w, "", 0);
+	w.out[w.olen] = '\0';
+	return w.out;
 }
 
 /* s/^\s*\n//gm : drop lines that hold only whitespace */
@@ -252,6 +260,60 @@ checker_host(struct scan *s)
 	return pool_strdup(s->pool, h);
 }
 
+/*
+ * snprintf(buf, sz, "%*.*f", width, prec, x) for prec 0 or 1, without
+ * printf's cost (a report writes one per rule hit). The rounding is
+ * decided from the exact remainder: fma() gives a * 10^prec - q with a
+ * single rounding, which cannot carry a value below one half over it,
+ * and an exact tie (or what may have rounded to one), NaN, infinity and
+ * large values go to snprintf itself, as does a buffer too small.
+ */
+static void
+fmt_fixed(char *buf, size_t sz, double x, int width, int prec)
+{
+	double a = fabs(x), m = prec ? 10.0 : 1.0, r;
+	long long q;
+	char tmp[32], *t = tmp + sizeof(tmp);
+	size_t n;
+
+	if (!(a < 1e14) || sz < 24)
+		goto slow;
+	q = (long long)(a * m);
+	r = fma(a, m, -(double)q);
+	if (r < 0) {
+		q--;
+		r = fma(a, m, -(double)q);
+	} else if (r >= 1) {
+		q++;
+		r = fma(a, m, -(double)q);
+	}
+	if (r < 0 || r >= 1 || r == 0.5)
+		goto slow;
+	if (r > 0.5)
+		q++;
+	*--t = '\0';
+	if (prec) {
+		*--t = (char)('0' + q % 10);
+		*--t = '.';
+		q /= 10;
+	}
+	do {
+		*--t = (char)('0' + q % 10);
+		q /= 10;
+	} while (q > 0);
+	if (signbit(x))
+		*--t = '-';
+	n = (size_t)(tmp + sizeof(tmp) - 1 - t);
+	while (n < (size_t)width) {
+		*--t = ' ';
+		n++;
+	}
+	memcpy(buf, t, n + 1);
+	return;
+slow:
+	snprintf(buf, sz, "%*.*f", width, prec, x);
+}
+
 /* Util::get_tag_value_for_score: a ham never shows the required score */
 static const char *
 score_tag(struct scan *s)
@@ -259,8 +321,8 @@ score_tag(struct scan *s)
 	char sc[64], rq[64];
 	double r;
 
-	snprintf(sc, sizeof(sc), "%2.1f", s->res.score);
-	snprintf(rq, sizeof(rq), "%2.1f", s->res.required);
+	fmt_fixed(sc, sizeof(sc), s->res.score, 2, 1);
+	fmt_fixed(rq, sizeof(rq), s->res.required, 2, 1);
 	if (s->res.is_spam || strtod(sc, NULL) < strtod(rq, NULL))
 		return pool_strdup(s->pool, sc);
 	/* Perl prints $rscore - 0.1 with %.15g */
@@ -269,35 +331,47 @@ score_tag(struct scan *s)
 	return pool_strdup(s->pool, sc);
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* names of the scored tests hit, sorted as Perl's sort does */
 static const char *
 tests_tag(struct scan *s)
 {
 	const char **names = pool_allocarray(s->pool, s->res.nhits + 1,
 	    sizeof(char *));
-	size_t n = 0;
-	struct buf b = BUF_INIT;
-	const char *r;
+	size_t n = 0, len = 0;
+	char *r, *w;
 
-	for (size_t i = 0; i < s->res.nhits; i++)
-		if (!(s->res.hits[i].sym->flags & SYM_SUB))
-			names[n++] = s->res.hits[i].sym->name;
+	/* binary insertion: a verdict has a few dozen names at most */
+	for (size_t i = 0; i < s->res.nhits; i++) {
+		const char *nm = s->res.hits[i].sym->name;
+		size_t lo = 0, hi = n;
+
+		if (s->res.hits[i].sym->flags & SYM_SUB)
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(names[mid], nm) > 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		memmove(names + lo + 1, names + lo, (n - lo) * sizeof(*names));
+		names[lo] = nm;
+		n++;
+		len += strlen(nm) + 1;
+	}
 	if (n == 0)
 		return "none";
-	qsort(names, n, sizeof(char *), cmp_names);
+	w = r = pool_alloc(s->pool, len);
 	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+
 		if (i)
-			buf_addc(&b, ',');
-		buf_adds(&b, names[i]);
+			*w++ = ',';
+		memcpy(w, names[i], l);
+		w += l;
 	}
-	r = pool_strdup(s->pool, b.p);
-	buf_free(&b);
+	*w = '\0';
 	return r;
 }
 
@@ -324,9 +398,9 @@ report_tag(struct scan *s)
 		if (d->flags & SYM_SUB)
 			continue;
 		if (h->score >= 10 || h->score <= -10)
-			snprintf(sc, sizeof(sc), "%4.0f", h->score);
+			fmt_fixed(sc, sizeof(sc), h->score, 4, 0);
 		else
-			snprintf(sc, sizeof(sc), "%4.1f", h->score);
+			fmt_fixed(sc, sizeof(sc), h->score, 4, 1);
 		fl = 4 + strlen(d->name) + strlen(sc) + strlen(area);
 		first = fl < sizeof(blanks) ? blanks + sizeof(blanks) - 1 - fl :
 		    (heap = xmalloc(fl + 1));
@@ -537,7 +611,7 @@ spamhdr_build(struct scan *s, struct spamhdr out[SPAMHDR_MAX])
 	 * autolearn_force=%s version=%s", put together piece by piece: the
 	 * tests list makes it too long for one cheap printf
 	 */
-	snprintf(rq, sizeof(rq), "%2.1f", s->res.required);
+	fmt_fixed(rq, sizeof(rq), s->res.required, 2, 1);
 	buf_adds(&st, s->res.is_spam ? "Yes, score=" : "No, score=");
 	buf_adds(&st, score_tag(s));
 	buf_adds(&st, " required=");
