@@ -4,9 +4,12 @@
  * Ownership: output goes into the caller's buffers; gumbo's tree is freed
  * before returning. Gumbo allocates from a per-call arena (struct arena)
  * released whole after the walk, instead of a malloc and a free for each
- * node, attribute and string and a recursive gumbo_destroy_output(). Visibility is inherited down the tree from inline
- * styles and legacy attributes (font color, bgcolor, hidden); CSS from
- * <style> blocks is not evaluated (spammers mostly hide text inline).
+ * node, attribute and string and a recursive gumbo_destroy_output().
+ * Before gumbo, runs of blanks in text are cut to one byte where that
+ * cannot change the rendering (ws_collapse()). Visibility is inherited
+ * down the tree from inline styles and legacy attributes (font color,
+ * bgcolor, hidden); CSS from <style> blocks is not evaluated (spammers
+ * mostly hide text inline).
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -1240,6 +1243,251 @@ strip_tags(struct html_render *r, const char *html, size_t len,
 
 static void render_tree(struct html_render *, const char *, size_t, size_t);
 
+/*
+ * Whitespace runs collapsed before gumbo sees them.
+ *
+ * gumbo makes every text character a token of its own and runs the tree
+ * builder on it: about 700 instructions a character, and runs of blanks
+ * between tags are a fifth of the text of HTML mail. Outside <pre> and
+ * <textarea> the walk writes any run of blanks as one space, and the tree
+ * builder only asks of a character whether it is whitespace, so a run of
+ * HTML whitespace (TAB, LF, FF, CR, space) in text can be cut to its
+ * first byte without changing the tree's shape or the rendered text.
+ *
+ * Only text is touched, so the scan follows the HTML5 tokenizer wherever
+ * the two could disagree: tags to their '>' with the attribute-value
+ * quotes of the attribute states, comments ("<!-->", "<!--->", "-->",
+ * "--!>"), doctypes and bogus comments (to the first '>'), and the raw
+ * text of style, title, iframe, noembed, noframes and xmp up to their
+ * own end tag, which it copies as is. Where it could not follow (script
+ * and its escapes, plaintext, CDATA) or where the rendering keeps blanks
+ * or the tokenizer's mode depends on the tree (pre, listing, textarea,
+ * noscript, select, frameset, svg, math), the rest of the part is copied
+ * unchanged. Returns a malloc'd copy, or NULL when nothing would change.
+ */
+enum { WS_W = 1, WS_LT = 2, WS_END = 4 };	/* blank; '<'; ends a name */
+static const unsigned char ws_class[256] = {
+	[' '] = WS_W | WS_END, ['\n'] = WS_W | WS_END, ['\t'] = WS_W | WS_END,
+	['\r'] = WS_W | WS_END, ['\f'] = WS_W | WS_END, ['<'] = WS_LT,
+	['/'] = WS_END, ['>'] = WS_END, ['='] = WS_END,
+};
+#define WS_HTML(c)	(ws_class[(unsigned char)(c)] & WS_W)
+#define WS_ALPHA(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
+
+/* the tag from in[i] ('<' + letter, or "</" + letter): one past its '>' */
+static size_t
+ws_tag_end(const char *in, size_t i, size_t len, char *name, size_t *nl)
+{
+	size_t n = 0;
+
+	i += in[i + 1] == '/' ? 2 : 1;
+	int plain = 1;		/* ASCII letters and digits only */
+
+	while (i < len && !WS_HTML(in[i]) && in[i] != '/' && in[i] != '>') {
+		if (!WS_ALPHA(in[i]) && (unsigned)(in[i] - '0') >= 10)
+			plain = 0;
+		if (n < 15)
+			name[n] = (char)(in[i] | (WS_ALPHA(in[i]) ? 0x20 : 0));
+		n++;
+		i++;
+	}
+	/* a name that is no list's (too long, or a NUL, an 8-bit byte...) */
+	if (n >= 16 || !plain)
+		n = 0;
+	*nl = n;
+	name[n] = '\0';
+	/* the attribute states: quotes open a value only after '=' */
+	while (i < len) {
+		char c = in[i];
+
+		if (WS_HTML(c) || c == '/') {
+			i++;
+			continue;
+		}
+		if (c == '>')
+			return i + 1;
+		/* a name: its first byte may be '=', then to ws / > = */
+		i++;
+		while (i < len && !(ws_class[(unsigned char)in[i]] & WS_END))
+			i++;
+		while (i < len && WS_HTML(in[i]))
+			i++;
+		if (i >= len || in[i] != '=')
+			continue;
+		i++;
+		while (i < len && WS_HTML(in[i]))
+			i++;
+		if (i < len && (in[i] == '"' || in[i] == '\'')) {
+			const char *q = memchr(in + i + 1, in[i], len - i - 1);
+
+			if (q == NULL)
+				return len;
+			i = (size_t)(q - in) + 1;
+		} else
+			while (i < len && !WS_HTML(in[i]) && in[i] != '>')
+				i++;
+	}
+	return len;
+}
+
+/* raw text from i: where "</" + name + (ws, '/' or '>') starts, or len */
+static size_t
+ws_raw_end(const char *in, size_t i, size_t len, const char *name, size_t nl)
+{
+	while (i < len) {
+		const char *p = memchr(in + i, '<', len - i);
+		size_t k;
+
+		if (p == NULL)
+			return len;
+		k = (size_t)(p - in);
+		if (len - k > nl + 2 && in[k + 1] == '/' &&
+		    strncasecmp(in + k + 2, name, nl) == 0 &&
+		    (WS_HTML(in[k + 2 + nl]) || in[k + 2 + nl] == '/' ||
+		    in[k + 2 + nl] == '>'))
+			return k;
+		i = k + 1;
+	}
+	return len;
+}
+
+/*
+ * What a start tag's name (lowercase, nl bytes) does to the scan: 0
+ * nothing, 1 the rest is copied as is, 2 raw text to its end tag
+ */
+static int
+ws_name_kind(const char *name, size_t nl)
+{
+#define IS(s)	(memcmp(name, s, nl) == 0)
+	switch (nl) {
+	case 3:
+		return IS("pre") || IS("svg") ? 1 : IS("xmp") ? 2 : 0;
+	case 4:
+		return IS("math") ? 1 : 0;
+	case 5:
+		return IS("style") || IS("title") ? 2 : 0;
+	case 6:
+		return IS("script") || IS("select") ? 1 : IS("iframe") ? 2 : 0;
+	case 7:
+		return IS("listing") ? 1 : IS("noembed") ? 2 : 0;
+	case 8:
+		return IS("textarea") || IS("noscript") || IS("frameset") ? 1 :
+		    IS("noframes") ? 2 : 0;
+	case 9:
+		return IS("plaintext") ? 1 : 0;
+	default:
+		return 0;
+	}
+#undef IS
+}
+
+static char *
+ws_collapse(const char *in, size_t len, size_t *outlen)
+{
+	char *out = NULL;
+	size_t i = 0, o = 0, from = 0;	/* in[from .. i) not yet copied */
+
+	while (i < len) {
+		char c;
+
+		/* text bytes that are neither blank nor '<': skipped */
+		while (i < len && !ws_class[(unsigned char)in[i]])
+			i++;
+		if (i >= len)
+			break;
+		c = in[i];
+		if (WS_HTML(c)) {
+			size_t j = i + 1;
+
+			while (j < len && WS_HTML(in[j]))
+				j++;
+			if (j - i > 1) {
+				if (out == NULL)
+					out = xmalloc(len);
+				memcpy(out + o, in + from, i + 1 - from);
+				o += i + 1 - from;
+				from = j;
+			}
+			i = j;
+			continue;
+		}
+		if (c != '<') {	/* '/', '>', '=' in text */
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			break;
+		if (WS_ALPHA(in[i + 1]) ||
+		    (in[i + 1] == '/' && i + 2 < len && WS_ALPHA(in[i + 2]))) {
+			int start = in[i + 1] != '/', kind;
+			char name[16];
+			size_t nl;
+
+			i = ws_tag_end(in, i, len, name, &nl);
+			if (!start || nl == 0)
+				continue;
+			kind = ws_name_kind(name, nl);
+			if (kind == 1)
+				break;
+			if (kind == 2)
+				i = ws_raw_end(in, i, len, name, nl);
+			continue;
+		}
+		if (in[i + 1] == '!' && len - i >= 4 && in[i + 2] == '-' &&
+		    in[i + 3] == '-') {
+			if (len - i > 4 && in[i + 4] == '>') {
+				i += 5;
+				continue;
+			}
+			if (len - i > 5 && in[i + 4] == '-' && in[i + 5] == '>') {
+				i += 6;
+				continue;
+			}
+			/* to the first "-->" or "--!>", in one forward pass */
+			for (i += 4; i < len; i++) {
+				const char *d = memchr(in + i, '-', len - i);
+
+				if (d == NULL) {
+					i = len;
+					break;
+				}
+				i = (size_t)(d - in);
+				if (len - i >= 3 && in[i + 1] == '-' &&
+				    in[i + 2] == '>') {
+					i += 3;
+					break;
+				}
+				if (len - i >= 4 && in[i + 1] == '-' &&
+				    in[i + 2] == '!' && in[i + 3] == '>') {
+					i += 4;
+					break;
+				}
+			}
+			if (i >= len)
+				break;
+			continue;
+		}
+		if (in[i + 1] == '!' && len - i >= 9 &&
+		    memcmp(in + i + 2, "[CDATA[", 7) == 0)
+			break;
+		if (in[i + 1] == '!' || in[i + 1] == '?' || in[i + 1] == '/') {
+			/* doctype, bogus comment, "</>": to the first '>' */
+			const char *gt = memchr(in + i + 2, '>', len - i - 2);
+
+			if (gt == NULL)
+				break;
+			i = (size_t)(gt - in) + 1;
+			continue;
+		}
+		i++;
+	}
+	if (out == NULL)
+		return NULL;
+	memcpy(out + o, in + from, len - from);
+	*outlen = o + len - from;
+	return out;
+}
+
 void
 html_render(struct html_render *r, const char *html, size_t len,
     struct html_budget *hb, size_t max_text)
@@ -1248,8 +1496,13 @@ html_render(struct html_render *r, const char *html, size_t len,
 	size_t cut = bound_tags(html, len, hb, &r->truncated, &resume);
 
 	/* gumbo is not started for nothing once the budget is spent */
-	if (cut > 0 || cut == len)
-		render_tree(r, html, cut, max_text);
+	if (cut > 0 || cut == len) {
+		size_t clen;
+		char *c = ws_collapse(html, cut, &clen);
+
+		render_tree(r, c ? c : html, c ? clen : cut, max_text);
+		free(c);
+	}
 	if (resume < len) {
 		add_break(&r->visible);
 		strip_tags(r, html + resume, len - resume, max_text);

@@ -159,6 +159,36 @@ main(void)
 	test_cond("8-bit anomaly", m->anomalies & MSG_8BIT_HEADERS);
 	test_cond("body text", strcmp(m->visible, "body\n") == 0);
 
+	/*
+	 * Blank runs in HTML text are cut to one byte before gumbo parses it
+	 * (html.c, ws_collapse()); what is rendered must not change: runs in
+	 * <pre> and <textarea>, in attribute values (quoted, with '>' inside),
+	 * in comments, raw text and where the tokenizer's mode depends on the
+	 * tree (a <style> in <select> or <svg> is not raw text) stay as they are.
+	 */
+	m = parse(p, "From: a@b\nContent-Type: text/html\n\n"
+	    "<a title=\"x>  \" href=\"http://a.example/x  y\">a1   a2</a>"
+	    "<p>one \r\n\r\n\t two</p><pre>p1   \n  p2</pre><p>three   four</p>"
+	    "<textarea>t1   t2</textarea>");
+	test_cond("html blanks: text run is one space",
+	    strstr(m->visible, "one two") != NULL &&
+	    strstr(m->visible, "three four") != NULL);
+	test_cond("html blanks: pre kept", strstr(m->visible, "p1   \n  p2") != NULL);
+	test_cond("html blanks: textarea kept", strstr(m->visible, "t1   t2") != NULL);
+	test_cond("html blanks: link after a quoted '>'",
+	    has_link(m, "http://a.example/x  y", URI_HREF, "a1 a2"));
+	m = parse(p, "From: a@b\nContent-Type: text/html\n\n"
+	    "<svg><style><a href=\"http://s.example/</style>   q\">s1</a></style></svg>"
+	    "<p>after   svg</p>");
+	test_cond("html blanks: svg style is not raw text",
+	    strstr(m->visible, "after svg") != NULL);
+	m = parse(p, "From: a@b\nContent-Type: text/html\n\n"
+	    "<!-- <p>   --!>   <p>c1   c2</p><!-->  <p>c3  c4</p><style>x   <p></style>"
+	    "<p>c5\f\f c6</p>");
+	test_cond("html blanks: after comments and raw text",
+	    strstr(m->visible, "c1 c2") != NULL && strstr(m->visible, "c3 c4") != NULL &&
+	    strstr(m->visible, "c5 c6") != NULL && strstr(m->visible, "x ") == NULL);
+
 	/* multipart/alternative with HTML: hidden text apart, links */
 	m = parse(p, "From: a@b\nContent-Type: multipart/alternative; boundary=XX\n\n"
 	    "--XX\nContent-Type: text/plain; charset=utf-8\n\nSee http://Example.COM:80/a?b=1. ok\n"
