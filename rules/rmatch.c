@@ -46,6 +46,11 @@
 #define SCAN_ALL_NO_CLASSES	2048
 /* a header value this long: no byte classes either */
 #define HDR_NO_CLASSES		768
+/*
+ * a header value this long is searched by a rule's split (rx_split),
+ * where one search per group costs less than one of the whole pattern
+ */
+#define HDR_SPLIT_MIN		256
 
 static void
 free_md(void *p)
@@ -1358,8 +1363,9 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 		n = 0;
 	} else {
 		rs->re_run++;
-		n = rmatch_regex(rs, r, v, len, (r->tflags & TF_MULTIPLE) &&
-		    !r->negate);
+		/* a long value searched by parts (r has one: no multiple) */
+		n = match_count(rs, r, v, len, (r->tflags & TF_MULTIPLE) &&
+		    !r->negate, r->split != NULL && len >= HDR_SPLIT_MIN);
 	}
 	if (r->negate)
 		rmatch_hit(rs, r, n == 0);

@@ -1910,6 +1910,15 @@ ruleset_compile(struct ruleset *rs)
 			r->cls = NULL;
 		} else
 			rs->st.regex_classes++;
+		/*
+		 * A header rule asks only whether its value holds a match
+		 * (unless tflags multiple): a long value (the Received
+		 * headers, ALL) is searched by parts (run_header_rule())
+		 */
+		if (r->type == RT_HEADER && r->jit &&
+		    !(r->tflags & TF_MULTIPLE) && (r->split =
+		    rx_split_new(r->pat, r->reflags, r->re)) != NULL)
+			rs->st.regex_split++;
 		txt = ruleset_text_of(r->type);
 		if (txt < 0)
 			continue;
