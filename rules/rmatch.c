@@ -1357,9 +1357,11 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 	} else if (r->hslot < 0)
 		len = strlen(v);
 	if ((len < r->minlen || (r->cls != NULL && !(slotted ?
-	    slot_classes_met(rs, r, len) : classes_met(rs, r, v, len)))) &&
+	    slot_classes_met(rs, r, len) : classes_met(rs, r, v, len))) ||
+	    (r->count != NULL && !rx_count_in(r->count, v, len))) &&
 	    !rs->noskip) {
-		rs->re_skipped++;	/* bytes every match needs are absent */
+		/* bytes every match needs are absent, or a literal's count */
+		rs->re_skipped++;
 		n = 0;
 	} else {
 		rs->re_run++;

@@ -190,6 +190,7 @@ rule_clear(struct rule *r)
 		pcre2_code_free(r->probe);
 	rx_gate_free(r->gate);
 	rx_split_free(r->split);
+	free(r->count);
 	free(r->comb);
 	free(r->hdr);
 	free(r->unset);
@@ -1919,6 +1920,9 @@ ruleset_compile(struct ruleset *rs)
 		    !(r->tflags & TF_MULTIPLE) && (r->split =
 		    rx_split_new(r->pat, r->reflags, r->re)) != NULL)
 			rs->st.regex_split++;
+		/* ... and skips a value without a literal it needs n times */
+		if (r->type == RT_HEADER)
+			r->count = rx_count_new(r->pat, r->reflags);
 		txt = ruleset_text_of(r->type);
 		if (txt < 0)
 			continue;

@@ -89,6 +89,7 @@ struct rule {
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
 	struct rx_split	*split;		/* "any match" by parts, or NULL */
+	struct rx_count	*count;		/* a literal it needs n times, or NULL */
 	char		*unset;		/* [if-unset: X] or NULL */
 	struct metaexpr	*meta;
 	struct rx_lits	*lits;		/* prefilter literals, or NULL */
