@@ -879,14 +879,17 @@ static const char *
 envelope_from(struct rscan *rs)
 {
 	const struct msg *m = rs->msg;
-	const struct relays *rl = rmatch_relays(rs);
+	const struct relays *rl;
 	const struct relay *hop = NULL;
 	static const char *const hdrs[] = { "X-Envelope-From",
 	    "Envelope-Sender", "Return-Path" };
-	long firstrcvd = hdr_index(rs, "Received", 0);
+	long firstrcvd;
 
+	/* the MTA's (a milter's case): no Received header parsed for it */
 	if (m->env.mail_from != NULL)
 		return m->env.mail_from;
+	rl = rmatch_relays(rs);
+	firstrcvd = hdr_index(rs, "Received", 0);
 	if (rl->n > rl->ntrusted)
 		hop = &rl->r[rl->ntrusted];
 	else if (rl->ntrusted > 0)
