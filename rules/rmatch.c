@@ -714,47 +714,6 @@ addr_parts(struct buf *out, const char *v, int want_name)
 	}
 }
 
-/*
- * A hash of a header name, eight bytes a round, case folded by setting
- * bit 5 of every byte: names strcasecmp() finds equal hash equal (it
- * folds only A-Z, so a few other names collide; the strcasecmp() that
- * follows every hash match sorts them out).
- */
-static uint32_t
-name_hash(const char *s)
-{
-	size_t n = strlen(s);
-	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, sizeof(w));
-		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
-	}
-	if (n > 0) {
-		/* the last 1..7 bytes as 4, 2 and 1 */
-		uint32_t w4 = 0;
-		uint16_t w2 = 0;
-		size_t k = 0;
-
-		if (n & 4) {
-			memcpy(&w4, s, 4);
-			k = 4;
-		}
-		if (n & 2) {
-			memcpy(&w2, s + k, 2);
-			k += 2;
-		}
-		w = (uint64_t)w4 | (uint64_t)w2 << 32 |
-		    (n & 1 ? (uint64_t)(unsigned char)s[k] << 48 : 0);
-		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
-	}
-	/* the high bits down into the low ones the bloom bits use */
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9u;
-	h ^= h >> 32;
-	return (uint32_t)h;
-}
-
 /* the hashes of every header's name, the parts' too (once per scan) */
 static const uint32_t *
 hdr_hashes(struct rscan *rs)
@@ -765,7 +724,7 @@ hdr_hashes(struct rscan *rs)
 		rs->hhash = pool_allocarray(rs->pool, m->nhdrs + 1,
 		    sizeof(*rs->hhash));
 		for (size_t i = 0; i < m->nhdrs; i++) {
-			uint32_t h = name_hash(m->hdrs[i].name);
+			uint32_t h = ruleset_name_hash(m->hdrs[i].name);
 
 			rs->hhash[i] = h;
 			if (i < m->nmsg_hdrs)
@@ -786,7 +745,7 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 {
 	const struct msg *m = rs->msg;
 	size_t n = 0, first = (size_t)-1, last = 0;
-	uint32_t want = name_hash(name);
+	uint32_t want = ruleset_name_hash(name);
 
 	(void)hdr_hashes(rs);
 	/* most names asked for are absent: one bit says so */
@@ -839,7 +798,7 @@ hdr_index(struct rscan *rs, const char *name, int last)
 {
 	const struct msg *m = rs->msg;
 	const uint32_t *hh = hdr_hashes(rs);
-	uint32_t want = name_hash(name);
+	uint32_t want = ruleset_name_hash(name);
 	long r = -1;
 
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
@@ -925,7 +884,7 @@ envelope_from(struct rscan *rs)
 static char *all_headers(struct rscan *rs, enum hdr_kind kind,
     unsigned hmods, size_t *lenp);
 static char *header_value(struct rscan *rs, const char *name,
-    unsigned hmods, enum hdr_kind kind, size_t *lenp);
+    const uint32_t *hash, unsigned hmods, enum hdr_kind kind, size_t *lenp);
 
 static void
 free_cache(void *p)
@@ -984,7 +943,7 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 	v = strmap_get(rs->hcache, key);
 	if (v != NULL)
 		return v == &absent_mark ? NULL : v;
-	v = header_value(rs, name, hmods, kind, &len);
+	v = header_value(rs, name, NULL, hmods, kind, &len);
 	strmap_put(rs->hcache, key, v ? v : &absent_mark);
 	return v;
 }
@@ -995,12 +954,11 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
  * value, and a growing buffer copied again cost more than the match.
  */
 static char *
-plain_values(struct rscan *rs, const char *name, unsigned hmods,
-    size_t *lenp /* OUT */)
+plain_values(struct rscan *rs, const char *name, uint32_t want,
+    unsigned hmods, size_t *lenp /* OUT */)
 {
 	const struct msg *m = rs->msg;
 	size_t n = 0, first = 0, last = 0, len = 0, flen = 0, llen = 0, vl;
-	uint32_t want = name_hash(name);
 	char *res, *o;
 
 	(void)hdr_hashes(rs);
@@ -1051,9 +1009,10 @@ plain_values(struct rscan *rs, const char *name, unsigned hmods,
 	return res;
 }
 
+/* hash: ruleset_name_hash(name) when the caller has it, or NULL */
 static char *
-header_value(struct rscan *rs, const char *name, unsigned hmods,
-    enum hdr_kind kind, size_t *lenp /* OUT */)
+header_value(struct rscan *rs, const char *name, const uint32_t *hash,
+    unsigned hmods, enum hdr_kind kind, size_t *lenp /* OUT */)
 {
 	struct buf b = BUF_INIT;
 	int found = 0;
@@ -1095,7 +1054,8 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		break;
 	default:
 		if (!(hmods & (HM_ADDR | HM_NAME | HM_RAW)))
-			return plain_values(rs, name, hmods, lenp);
+			return plain_values(rs, name, hash != NULL ? *hash :
+			    ruleset_name_hash(name), hmods, lenp);
 		add_values(rs, name, hmods, &b, &found);
 		break;
 	}
@@ -1134,7 +1094,7 @@ all_headers(struct rscan *rs, enum hdr_kind kind, unsigned hmods,
 
 	if (kind != HK_ALL) {
 		long rcvd = -1, cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
-		uint32_t rh = name_hash("Received");
+		uint32_t rh = ruleset_name_hash("Received");
 		const uint32_t *hh = hdr_hashes(rs);
 
 		lo = kind == HK_ALL_UNTRUSTED ? hi : 0;
@@ -1299,7 +1259,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 	if (r->type == RT_MIMEHEADER) {
 		/* every part's headers, including the message's */
 		const uint32_t *hh = hdr_hashes(rs);
-		uint32_t want = name_hash(r->hdr);
+		uint32_t want = r->hdrhash;
 		int hits = 0;
 
 		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
@@ -1338,8 +1298,8 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_have));
 		}
 		if (!(rs->hslot_done[r->hslot] & 1)) {
-			v = header_value(rs, r->hdr, r->hmods, r->hkind,
-			    &len);
+			v = header_value(rs, r->hdr, &r->hdrhash, r->hmods,
+			    r->hkind, &len);
 			rs->hslot_v[r->hslot] = v;
 			rs->hslot_len[r->hslot] = v != NULL ? len : 0;
 			rs->hslot_done[r->hslot] = 1;

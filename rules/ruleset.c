@@ -1600,6 +1600,8 @@ header_slots(struct ruleset *rs)
 		size_t *id;
 
 		r->hslot = -1;
+		if (r->hdr != NULL)
+			r->hdrhash = ruleset_name_hash(r->hdr);
 		if (r->type != RT_HEADER || r->hdr == NULL)
 			continue;
 		snprintf(key, sizeof(key), "%d:%u:%s", (int)r->hkind, r->hmods,
