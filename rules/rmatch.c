@@ -626,6 +626,12 @@ name_byte(struct buf *out, size_t before, int *sp, char c)
 	buf_addc(out, c);
 }
 
+/* the bytes addr_parts()'s first loop acts on, in some state, and NUL */
+static const unsigned char addr_special[256] = {
+	['\0'] = 1, ['\\'] = 1, ['"'] = 1, ['('] = 1, [')'] = 1, ['<'] = 1,
+	['>'] = 1, [','] = 1
+};
+
 /*
  * Addresses or display names of one header value, each + "\n". Built
  * in out itself: an address that turns out malformed is cut off again.
@@ -642,6 +648,11 @@ addr_parts(struct buf *out, const char *v, int want_name)
 
 		/* one address: up to a comma outside quotes, <> and () */
 		for (; *p; p++) {
+			/* the bytes no state looks at, passed over at once */
+			while (!addr_special[(unsigned char)*p])
+				p++;
+			if (*p == '\0')
+				break;
 			if (*p == '\\' && p[1]) {
 				p++;
 				continue;
