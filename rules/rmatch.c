@@ -46,6 +46,11 @@
 #define SCAN_ALL_NO_CLASSES	2048
 /* a header value this long: no byte classes either */
 #define HDR_NO_CLASSES		768
+/*
+ * a header value this long is searched by a rule's split (rx_split),
+ * where one search per group costs less than one of the whole pattern
+ */
+#define HDR_SPLIT_MIN		256
 
 static void
 free_md(void *p)
@@ -621,6 +626,12 @@ name_byte(struct buf *out, size_t before, int *sp, char c)
 	buf_addc(out, c);
 }
 
+/* the bytes addr_parts()'s first loop acts on, in some state, and NUL */
+static const unsigned char addr_special[256] = {
+	['\0'] = 1, ['\\'] = 1, ['"'] = 1, ['('] = 1, [')'] = 1, ['<'] = 1,
+	['>'] = 1, [','] = 1
+};
+
 /*
  * Addresses or display names of one header value, each + "\n". Built
  * in out itself: an address that turns out malformed is cut off again.
@@ -637,6 +648,11 @@ addr_parts(struct buf *out, const char *v, int want_name)
 
 		/* one address: up to a comma outside quotes, <> and () */
 		for (; *p; p++) {
+			/* the bytes no state looks at, passed over at once */
+			while (!addr_special[(unsigned char)*p])
+				p++;
+			if (*p == '\0')
+				break;
 			if (*p == '\\' && p[1]) {
 				p++;
 				continue;
@@ -709,47 +725,6 @@ addr_parts(struct buf *out, const char *v, int want_name)
 	}
 }
 
-/*
- * A hash of a header name, eight bytes a round, case folded by setting
- * bit 5 of every byte: names strcasecmp() finds equal hash equal (it
- * folds only A-Z, so a few other names collide; the strcasecmp() that
- * follows every hash match sorts them out).
- */
-static uint32_t
-name_hash(const char *s)
-{
-	size_t n = strlen(s);
-	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, sizeof(w));
-		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
-	}
-	if (n > 0) {
-		/* the last 1..7 bytes as 4, 2 and 1 */
-		uint32_t w4 = 0;
-		uint16_t w2 = 0;
-		size_t k = 0;
-
-		if (n & 4) {
-			memcpy(&w4, s, 4);
-			k = 4;
-		}
-		if (n & 2) {
-			memcpy(&w2, s + k, 2);
-			k += 2;
-		}
-		w = (uint64_t)w4 | (uint64_t)w2 << 32 |
-		    (n & 1 ? (uint64_t)(unsigned char)s[k] << 48 : 0);
-		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
-	}
-	/* the high bits down into the low ones the bloom bits use */
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9u;
-	h ^= h >> 32;
-	return (uint32_t)h;
-}
-
 /* the hashes of every header's name, the parts' too (once per scan) */
 static const uint32_t *
 hdr_hashes(struct rscan *rs)
@@ -760,7 +735,7 @@ hdr_hashes(struct rscan *rs)
 		rs->hhash = pool_allocarray(rs->pool, m->nhdrs + 1,
 		    sizeof(*rs->hhash));
 		for (size_t i = 0; i < m->nhdrs; i++) {
-			uint32_t h = name_hash(m->hdrs[i].name);
+			uint32_t h = ruleset_name_hash(m->hdrs[i].name);
 
 			rs->hhash[i] = h;
 			if (i < m->nmsg_hdrs)
@@ -781,7 +756,7 @@ add_values(struct rscan *rs, const char *name, unsigned hmods,
 {
 	const struct msg *m = rs->msg;
 	size_t n = 0, first = (size_t)-1, last = 0;
-	uint32_t want = name_hash(name);
+	uint32_t want = ruleset_name_hash(name);
 
 	(void)hdr_hashes(rs);
 	/* most names asked for are absent: one bit says so */
@@ -834,7 +809,7 @@ hdr_index(struct rscan *rs, const char *name, int last)
 {
 	const struct msg *m = rs->msg;
 	const uint32_t *hh = hdr_hashes(rs);
-	uint32_t want = name_hash(name);
+	uint32_t want = ruleset_name_hash(name);
 	long r = -1;
 
 	for (size_t i = 0; i < m->nmsg_hdrs; i++)
@@ -874,14 +849,17 @@ static const char *
 envelope_from(struct rscan *rs)
 {
 	const struct msg *m = rs->msg;
-	const struct relays *rl = rmatch_relays(rs);
+	const struct relays *rl;
 	const struct relay *hop = NULL;
 	static const char *const hdrs[] = { "X-Envelope-From",
 	    "Envelope-Sender", "Return-Path" };
-	long firstrcvd = hdr_index(rs, "Received", 0);
+	long firstrcvd;
 
+	/* the MTA's (a milter's case): no Received header parsed for it */
 	if (m->env.mail_from != NULL)
 		return m->env.mail_from;
+	rl = rmatch_relays(rs);
+	firstrcvd = hdr_index(rs, "Received", 0);
 	if (rl->n > rl->ntrusted)
 		hop = &rl->r[rl->ntrusted];
 	else if (rl->ntrusted > 0)
@@ -917,7 +895,7 @@ envelope_from(struct rscan *rs)
 static char *all_headers(struct rscan *rs, enum hdr_kind kind,
     unsigned hmods, size_t *lenp);
 static char *header_value(struct rscan *rs, const char *name,
-    unsigned hmods, enum hdr_kind kind, size_t *lenp);
+    const uint32_t *hash, unsigned hmods, enum hdr_kind kind, size_t *lenp);
 
 static void
 free_cache(void *p)
@@ -976,7 +954,7 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
 	v = strmap_get(rs->hcache, key);
 	if (v != NULL)
 		return v == &absent_mark ? NULL : v;
-	v = header_value(rs, name, hmods, kind, &len);
+	v = header_value(rs, name, NULL, hmods, kind, &len);
 	strmap_put(rs->hcache, key, v ? v : &absent_mark);
 	return v;
 }
@@ -987,12 +965,11 @@ rmatch_header(struct rscan *rs, const char *name, unsigned hmods,
  * value, and a growing buffer copied again cost more than the match.
  */
 static char *
-plain_values(struct rscan *rs, const char *name, unsigned hmods,
-    size_t *lenp /* OUT */)
+plain_values(struct rscan *rs, const char *name, uint32_t want,
+    unsigned hmods, size_t *lenp /* OUT */)
 {
 	const struct msg *m = rs->msg;
 	size_t n = 0, first = 0, last = 0, len = 0, flen = 0, llen = 0, vl;
-	uint32_t want = name_hash(name);
 	char *res, *o;
 
 	(void)hdr_hashes(rs);
@@ -1043,9 +1020,10 @@ plain_values(struct rscan *rs, const char *name, unsigned hmods,
 	return res;
 }
 
+/* hash: ruleset_name_hash(name) when the caller has it, or NULL */
 static char *
-header_value(struct rscan *rs, const char *name, unsigned hmods,
-    enum hdr_kind kind, size_t *lenp /* OUT */)
+header_value(struct rscan *rs, const char *name, const uint32_t *hash,
+    unsigned hmods, enum hdr_kind kind, size_t *lenp /* OUT */)
 {
 	struct buf b = BUF_INIT;
 	int found = 0;
@@ -1087,7 +1065,8 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 		break;
 	default:
 		if (!(hmods & (HM_ADDR | HM_NAME | HM_RAW)))
-			return plain_values(rs, name, hmods, lenp);
+			return plain_values(rs, name, hash != NULL ? *hash :
+			    ruleset_name_hash(name), hmods, lenp);
 		add_values(rs, name, hmods, &b, &found);
 		break;
 	}
@@ -1126,7 +1105,7 @@ all_headers(struct rscan *rs, enum hdr_kind kind, unsigned hmods,
 
 	if (kind != HK_ALL) {
 		long rcvd = -1, cut = rmatch_relays(rs)->last_trusted_rcvd + 1;
-		uint32_t rh = name_hash("Received");
+		uint32_t rh = ruleset_name_hash("Received");
 		const uint32_t *hh = hdr_hashes(rs);
 
 		lo = kind == HK_ALL_UNTRUSTED ? hi : 0;
@@ -1291,7 +1270,7 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 	if (r->type == RT_MIMEHEADER) {
 		/* every part's headers, including the message's */
 		const uint32_t *hh = hdr_hashes(rs);
-		uint32_t want = name_hash(r->hdr);
+		uint32_t want = r->hdrhash;
 		int hits = 0;
 
 		for (size_t i = 0; i < rs->msg->nhdrs && hits == 0; i++) {
@@ -1330,8 +1309,8 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 			    rs->rs->nhslots + 1, sizeof(*rs->hslot_have));
 		}
 		if (!(rs->hslot_done[r->hslot] & 1)) {
-			v = header_value(rs, r->hdr, r->hmods, r->hkind,
-			    &len);
+			v = header_value(rs, r->hdr, &r->hdrhash, r->hmods,
+			    r->hkind, &len);
 			rs->hslot_v[r->hslot] = v;
 			rs->hslot_len[r->hslot] = v != NULL ? len : 0;
 			rs->hslot_done[r->hslot] = 1;
@@ -1352,14 +1331,17 @@ run_header_rule(struct rscan *rs, const struct rule *r)
 	} else if (r->hslot < 0)
 		len = strlen(v);
 	if ((len < r->minlen || (r->cls != NULL && !(slotted ?
-	    slot_classes_met(rs, r, len) : classes_met(rs, r, v, len)))) &&
+	    slot_classes_met(rs, r, len) : classes_met(rs, r, v, len))) ||
+	    (r->count != NULL && !rx_count_in(r->count, v, len))) &&
 	    !rs->noskip) {
-		rs->re_skipped++;	/* bytes every match needs are absent */
+		/* bytes every match needs are absent, or a literal's count */
+		rs->re_skipped++;
 		n = 0;
 	} else {
 		rs->re_run++;
-		n = rmatch_regex(rs, r, v, len, (r->tflags & TF_MULTIPLE) &&
-		    !r->negate);
+		/* a long value searched by parts (r has one: no multiple) */
+		n = match_count(rs, r, v, len, (r->tflags & TF_MULTIPLE) &&
+		    !r->negate, r->split != NULL && len >= HDR_SPLIT_MIN);
 	}
 	if (r->negate)
 		rmatch_hit(rs, r, n == 0);

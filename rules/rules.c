@@ -616,6 +616,27 @@ rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
 			}
 		}
 	}
+	/* header rules: their gates and split searches, against one search */
+	for (size_t k = 0; k < rs->nby_type[RT_HEADER]; k++) {
+		const struct rule *r = rs->by_type[RT_HEADER][k];
+		const char *v;
+		int any;
+
+		if (r->exists || r->re == NULL)
+			continue;
+		v = rmatch_header(a, r->hdr, r->hmods, r->hkind);
+		if (v == NULL)
+			v = r->unset ? r->unset : "";
+		any = rmatch_regex(a, r, v, strlen(v), 0) > 0;
+		if (r->negate)
+			any = !any;
+		if (any != (a->hits[r->idx] > 0)) {
+			bad++;
+			if (fp)
+				fprintf(fp, "prefilter mismatch: %s (%s)\n",
+				    r->name, r->pat);
+		}
+	}
 	pool_free(p);
 	return bad;
 }

@@ -69,8 +69,9 @@ const char *rules_name(const struct ruleset *rs, size_t i);
 const char *rules_type(const struct ruleset *rs, size_t i);
 
 /*
- * Check the prefilter against running every regex on m: returns the
- * number of rules whose hit differs (must be 0).
+ * Check the prefilter against running every regex on m (and header
+ * rules' gates and split searches against one search of the value):
+ * returns the number of rules whose hit differs (must be 0).
  */
 size_t rules_prefilter_verify(const struct ruleset *rs, const struct msg *m,
     FILE *fp);

@@ -190,6 +190,7 @@ rule_clear(struct rule *r)
 		pcre2_code_free(r->probe);
 	rx_gate_free(r->gate);
 	rx_split_free(r->split);
+	free(r->count);
 	free(r->comb);
 	free(r->hdr);
 	free(r->unset);
@@ -1599,6 +1600,8 @@ header_slots(struct ruleset *rs)
 		size_t *id;
 
 		r->hslot = -1;
+		if (r->hdr != NULL)
+			r->hdrhash = ruleset_name_hash(r->hdr);
 		if (r->type != RT_HEADER || r->hdr == NULL)
 			continue;
 		snprintf(key, sizeof(key), "%d:%u:%s", (int)r->hkind, r->hmods,
@@ -1910,6 +1913,18 @@ ruleset_compile(struct ruleset *rs)
 			r->cls = NULL;
 		} else
 			rs->st.regex_classes++;
+		/*
+		 * A header rule asks only whether its value holds a match
+		 * (unless tflags multiple): a long value (the Received
+		 * headers, ALL) is searched by parts (run_header_rule())
+		 */
+		if (r->type == RT_HEADER && r->jit &&
+		    !(r->tflags & TF_MULTIPLE) && (r->split =
+		    rx_split_new(r->pat, r->reflags, r->re)) != NULL)
+			rs->st.regex_split++;
+		/* ... and skips a value without a literal it needs n times */
+		if (r->type == RT_HEADER)
+			r->count = rx_count_new(r->pat, r->reflags);
 		txt = ruleset_text_of(r->type);
 		if (txt < 0)
 			continue;

@@ -11,7 +11,9 @@
 #define HAMLET_RULESET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <pcre2.h>
 
@@ -62,6 +64,48 @@ enum rule_tflags {
 typedef int evalfn(struct rscan *rs, const struct rule *r, int argc,
     char *const *argv);
 
+/*
+ * A hash of a header name, eight bytes a round, case folded by setting
+ * bit 5 of every byte: names strcasecmp() finds equal hash equal (it
+ * folds only A-Z, so a few other names collide; the strcasecmp() that
+ * follows every hash match sorts them out). The scan hashes the names
+ * of a message's headers, the ruleset those its header rules ask for.
+ */
+static inline uint32_t
+ruleset_name_hash(const char *s)
+{
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, sizeof(w));
+		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
+	}
+	if (n > 0) {
+		/* the last 1..7 bytes as 4, 2 and 1 */
+		uint32_t w4 = 0;
+		uint16_t w2 = 0;
+		size_t k = 0;
+
+		if (n & 4) {
+			memcpy(&w4, s, 4);
+			k = 4;
+		}
+		if (n & 2) {
+			memcpy(&w2, s + k, 2);
+			k += 2;
+		}
+		w = (uint64_t)w4 | (uint64_t)w2 << 32 |
+		    (n & 1 ? (uint64_t)(unsigned char)s[k] << 48 : 0);
+		h = (h ^ (w | 0x2020202020202020u)) * 0x100000001b3u;
+	}
+	/* the high bits down into the low ones the bloom bits use */
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9u;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
 struct rule {
 	/*
 	 * What a scan reads for every rule, first: one cache line (the
@@ -89,6 +133,7 @@ struct rule {
 	pcre2_code	*probe;		/* a faster necessary suffix, or NULL */
 	struct rx_gate	*gate;		/* start positions to try, or NULL */
 	struct rx_split	*split;		/* "any match" by parts, or NULL */
+	struct rx_count	*count;		/* a literal it needs n times, or NULL */
 	char		*unset;		/* [if-unset: X] or NULL */
 	struct metaexpr	*meta;
 	struct rx_lits	*lits;		/* prefilter literals, or NULL */
@@ -105,6 +150,7 @@ struct rule {
 
 	/* header rules */
 	char		*hdr;		/* header name (modifiers stripped) */
+	uint32_t	 hdrhash;	/* ruleset_name_hash(hdr) */
 	unsigned	 hmods;		/* enum hdr_mods */
 	enum hdr_kind	 hkind;
 

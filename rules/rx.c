@@ -2503,3 +2503,184 @@ rx_comb_in(const struct rx_comb *c, const char *text, size_t len)
 	}
 	return 0;
 }
+
+/* ---- literal counts ----------------------------------------------------- */
+
+/*
+ * 0 when s (of n bytes) holds a construct that lets a group's match
+ * depend on text outside it, or that this reader does not follow:
+ * lookarounds and other "(?" groups but "(?:" and "(?>", verbs, back
+ * references, \K, \G, \Q, \c.
+ */
+static int
+count_plain(const char *s, size_t n)
+{
+	const char *p = s, *pe = s + n;
+
+	while (p < pe) {
+		if (*p == '\\') {
+			if (p + 1 >= pe || isdigit((unsigned char)p[1]) ||
+			    strchr("gkKGQc", p[1]) != NULL)
+				return 0;
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			if ((p = class_end(p, pe)) == NULL)
+				return 0;
+			continue;
+		}
+		if (*p == '(' && p + 1 < pe && (p[1] == '*' || (p[1] == '?' &&
+		    (p + 2 >= pe || (p[2] != ':' && p[2] != '>')))))
+			return 0;
+		p++;
+	}
+	return 1;
+}
+
+struct rx_count *
+rx_count_new(const char *pat, unsigned flags)
+{
+	const char *p = pat, *pe = pat + strlen(pat);
+	struct rx_count *best = NULL;
+
+	if ((flags & PCRE2_EXTENDED) || !count_plain(pat, strlen(pat)))
+		return NULL;
+	while (p < pe) {
+		const char *b, *e, *q;
+		unsigned long n;
+		struct rx_lits l;
+		char *body;
+		int ok;
+
+		if (*p == '\\') {
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			p = class_end(p, pe);
+			continue;
+		}
+		if (*p == '|') {
+			free(best);	/* a top-level alternative needs none */
+			return NULL;
+		}
+		if (*p != '(') {
+			p++;
+			continue;
+		}
+		/* a group "(", "(?:" or "(?>" (count_plain() allows no other) */
+		b = p[1] == '?' ? p + 3 : p + 1;
+		if ((e = group_end(p, pe)) == NULL) {
+			free(best);
+			return NULL;
+		}
+		p = e;
+		/* repeated at least n >= 2 times: {n}, {n,}, {n,m} */
+		if (*e != '{' || !isdigit((unsigned char)e[1]))
+			continue;
+		n = strtoul(e + 1, (char **)&q, 10);
+		if ((*q != '}' && *q != ',') || n < 2 || n > 65535 ||
+		    (best != NULL && n <= best->n))
+			continue;
+		body = xstrndup(b, (size_t)(e - 1 - b));
+		ok = rx_literals(body, flags, &l) && l.n == 1;
+		free(body);
+		if (!ok)
+			continue;
+		/* the byte searched for: the rarest one that is no letter */
+		for (size_t i = 0, a = (size_t)-1; i < l.len[0]; i++) {
+			int c = (unsigned char)l.s[0][i];
+
+			if (isalpha(c) || (a != (size_t)-1 &&
+			    byte_freq(c) >= byte_freq((unsigned char)
+			    l.s[0][a])))
+				continue;
+			a = i;
+			if (best == NULL)
+				best = xcalloc(1, sizeof(*best));
+			best->n = n;
+			best->len = l.len[0];
+			best->anchor = a;
+			memcpy(best->s, l.s[0], l.len[0] + 1);
+		}
+	}
+	return best;
+}
+
+/* 1 when c->s occurs (ASCII case folded) at t[st...] */
+static int
+count_at(const struct rx_count *c, const unsigned char *t, size_t len,
+    size_t st)
+{
+	if (st + c->len > len)
+		return 0;
+	for (size_t i = 0; i < c->len; i++) {
+		unsigned char x = t[st + i];
+
+		if ((x >= 'A' && x <= 'Z' ? x + 32 : x) !=
+		    (unsigned char)c->s[i])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The leftmost occurrences that do not overlap are the most there are:
+ * counted from the left, each from the end of the one before. Starts
+ * below st were looked at; next is where an occurrence may begin.
+ */
+int
+rx_count_in(const struct rx_count *c, const char *text, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)text, *at;
+	unsigned char ab = (unsigned char)c->s[c->anchor];
+	size_t found = 0, st = 0, next = 0, from;
+
+#if defined(__SSE2__)
+	if (c->len >= 2) {
+		/* the anchor byte and its neighbour, 16 starts a step */
+		size_t o2 = c->anchor > 0 ? c->anchor - 1 : c->anchor + 1;
+		size_t hi = c->anchor > o2 ? c->anchor : o2;
+		unsigned char b2 = (unsigned char)c->s[o2];
+		const __m128i va = _mm_set1_epi8((char)ab);
+		const __m128i vb = _mm_set1_epi8((char)b2);
+		/* a letter of s is lowercase: bit 5 set folds the byte */
+		const __m128i vf = _mm_set1_epi8(isalpha(b2) ? 0x20 : 0);
+
+		for (; st + hi + 16 <= len; st += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const
+			    void *)(t + st + c->anchor));
+			__m128i y = _mm_loadu_si128((const __m128i *)(const
+			    void *)(t + st + o2));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+			    _mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(
+			    _mm_or_si128(y, vf), vb)));
+
+			while (m != 0) {
+				size_t s0 = st + (size_t)__builtin_ctz(m);
+
+				m &= m - 1;
+				if (s0 < next || !count_at(c, t, len, s0))
+					continue;
+				if (++found >= c->n)
+					return 1;
+				next = s0 + c->len;
+			}
+		}
+	}
+#endif
+	from = (st > next ? st : next) + c->anchor;
+	while (from < len && (at = memchr(t + from, ab, len - from)) !=
+	    NULL) {
+		st = (size_t)(at - t) - c->anchor;
+		if (!count_at(c, t, len, st)) {
+			from = (size_t)(at - t) + 1;
+			continue;
+		}
+		if (++found >= c->n)
+			return 1;
+		from = st + c->len + c->anchor;
+	}
+	return 0;
+}

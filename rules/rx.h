@@ -293,4 +293,32 @@ struct rx_comb *rx_comb_new(const char *pat, unsigned flags);
 /* 0 when no position of p[0..len) holds the comb's byte at every offset */
 int rx_comb_in(const struct rx_comb *c, const char *p, size_t len);
 
+/*
+ * A literal count: every match of a pattern holds n >= 2 occurrences of
+ * s that do not overlap. Read from a group at the top level of the
+ * pattern (no top-level alternation), "(", "(?:" or "(?>", repeated
+ * {n}, {n,} or {n,m}, whose every match holds s (rx_literals() of the
+ * group alone gives this one literal): the n repetitions match n spans
+ * one after the other, each holding s. s is lowercase and is found
+ * ASCII case folded, which only widens the condition. The byte searched
+ * for is s[anchor], the rarest byte of s that is no letter; a literal
+ * of letters only gives no count.
+ */
+struct rx_count {
+	size_t	 n;
+	size_t	 len;
+	size_t	 anchor;
+	char	 s[RX_MAX_LITLEN + 1];
+};
+
+/*
+ * The count of pat (malloc'd; free() it), or NULL: none found, or pat
+ * holds a construct that lets a group's match depend on text outside it
+ * (lookarounds, back references, \K, \G, verbs, option settings ...),
+ * or the x flag.
+ */
+struct rx_count *rx_count_new(const char *pat, unsigned flags);
+/* 1 when text holds c->n occurrences of c->s that do not overlap */
+int rx_count_in(const struct rx_count *c, const char *text, size_t len);
+
 #endif

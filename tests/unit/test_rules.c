@@ -862,6 +862,104 @@ test_rx_split(void)
 	    "[ -.]?\\d{4}\\b", PCRE2_CASELESS, toll));
 }
 
+/* 1 when pat (flags) has a count of n occurrences of s, n == 0: none */
+static int
+count_is(const char *pat, unsigned flags, size_t n, const char *s)
+{
+	struct rx_count *c = rx_count_new(pat, flags);
+	int ok = n == 0 ? c == NULL : c != NULL && c->n == n &&
+	    strcmp(c->s, s) == 0;
+
+	free(c);
+	return ok;
+}
+
+/* occurrences of s (lowercase) in t, ASCII case folded, not overlapping */
+static size_t
+count_naive(const char *s, const char *t, size_t len)
+{
+	size_t found = 0, sl = strlen(s), i = 0, k;
+
+	while (i + sl <= len) {
+		for (k = 0; k < sl; k++)
+			if (tolower((unsigned char)t[i + k]) !=
+			    (unsigned char)s[k])
+				break;
+		if (k == sl) {
+			found++;
+			i += sl;
+		} else
+			i++;
+	}
+	return found;
+}
+
+/* rx_count_new()'s counts, and rx_count_in() against counting by hand */
+static void
+test_count(void)
+{
+	static const char *const pats[] = {
+	    "\\A(?>(?:[^\\n]*+\\n)*?^Received:){8}", "(?:x:d){3}",
+	    "(?:a:a:a){2}", "(?::ab){4,}", "(?:ab-){2,5}", "q(aa-aa){3}"
+	};
+	static const char alpha[] = "aAbBdDqx:-.\n";
+	unsigned seed = 11;
+	int ok = 1;
+	char t[160];
+
+	test_cond("count: Received lines", count_is("\\A(?>(?:[^\\n]*+\\n)*?"
+	    "^Received:){8}", PCRE2_MULTILINE, 8, "received:"));
+	test_cond("count: the largest repeat", count_is("(?:x-y){2}(?:z-y){3}",
+	    0, 3, "z-y"));
+	test_cond("count: none for letters only", count_is("(?:abc){3}", 0,
+	    0, NULL));
+	test_cond("count: none below two", count_is("(?:a-b){1}", 0, 0, NULL) &&
+	    count_is("(?:a-b)+", 0, 0, NULL));
+	test_cond("count: none with a top-level alternative",
+	    count_is("(?:a-b){3}|c", 0, 0, NULL));
+	test_cond("count: none with two literals in the group",
+	    count_is("(?:a-b|c-d){3}", 0, 0, NULL));
+	test_cond("count: none with a lookaround or reference",
+	    count_is("(?:(?=x)a-b){3}", 0, 0, NULL) &&
+	    count_is("(a-b)x\\1{3}", 0, 0, NULL) &&
+	    count_is("(?:a-b\\K){3}", 0, 0, NULL) &&
+	    count_is("(?i)(?:a-b){3}", 0, 0, NULL));
+	test_cond("count: none with the x flag",
+	    count_is("(?:a-b){3}", PCRE2_EXTENDED, 0, NULL));
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct rx_count *c = rx_count_new(pats[i], PCRE2_MULTILINE);
+
+		if (c == NULL) {
+			ok = 0;
+			continue;
+		}
+		for (int it = 0; it < 20000 && ok; it++) {
+			size_t len = (size_t)rand_r(&seed) % 150;
+			int planted = rand_r(&seed) % 12;
+
+			for (size_t j = 0; j < len; j++)
+				t[j] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+			for (int k = 0; k < planted && len > c->len; k++) {
+				size_t at = (size_t)rand_r(&seed) %
+				    (len - c->len + 1);
+
+				for (size_t j = 0; j < c->len; j++)
+					t[at + j] = rand_r(&seed) & 1 ?
+					    (char)toupper((unsigned char)
+					    c->s[j]) : c->s[j];
+			}
+			if (rx_count_in(c, t, len) !=
+			    (count_naive(c->s, t, len) >= c->n)) {
+				printf("  count: %s on \"%.*s\"\n", pats[i],
+				    (int)len, t);
+				ok = 0;
+			}
+		}
+		free(c);
+	}
+	test_cond("count: rx_count_in() counts as by hand", ok);
+}
+
 static void
 test_ac(void)
 {
@@ -2065,6 +2163,7 @@ main(void)
 	test_meta_lazy();
 	test_rx();
 	test_rx_split();
+	test_count();
 	test_within_line();
 	test_letter_run();
 	test_comb();
