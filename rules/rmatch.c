@@ -1055,7 +1055,12 @@ header_value(struct rscan *rs, const char *name, unsigned hmods,
 	case HK_ALL:
 	case HK_ALL_TRUSTED:
 	case HK_ALL_UNTRUSTED:
-		return all_headers(rs, kind, hmods, lenp);
+		res = all_headers(rs, kind, hmods, lenp);
+		/* with :addr or :name, no final newline (as below) */
+		if (res != NULL && (hmods & (HM_ADDR | HM_NAME)))
+			while (*lenp > 0 && res[*lenp - 1] == '\n')
+				res[--*lenp] = '\0';
+		return res;
 	case HK_TOCC:
 		add_values(rs, "To", hmods, &b, &found);
 		add_values(rs, "Cc", hmods, &b, &found);

@@ -1014,6 +1014,8 @@ test_ruleset(void)
 	    "header   T_UNSET  X-Missing =~ /^dflt$/ [if-unset: dflt]\n"
 	    "header   T_FROMA  From:addr =~ /^joe\\@example\\.com$/\n"
 	    "header   T_HASTO  exists:To\n"
+	    "header   T_ALLNAME ALL:name =~ /text\\/html\\z/\n"
+	    "header   T_ALLNL  ALL =~ /text\\/html\\n\\z/\n"
 	    "body     T_BODY   /buy now/\n"
 	    "body     T_PARA   /end of para one\\.? start/\n"
 	    "body     T_MULTI  /x\\d/\n"
@@ -1113,6 +1115,10 @@ test_ruleset(void)
 		test_cond("if-unset default", strstr(hits, "T_UNSET") != NULL);
 		test_cond(":addr", strstr(hits, "T_FROMA") != NULL);
 		test_cond("exists:", strstr(hits, "T_HASTO") != NULL);
+		/* as every :addr and :name value, ALL's has no final newline */
+		test_cond("ALL:name without its final newline",
+		    strstr(hits, "T_ALLNAME") != NULL &&
+		    strstr(hits, "T_ALLNL") != NULL);
 		test_cond("body hit", strstr(hits, "T_BODY") != NULL);
 		test_cond("uri hit", strstr(hits, "T_URI") != NULL);
 		test_cond("rawbody hit", strstr(hits, "T_RAW") != NULL);
