@@ -1033,7 +1033,12 @@ header_value(struct rscan *rs, const char *name, const uint32_t *hash,
 	case HK_ALL:
 	case HK_ALL_TRUSTED:
 	case HK_ALL_UNTRUSTED:
-		return all_headers(rs, kind, hmods, lenp);
+		res = all_headers(rs, kind, hmods, lenp);
+		/* with :addr or :name, no final newline (as below) */
+		if (res != NULL && (hmods & (HM_ADDR | HM_NAME)))
+			while (*lenp > 0 && res[*lenp - 1] == '\n')
+				res[--*lenp] = '\0';
+		return res;
 	case HK_TOCC:
 		add_values(rs, "To", hmods, &b, &found);
 		add_values(rs, "Cc", hmods, &b, &found);
@@ -1466,6 +1471,22 @@ struct tmeas {
 };
 
 /*
+ * 0 when t holds no run of need (> 0) bytes of has_run()'s class kind;
+ * 1 when need is 0. *n and *have keep the last answer for the next rule.
+ */
+static inline int
+run_gate(const struct rtext *t, size_t need, int kind, size_t *n, int *have)
+{
+	if (need == 0)
+		return 1;
+	if (*n != need) {
+		*have = has_run(t, need, kind);
+		*n = need;
+	}
+	return *have;
+}
+
+/*
  * 0 when a check of rule r rules out a match in text t: its length, the
  * bytes present (have), a line, a run of letters, capitals or digits, a
  * comb; what is measured of t is kept in tm for the next rule
@@ -1485,33 +1506,15 @@ gates_pass(const struct rule *r, const struct rtext *t, const uint64_t *have,
 		if (tm->maxline < r->minlen)
 			return 0;
 	}
-	/* a run of letters every match holds, longer than t's longest */
-	if (r->letrun > 0) {
-		if (tm->letters_n != r->letrun) {
-			tm->letters = rmatch_has_letters(t, r->letrun);
-			tm->letters_n = r->letrun;
-		}
-		if (!tm->letters)
-			return 0;
-	}
-	/* the same with upper-case letters (a case-sensitive [A-Z]{4,}) */
-	if (r->uprun > 0) {
-		if (tm->upper_n != r->uprun) {
-			tm->upper = rmatch_has_upper(t, r->uprun);
-			tm->upper_n = r->uprun;
-		}
-		if (!tm->upper)
-			return 0;
-	}
-	/* ... and with digits (\d{3,}) */
-	if (r->digrun > 0) {
-		if (tm->digits_n != r->digrun) {
-			tm->digits = rmatch_has_digits(t, r->digrun);
-			tm->digits_n = r->digrun;
-		}
-		if (!tm->digits)
-			return 0;
-	}
+	/*
+	 * a run of letters every match holds, longer than t's longest; the
+	 * same with upper-case letters (a case-sensitive [A-Z]{4,}), and
+	 * with digits (\d{3,})
+	 */
+	if (!run_gate(t, r->letrun, 0, &tm->letters_n, &tm->letters) ||
+	    !run_gate(t, r->uprun, 1, &tm->upper_n, &tm->upper) ||
+	    !run_gate(t, r->digrun, 2, &tm->digits_n, &tm->digits))
+		return 0;
 	/* a byte it needs at several offsets, nowhere at all of them */
 	if (r->comb != NULL && !rx_comb_in(r->comb, t->p, t->len))
 		return 0;

@@ -1353,6 +1353,29 @@ rx_has_anchor(const char *pat)
 enum run_kind { RUN_LETTERS, RUN_UPPER, RUN_DIGITS };
 
 /*
+ * 1 when q opens a quantifier {n}, {n,} or {n,m}, with n in *min. PCRE2
+ * (10.42) reads anything else after '{', as "{3," or "{3,x}", as literal
+ * text: then the atom before it is not repeated at all.
+ */
+static int
+quant_min(const char *q, size_t *min)
+{
+	char *e;
+	unsigned long n;
+
+	if (*q != '{' || !isdigit((unsigned char)q[1]))
+		return 0;
+	n = strtoul(q + 1, &e, 10);
+	if (*e == ',')
+		for (e++; isdigit((unsigned char)*e); e++)
+			;
+	if (*e != '}')
+		return 0;
+	*min = n;
+	return 1;
+}
+
+/*
  * rx_letter_run(); with RUN_UPPER rx_upper_run(): then only "[A-Z]"
  * counts, in a pattern without the i flag (an inline (?i) makes the walk
  * give up, as every option setting does); with RUN_DIGITS
@@ -1367,7 +1390,7 @@ class_run(const char *pat, unsigned flags, enum run_kind kind)
 	const char *const *cls = kind == RUN_DIGITS ? digits : letters;
 	const char *p = pat, *pe = pat + strlen(pat);
 	int depth = 0;
-	size_t best = 0, nlet = kind == RUN_LETTERS ? 4 : 1;
+	size_t best = 0, n, nlet = kind == RUN_LETTERS ? 4 : 1;
 
 	if ((flags & PCRE2_EXTENDED) || (kind == RUN_UPPER &&
 	    (flags & PCRE2_CASELESS)))
@@ -1377,13 +1400,8 @@ class_run(const char *pat, unsigned flags, enum run_kind kind)
 			if (p[1] == '\0' || p[1] == 'Q' || p[1] == 'E')
 				return 0;	/* quoted text not followed */
 			if (kind == RUN_DIGITS && p[1] == 'd' && depth == 0 &&
-			    p[2] == '{' && isdigit((unsigned char)p[3])) {
-				char *e;
-				unsigned long n = strtoul(p + 3, &e, 10);
-
-				if ((*e == '}' || *e == ',') && n > best)
-					best = n;
-			}
+			    quant_min(p + 2, &n) && n > best)
+				best = n;
 			p += 2;
 			continue;
 		}
@@ -1398,15 +1416,10 @@ class_run(const char *pat, unsigned flags, enum run_kind kind)
 			}
 			if ((q = class_end(p, pe)) == NULL)
 				return 0;
-			if (k < nlet && depth == 0 && q == p + kl && *q == '{' &&
-			    isdigit((unsigned char)q[1])) {
-				char *e;
-				unsigned long n = strtoul(q + 1, &e, 10);
-
-				/* {n} {n,} {n,m}: at least n letters in a row */
-				if ((*e == '}' || *e == ',') && n > best)
-					best = n;
-			}
+			/* {n} {n,} {n,m}: at least n letters in a row */
+			if (k < nlet && depth == 0 && q == p + kl &&
+			    quant_min(q, &n) && n > best)
+				best = n;
 			p = q;
 			continue;
 		}

@@ -496,6 +496,8 @@ test_letter_run(void)
 		{ "[^a-z]{30}", 0 }, { "\\[a-z]{30}", 0 },
 		{ "[]a-z]{30}", 0 }, { "a(?=[a-z]{9})[a-z]{6}", 6 },
 		{ "[a-z]{2,}", 2 }, { "[a-z]{,3}", 0 },
+		/* not quantifiers in PCRE2 10.42: literal text */
+		{ "[a-z]{16,", 0 }, { "[a-z]{5,x}", 0 }, { "[a-z]{3,4}", 3 },
 	};
 	int ok = 1;
 	unsigned seed = 11;
@@ -526,6 +528,7 @@ test_letter_run(void)
 			{ "(?i)[A-Z]{9}", 0, 0 }, { "(?:[A-Z]{4,} ){5}", 0, 0 },
 			{ "[a-z]{20}", 0, 0 }, { "[A-Za-z]{6}", 0, 0 },
 			{ "x[A-Z]{2}y[A-Z]{7,}", 0, 7 }, { "[A-Z]{5}|x", 0, 0 },
+			{ "[A-Z]{4,", 0, 0 }, { "[A-Z]{4,5", 0, 0 },
 		};
 
 		ok = 1;
@@ -543,7 +546,10 @@ test_letter_run(void)
 		    rx_digit_run("\\d{4}|x", 0) == 0 &&
 		    rx_digit_run("\\d+", 0) == 0 &&
 		    rx_digit_run("\\\\d{4}", 0) == 0 &&
-		    rx_digit_run("[0-9a]{4}", 0) == 0;
+		    rx_digit_run("[0-9a]{4}", 0) == 0 &&
+		    rx_digit_run("\\d{3,", 0) == 0 &&
+		    rx_digit_run("[0-9]{3,x}", 0) == 0 &&
+		    rx_digit_run("x\\d{3,5}", 0) == 3;
 		test_cond("digit runs: verdicts", ok);
 	}
 	/* a match of a pattern said to need n letters holds n in a row */
@@ -1106,6 +1112,8 @@ test_ruleset(void)
 	    "header   T_UNSET  X-Missing =~ /^dflt$/ [if-unset: dflt]\n"
 	    "header   T_FROMA  From:addr =~ /^joe\\@example\\.com$/\n"
 	    "header   T_HASTO  exists:To\n"
+	    "header   T_ALLNAME ALL:name =~ /text\\/html\\z/\n"
+	    "header   T_ALLNL  ALL =~ /text\\/html\\n\\z/\n"
 	    "body     T_BODY   /buy now/\n"
 	    "body     T_PARA   /end of para one\\.? start/\n"
 	    "body     T_MULTI  /x\\d/\n"
@@ -1205,6 +1213,10 @@ test_ruleset(void)
 		test_cond("if-unset default", strstr(hits, "T_UNSET") != NULL);
 		test_cond(":addr", strstr(hits, "T_FROMA") != NULL);
 		test_cond("exists:", strstr(hits, "T_HASTO") != NULL);
+		/* as every :addr and :name value, ALL's has no final newline */
+		test_cond("ALL:name without its final newline",
+		    strstr(hits, "T_ALLNAME") != NULL &&
+		    strstr(hits, "T_ALLNL") != NULL);
 		test_cond("body hit", strstr(hits, "T_BODY") != NULL);
 		test_cond("uri hit", strstr(hits, "T_URI") != NULL);
 		test_cond("rawbody hit", strstr(hits, "T_RAW") != NULL);
