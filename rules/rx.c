@@ -2560,8 +2560,9 @@ rx_count_new(const char *pat, unsigned flags)
 	if ((flags & PCRE2_EXTENDED) || !count_plain(pat, strlen(pat)))
 		return NULL;
 	while (p < pe) {
-		const char *b, *e, *q;
+		const char *b, *e;
 		unsigned long n;
+		size_t nq;
 		struct rx_lits l;
 		char *body;
 		int ok;
@@ -2589,12 +2590,14 @@ rx_count_new(const char *pat, unsigned flags)
 			return NULL;
 		}
 		p = e;
-		/* repeated at least n >= 2 times: {n}, {n,}, {n,m} */
-		if (*e != '{' || !isdigit((unsigned char)e[1]))
+		/*
+		 * repeated at least n >= 2 times: {n}, {n,}, {n,m}, whole
+		 * (PCRE2 reads "{3," with no brace as literal text)
+		 */
+		if (!quant_min(e, &nq))
 			continue;
-		n = strtoul(e + 1, (char **)&q, 10);
-		if ((*q != '}' && *q != ',') || n < 2 || n > 65535 ||
-		    (best != NULL && n <= best->n))
+		n = nq;
+		if (n < 2 || n > 65535 || (best != NULL && n <= best->n))
 			continue;
 		body = xstrndup(b, (size_t)(e - 1 - b));
 		ok = rx_literals(body, flags, &l) && l.n == 1;

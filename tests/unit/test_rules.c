@@ -932,6 +932,12 @@ test_count(void)
 	    count_is("(?i)(?:a-b){3}", 0, 0, NULL));
 	test_cond("count: none with the x flag",
 	    count_is("(?:a-b){3}", PCRE2_EXTENDED, 0, NULL));
+	/* PCRE2 reads a quantifier without its closing brace as text */
+	test_cond("count: none for an unclosed quantifier",
+	    count_is("(?:a-b){3,", 0, 0, NULL) &&
+	    count_is("(?:a-b){3", 0, 0, NULL) &&
+	    count_is("(?:a-b){3,5", 0, 0, NULL) &&
+	    count_is("(?:a-b){3,}", 0, 3, "a-b"));
 	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
 		struct rx_count *c = rx_count_new(pats[i], PCRE2_MULTILINE);
 
