@@ -1262,8 +1262,10 @@ static void render_tree(struct html_render *, const char *, size_t, size_t);
  * own end tag, which it copies as is. Where it could not follow (script
  * and its escapes, plaintext, CDATA) or where the rendering keeps blanks
  * or the tokenizer's mode depends on the tree (pre, listing, textarea,
- * noscript, select, frameset, svg, math), the rest of the part is copied
- * unchanged. Returns a malloc'd copy, or NULL when nothing would change.
+ * noscript, select, frameset, svg, math, template: in a template's column
+ * group a <style> or <title> is ignored, not raw text), the rest of the
+ * part is copied unchanged. Returns a malloc'd copy, or NULL when nothing
+ * would change.
  */
 enum { WS_W = 1, WS_LT = 2, WS_END = 4 };	/* blank; '<'; ends a name */
 static const unsigned char ws_class[256] = {
@@ -1371,8 +1373,8 @@ ws_name_kind(const char *name, size_t nl)
 	case 7:
 		return IS("listing") ? 1 : IS("noembed") ? 2 : 0;
 	case 8:
-		return IS("textarea") || IS("noscript") || IS("frameset") ? 1 :
-		    IS("noframes") ? 2 : 0;
+		return IS("textarea") || IS("noscript") || IS("frameset") ||
+		    IS("template") ? 1 : IS("noframes") ? 2 : 0;
 	case 9:
 		return IS("plaintext") ? 1 : 0;
 	default:

@@ -188,6 +188,11 @@ main(void)
 	test_cond("html blanks: after comments and raw text",
 	    strstr(m->visible, "c1 c2") != NULL && strstr(m->visible, "c3 c4") != NULL &&
 	    strstr(m->visible, "c5 c6") != NULL && strstr(m->visible, "x ") == NULL);
+	/* in a template's column group the tree builder ignores <style> */
+	m = parse(p, "From: a@b\nContent-Type: text/html\n\n"
+	    "<template><col><style></template><pre>t1  t2</style>  t3</pre>");
+	test_cond("html blanks: style ignored in a template's colgroup",
+	    strstr(m->visible, "t1  t2  t3") != NULL);
 
 	/* multipart/alternative with HTML: hidden text apart, links */
 	m = parse(p, "From: a@b\nContent-Type: multipart/alternative; boundary=XX\n\n"
