@@ -1274,7 +1274,6 @@ static const unsigned char ws_class[256] = {
 	['/'] = WS_END, ['>'] = WS_END, ['='] = WS_END,
 };
 #define WS_HTML(c)	(ws_class[(unsigned char)(c)] & WS_W)
-#define WS_ALPHA(c)	((unsigned)(((c) | 0x20) - 'a') < 26)
 
 /* the tag from in[i] ('<' + letter, or "</" + letter): one past its '>' */
 static size_t
@@ -1286,10 +1285,10 @@ ws_tag_end(const char *in, size_t i, size_t len, char *name, size_t *nl)
 	int plain = 1;		/* ASCII letters and digits only */
 
 	while (i < len && !WS_HTML(in[i]) && in[i] != '/' && in[i] != '>') {
-		if (!WS_ALPHA(in[i]) && (unsigned)(in[i] - '0') >= 10)
+		if (!is_alpha(in[i]) && (unsigned)(in[i] - '0') >= 10)
 			plain = 0;
 		if (n < 15)
-			name[n] = (char)(in[i] | (WS_ALPHA(in[i]) ? 0x20 : 0));
+			name[n] = (char)(in[i] | (is_alpha(in[i]) ? 0x20 : 0));
 		n++;
 		i++;
 	}
@@ -1419,8 +1418,8 @@ ws_collapse(const char *in, size_t len, size_t *outlen)
 		}
 		if (i + 1 >= len)
 			break;
-		if (WS_ALPHA(in[i + 1]) ||
-		    (in[i + 1] == '/' && i + 2 < len && WS_ALPHA(in[i + 2]))) {
+		if (is_alpha(in[i + 1]) ||
+		    (in[i + 1] == '/' && i + 2 < len && is_alpha(in[i + 2]))) {
 			int start = in[i + 1] != '/', kind;
 			char name[16];
 			size_t nl;
